@@ -1,0 +1,294 @@
+//! The traits every plugin implements, and the spec by which it registers itself.
+//!
+//! A plugin is a config struct (serde, `deny_unknown_fields`, doc-commented: it *is* the reference
+//! documentation) implementing [`SourceConfig`], [`TransformConfig`] or [`SinkConfig`], which builds the
+//! running component. A [`ComponentSpec`] names the type and says how to parse its config, so the
+//! registry, `weir list` and validation come from one place.
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::buffer::BufferReceiver;
+use crate::event::Event;
+use crate::metrics::ComponentMetrics;
+use crate::output::Outputs;
+use crate::shutdown::ShutdownSignal;
+
+/// The three kinds of component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ComponentKind {
+    /// Reads from the outside world.
+    Source,
+    /// Changes, splits, drops or routes events.
+    Transform,
+    /// Writes to the outside world.
+    Sink,
+}
+
+impl ComponentKind {
+    /// `source`, `transform` or `sink`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentKind::Source => "source",
+            ComponentKind::Transform => "transform",
+            ComponentKind::Sink => "sink",
+        }
+    }
+}
+
+/// A component failed while running.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ComponentError(pub String);
+
+/// A component config could not be built into a running component.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct BuildError {
+    /// The config key at fault (empty when it is the component as a whole).
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl BuildError {
+    /// An error about one key.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a component gets to build itself.
+#[derive(Clone, Debug)]
+pub struct BuildContext {
+    /// The component id.
+    pub id: Arc<str>,
+    /// The pipeline's `data_dir` (checkpoints live below it).
+    pub data_dir: PathBuf,
+}
+
+/// What a running source gets.
+pub struct SourceContext {
+    /// The component id.
+    pub id: Arc<str>,
+    /// Where to send events. Drop it before waiting for outstanding acknowledgements at shutdown,
+    /// so downstream can drain.
+    pub out: Outputs,
+    /// Fires when the source must stop taking new input.
+    pub shutdown: ShutdownSignal,
+    /// The source's metrics.
+    pub metrics: ComponentMetrics,
+    /// `weir run --once`: read what is there, then finish instead of waiting for more.
+    pub once: bool,
+}
+
+/// What a running sink gets besides its input.
+pub struct SinkContext {
+    /// The component id.
+    pub id: Arc<str>,
+    /// Named outputs (e.g. `dead_letter`); the default output is unused for sinks.
+    pub out: Outputs,
+    /// The sink's metrics.
+    pub metrics: ComponentMetrics,
+}
+
+/// A running source.
+#[async_trait]
+pub trait Source: Send {
+    /// Reads until shut down (or, with `once`, until its input is exhausted), then waits for the
+    /// acknowledgements of what it sent and saves its checkpoints.
+    async fn run(self: Box<Self>, cx: SourceContext) -> Result<(), ComponentError>;
+}
+
+/// Where a transform puts its results.
+#[derive(Default)]
+pub struct TransformOutput {
+    /// Events for the default output.
+    pub primary: Vec<Event>,
+    /// Events for named outputs, by name.
+    pub named: Vec<(&'static str, Vec<Event>)>,
+}
+
+impl TransformOutput {
+    /// Adds an event to a named output.
+    pub fn push_named(&mut self, name: &'static str, event: Event) {
+        match self.named.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, events)) => events.push(event),
+            None => self.named.push((name, vec![event])),
+        }
+    }
+}
+
+/// A running transform: a synchronous function over batches, driven by the runtime.
+pub trait Transform: Send {
+    /// Processes one batch. Events dropped on purpose must be finalized with
+    /// [`crate::ack::EventStatus::Dropped`].
+    fn transform(&mut self, events: Vec<Event>, out: &mut TransformOutput);
+}
+
+/// A sink's input: batches from its buffer, counted as received.
+pub struct SinkInput {
+    receiver: BufferReceiver,
+    metrics: ComponentMetrics,
+}
+
+impl SinkInput {
+    /// Wraps a buffer receiver.
+    pub fn new(receiver: BufferReceiver, metrics: ComponentMetrics) -> Self {
+        Self { receiver, metrics }
+    }
+
+    /// The next batch; `None` when every upstream is finished and the buffer is empty.
+    pub async fn next_batch(&mut self) -> Option<Vec<Event>> {
+        let batch = self.receiver.recv().await?;
+        self.count(&batch);
+        Some(batch)
+    }
+
+    /// The next batch if one is queued right now (for sinks that coalesce batches).
+    pub fn try_next_batch(&mut self) -> Option<Vec<Event>> {
+        let batch = self.receiver.try_recv()?;
+        self.count(&batch);
+        Some(batch)
+    }
+
+    fn count(&self, batch: &[Event]) {
+        self.metrics.received_events.inc_by(batch.len() as u64);
+        let bytes: usize = batch.iter().map(Event::estimated_size).sum();
+        self.metrics.received_bytes.inc_by(bytes as u64);
+    }
+}
+
+/// A running sink.
+#[async_trait]
+pub trait Sink: Send {
+    /// Consumes its input until it ends, finalizing every event it takes; flushes before returning.
+    async fn run(self: Box<Self>, input: SinkInput, cx: SinkContext) -> Result<(), ComponentError>;
+}
+
+/// A problem with one key of a component's config, found before anything runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The key (`max_line_bytes`, `buffer.when_full`).
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    /// A problem with `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A source's parsed config.
+pub trait SourceConfig: Debug + Send + Sync {
+    /// Checks values that serde cannot (ranges, patterns); every problem at once.
+    fn validate(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+    /// Named outputs besides the default one.
+    fn outputs(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    /// Builds the running source.
+    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Source>, BuildError>;
+}
+
+/// A transform's parsed config.
+pub trait TransformConfig: Debug + Send + Sync {
+    /// Checks values that serde cannot; every problem at once.
+    fn validate(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+    /// Named outputs besides the default one.
+    fn outputs(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    /// Builds the running transform.
+    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError>;
+}
+
+/// A sink's parsed config.
+pub trait SinkConfig: Debug + Send + Sync {
+    /// Checks values that serde cannot; every problem at once.
+    fn validate(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+    /// Named outputs (e.g. `dead_letter`).
+    fn outputs(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    /// Builds the running sink.
+    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError>;
+}
+
+/// Parses a component's table (without the runtime's own keys) into its config.
+pub type ParseFn<C> = fn(serde_json::Value) -> Result<Box<C>, serde_json::Error>;
+
+/// How a component type is parsed, by kind.
+#[derive(Clone, Copy)]
+pub enum ParseConfig {
+    /// A source type.
+    Source(ParseFn<dyn SourceConfig>),
+    /// A transform type.
+    Transform(ParseFn<dyn TransformConfig>),
+    /// A sink type.
+    Sink(ParseFn<dyn SinkConfig>),
+}
+
+impl ParseConfig {
+    /// The kind this parser is for.
+    pub fn kind(&self) -> ComponentKind {
+        match self {
+            ParseConfig::Source(_) => ComponentKind::Source,
+            ParseConfig::Transform(_) => ComponentKind::Transform,
+            ParseConfig::Sink(_) => ComponentKind::Sink,
+        }
+    }
+}
+
+/// A plugin's registration: its type name, a one-line description and its config parser.
+#[derive(Clone, Copy)]
+pub struct ComponentSpec {
+    /// The `type = "…"` name.
+    pub type_name: &'static str,
+    /// One line for `weir list`.
+    pub description: &'static str,
+    /// The config parser.
+    pub parse: ParseConfig,
+}
+
+/// `ParseFn` for a source config type.
+pub fn parse_source<C>(value: serde_json::Value) -> Result<Box<dyn SourceConfig>, serde_json::Error>
+where
+    C: SourceConfig + serde::de::DeserializeOwned + 'static,
+{
+    Ok(Box::new(serde_json::from_value::<C>(value)?))
+}
+
+/// `ParseFn` for a transform config type.
+pub fn parse_transform<C>(value: serde_json::Value) -> Result<Box<dyn TransformConfig>, serde_json::Error>
+where
+    C: TransformConfig + serde::de::DeserializeOwned + 'static,
+{
+    Ok(Box::new(serde_json::from_value::<C>(value)?))
+}
+
+/// `ParseFn` for a sink config type.
+pub fn parse_sink<C>(value: serde_json::Value) -> Result<Box<dyn SinkConfig>, serde_json::Error>
+where
+    C: SinkConfig + serde::de::DeserializeOwned + 'static,
+{
+    Ok(Box::new(serde_json::from_value::<C>(value)?))
+}

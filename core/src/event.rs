@@ -1,0 +1,164 @@
+//! The event model: a map of `vrl` values (so VRL programs run on events without conversion) plus
+//! metadata the pipeline needs but that is not part of the record itself.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use vrl::value::{KeyString, ObjectMap, Value};
+
+use crate::ack::{EventFinalizers, EventStatus};
+
+/// Where an event came from inside its source: which stream (a file path, an S3 object) and where in it.
+///
+/// Parsers that keep per-stream state (a CloudFront `#Fields:` header, a VPC Flow header line) key it
+/// on `stream`; `offset` orders records within the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamPosition {
+    /// Stream identity: a file path, `s3://bucket/key`, a Kinesis shard.
+    pub stream: Arc<str>,
+    /// Byte offset of the record's start (or its ordinal, for sources without byte offsets).
+    pub offset: u64,
+}
+
+/// Everything about an event that is not one of its fields.
+#[derive(Clone, Debug)]
+pub struct EventMetadata {
+    /// Id of the source component that created the event.
+    pub source_id: Arc<str>,
+    /// Type name of that source (`file`, `aws_s3`, …).
+    pub source_type: &'static str,
+    /// When the source read the event.
+    pub ingest_timestamp: DateTime<Utc>,
+    /// Stream identity and offset, for sources that read ordered streams.
+    pub stream: Option<StreamPosition>,
+    /// A deterministic id (same input record → same id across redeliveries), when the source has one.
+    pub id: Option<Arc<str>>,
+    /// The acknowledgement handles this copy carries.
+    pub finalizers: EventFinalizers,
+}
+
+impl EventMetadata {
+    /// Metadata for a fresh event of a source.
+    pub fn new(source_id: Arc<str>, source_type: &'static str, ingest_timestamp: DateTime<Utc>) -> Self {
+        Self {
+            source_id,
+            source_type,
+            ingest_timestamp,
+            stream: None,
+            id: None,
+            finalizers: EventFinalizers::none(),
+        }
+    }
+}
+
+/// One log record travelling through the pipeline.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// The record's fields.
+    pub fields: ObjectMap,
+    /// Its metadata, including acknowledgement handles.
+    pub metadata: EventMetadata,
+}
+
+/// The field that holds a record's raw text.
+pub const MESSAGE: &str = "message";
+/// The field that holds a record's time.
+pub const TIMESTAMP: &str = "timestamp";
+
+impl Event {
+    /// An event with the given fields.
+    pub fn new(fields: ObjectMap, metadata: EventMetadata) -> Self {
+        Self { fields, metadata }
+    }
+
+    /// An event whose only field is `message`.
+    pub fn from_message(message: impl Into<Value>, metadata: EventMetadata) -> Self {
+        let mut fields = ObjectMap::new();
+        fields.insert(KeyString::from(MESSAGE), message.into());
+        Self { fields, metadata }
+    }
+
+    /// The field at a dotted path (`a.b.c`), if present.
+    pub fn get_path(&self, path: &[impl AsRef<str>]) -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        let mut value = self.fields.get(first.as_ref())?;
+        for segment in rest {
+            value = match value {
+                Value::Object(map) => map.get(segment.as_ref())?,
+                _ => return None,
+            };
+        }
+        Some(value)
+    }
+
+    /// The raw `message` field as bytes, if it is a string.
+    pub fn message_bytes(&self) -> Option<&[u8]> {
+        match self.fields.get(MESSAGE) {
+            Some(Value::Bytes(b)) => Some(b),
+            Some(Value::String(s)) => Some(s.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// The event's time: its `timestamp` field if that is a timestamp, else the ingest time.
+    pub fn timestamp(&self) -> DateTime<Utc> {
+        match self.fields.get(TIMESTAMP) {
+            Some(Value::Timestamp(ts)) => *ts,
+            _ => self.metadata.ingest_timestamp,
+        }
+    }
+
+    /// Records how this copy left the pipeline (see [`crate::ack`]).
+    pub fn finalize(mut self, status: EventStatus) {
+        self.metadata.finalizers.finalize(status);
+    }
+
+    /// An estimate of the event's JSON size in bytes, for byte metrics; cheap, not exact.
+    pub fn estimated_size(&self) -> usize {
+        object_size(&self.fields)
+    }
+}
+
+fn object_size(map: &ObjectMap) -> usize {
+    2 + map
+        .iter()
+        .map(|(k, v)| k.len() + 4 + value_size(v))
+        .sum::<usize>()
+}
+
+fn value_size(value: &Value) -> usize {
+    match value {
+        Value::Bytes(b) => b.len() + 2,
+        Value::String(s) => s.len() + 2,
+        Value::Object(map) => object_size(map),
+        Value::Array(items) => 2 + items.iter().map(|v| value_size(v) + 1).sum::<usize>(),
+        Value::Timestamp(_) => 32,
+        Value::Integer(_) | Value::Float(_) => 8,
+        Value::Boolean(_) | Value::Null => 5,
+        Value::Regex(r) => r.as_str().len() + 2,
+    }
+}
+
+/// Finalizes every event of a batch with one status.
+pub fn finalize_all(events: Vec<Event>, status: EventStatus) {
+    for event in events {
+        event.finalize(status);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_path_walks_objects() {
+        let mut inner = ObjectMap::new();
+        inner.insert("log_type".into(), Value::from("alb"));
+        let mut fields = ObjectMap::new();
+        fields.insert("aws".into(), Value::Object(inner));
+        let event = Event::new(fields, EventMetadata::new("s".into(), "test", Utc::now()));
+        assert_eq!(event.get_path(&["aws", "log_type"]), Some(&Value::from("alb")));
+        assert_eq!(event.get_path(&["aws", "missing"]), None);
+        assert_eq!(event.get_path(&["aws", "log_type", "deeper"]), None);
+    }
+}

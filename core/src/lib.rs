@@ -1,0 +1,23 @@
+//! `weir-core`: everything a Weir component needs and nothing about any particular plugin.
+//!
+//! * [`event`] — the event model (fields as `vrl` values plus metadata).
+//! * [`ack`] — end-to-end acknowledgements: per-batch finalizers and ordered checkpoints.
+//! * [`buffer`] — bounded, event-counted channels between components (backpressure or drop).
+//! * [`component`] — the traits sources, transforms and sinks implement, and their configs.
+//! * [`topology`] — the graph of components: validation and the running runtime.
+//! * [`metrics`] — the Prometheus registry every component reports into.
+//! * [`template`] — `{{ field }}` / strftime templates shared by sinks.
+#![warn(missing_docs)]
+
+pub mod ack;
+pub mod buffer;
+pub mod component;
+pub mod event;
+pub mod metrics;
+pub mod output;
+pub mod shutdown;
+pub mod template;
+pub mod topology;
+
+pub use event::{Event, EventMetadata, StreamPosition};
+pub use vrl::value::{KeyString, ObjectMap, Value};

@@ -1,0 +1,224 @@
+//! The metrics registry every component reports into, rendered as Prometheus text at `/metrics`.
+//!
+//! Names follow `weir_<thing>_<unit>`; every component metric carries `component_id`,
+//! `component_kind` and `component_type` labels. Components get a [`ComponentMetrics`] with their
+//! label values already resolved, so the hot path only increments atomics.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use prometheus::{
+    Encoder, Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::component::ComponentKind;
+
+const COMPONENT_LABELS: [&str; 3] = ["component_id", "component_kind", "component_type"];
+
+/// The process-wide registry with Weir's own metric families.
+pub struct Metrics {
+    registry: Registry,
+    started: Instant,
+    uptime: Gauge,
+    received_events: IntCounterVec,
+    received_bytes: IntCounterVec,
+    sent_events: IntCounterVec,
+    sent_bytes: IntCounterVec,
+    errors: IntCounterVec,
+    discarded: IntCounterVec,
+    buffer_events: IntGaugeVec,
+    buffer_max_events: IntGaugeVec,
+    component_started: GaugeVec,
+}
+
+/// Errors registering metrics (only possible on a name clash, i.e. a programming error).
+#[derive(Debug, thiserror::Error)]
+#[error("metrics registry: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+fn labelled(name: &str, help: &str, extra: &[&str]) -> (Opts, Vec<String>) {
+    let labels = COMPONENT_LABELS
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect();
+    (Opts::new(name, help), labels)
+}
+
+fn counter_vec(registry: &Registry, name: &str, help: &str, extra: &[&str]) -> Result<IntCounterVec, MetricsError> {
+    let (opts, labels) = labelled(name, help, extra);
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let metric = IntCounterVec::new(opts, &labels)?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+fn gauge_vec(registry: &Registry, name: &str, help: &str) -> Result<IntGaugeVec, MetricsError> {
+    let metric = IntGaugeVec::new(Opts::new(name, help), &COMPONENT_LABELS)?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+impl Metrics {
+    /// A registry with every Weir metric family registered, plus `weir_build_info`.
+    pub fn new(version: &str) -> Result<Arc<Self>, MetricsError> {
+        let registry = Registry::new();
+        let build_info = IntGaugeVec::new(
+            Opts::new("weir_build_info", "Weir build information (always 1)."),
+            &["version"],
+        )?;
+        registry.register(Box::new(build_info.clone()))?;
+        build_info.with_label_values(&[version]).set(1);
+        let uptime = Gauge::new("weir_uptime_seconds", "Seconds since Weir started.")?;
+        registry.register(Box::new(uptime.clone()))?;
+        let component_started = GaugeVec::new(
+            Opts::new(
+                "weir_component_start_timestamp_seconds",
+                "When the component's current instance started (Unix seconds).",
+            ),
+            &COMPONENT_LABELS,
+        )?;
+        registry.register(Box::new(component_started.clone()))?;
+        Ok(Arc::new(Self {
+            received_events: counter_vec(&registry, "weir_component_received_events_total", "Events a component received.", &[])?,
+            received_bytes: counter_vec(&registry, "weir_component_received_bytes_total", "Bytes a component received (raw input for sources, estimated JSON size otherwise).", &[])?,
+            sent_events: counter_vec(&registry, "weir_component_sent_events_total", "Events a component sent on (delivered, for sinks).", &["output"])?,
+            sent_bytes: counter_vec(&registry, "weir_component_sent_bytes_total", "Bytes a sink wrote to its destination.", &[])?,
+            errors: counter_vec(&registry, "weir_component_errors_total", "Errors a component met, by type.", &["error_type"])?,
+            discarded: counter_vec(&registry, "weir_component_discarded_events_total", "Events a component discarded (full drop_newest buffer, no consumer, filtered).", &[])?,
+            buffer_events: gauge_vec(&registry, "weir_buffer_events", "Events waiting in a component's input buffer.")?,
+            buffer_max_events: gauge_vec(&registry, "weir_buffer_max_events", "Capacity of a component's input buffer, in events.")?,
+            component_started,
+            uptime,
+            started: Instant::now(),
+            registry,
+        }))
+    }
+
+    /// The underlying registry, for plugins that register their own families.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Metrics handles for one component.
+    pub fn component(self: &Arc<Self>, id: &str, kind: ComponentKind, type_name: &str) -> ComponentMetrics {
+        let labels = [id.to_string(), kind.as_str().to_string(), type_name.to_string()];
+        let l = [labels[0].as_str(), labels[1].as_str(), labels[2].as_str()];
+        ComponentMetrics {
+            received_events: self.received_events.with_label_values(&l),
+            received_bytes: self.received_bytes.with_label_values(&l),
+            sent_bytes: self.sent_bytes.with_label_values(&l),
+            discarded: self.discarded.with_label_values(&l),
+            buffer_events: self.buffer_events.with_label_values(&l),
+            buffer_max_events: self.buffer_max_events.with_label_values(&l),
+            sent: Arc::new(Mutex::new(HashMap::new())),
+            metrics: Arc::clone(self),
+            labels: Arc::new(labels),
+        }
+    }
+
+    /// The registry rendered in the Prometheus text format.
+    pub fn render(&self) -> String {
+        self.uptime.set(self.started.elapsed().as_secs_f64());
+        let mut out = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(error) = encoder.encode(&self.registry.gather(), &mut out) {
+            tracing::error!(%error, "cannot encode metrics");
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// One component's metric handles, cheap to clone.
+#[derive(Clone)]
+pub struct ComponentMetrics {
+    metrics: Arc<Metrics>,
+    labels: Arc<[String; 3]>,
+    /// Events received (read from outside, for sources).
+    pub received_events: IntCounter,
+    /// Bytes received.
+    pub received_bytes: IntCounter,
+    /// Bytes written to the destination (sinks).
+    pub sent_bytes: IntCounter,
+    /// Events discarded on purpose.
+    pub discarded: IntCounter,
+    /// Events in this component's input buffer.
+    pub buffer_events: IntGauge,
+    /// Capacity of this component's input buffer.
+    pub buffer_max_events: IntGauge,
+    sent: Arc<Mutex<HashMap<String, IntCounter>>>,
+}
+
+impl ComponentMetrics {
+    /// The sent-events counter of one output (`_default` for the main one).
+    pub fn sent_events(&self, output: &str) -> IntCounter {
+        let mut cache = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(output.to_string())
+            .or_insert_with(|| {
+                let l = &self.labels;
+                self.metrics
+                    .sent_events
+                    .with_label_values(&[l[0].as_str(), l[1].as_str(), l[2].as_str(), output])
+            })
+            .clone()
+    }
+
+    /// Counts `n` errors of a kind (`error_type` label, e.g. `line_too_long`, `write_failed`).
+    pub fn error(&self, error_type: &str, n: u64) {
+        let l = &self.labels;
+        self.metrics
+            .errors
+            .with_label_values(&[l[0].as_str(), l[1].as_str(), l[2].as_str(), error_type])
+            .inc_by(n);
+    }
+
+    /// Records when this component instance started (for reload introspection).
+    pub fn mark_started(&self) {
+        let l = &self.labels;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        self.metrics
+            .component_started
+            .with_label_values(&[l[0].as_str(), l[1].as_str(), l[2].as_str()])
+            .set(now);
+    }
+
+    /// The component id these handles are labelled with.
+    pub fn component_id(&self) -> &str {
+        &self.labels[0]
+    }
+
+    /// The shared registry (for plugin-specific metric families).
+    pub fn registry(&self) -> &Registry {
+        self.metrics.registry()
+    }
+}
+
+/// The standard output name used in the `output` label.
+pub const DEFAULT_OUTPUT: &str = "_default";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_component_metrics_with_labels() {
+        let metrics = Metrics::new("test").unwrap();
+        let m = metrics.component("app", ComponentKind::Source, "file");
+        m.received_events.inc_by(3);
+        m.sent_events(DEFAULT_OUTPUT).inc_by(3);
+        m.error("line_too_long", 1);
+        let text = metrics.render();
+        assert!(text.contains(
+            r#"weir_component_received_events_total{component_id="app",component_kind="source",component_type="file"} 3"#
+        ), "{text}");
+        assert!(text.contains(r#"error_type="line_too_long""#));
+        assert!(text.contains("weir_build_info{version=\"test\"} 1"));
+        assert!(text.contains("weir_uptime_seconds"));
+    }
+}

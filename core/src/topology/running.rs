@@ -1,0 +1,296 @@
+//! The running topology: one tokio task per component, bounded buffers between them.
+//!
+//! Shutdown is a cascade: the runtime cancels the sources' shutdown signal; each source stops
+//! reading and drops its outputs; each transform finishes when all its inputs are closed and then
+//! drops its own outputs; each sink drains its buffer, flushes and returns; sources, still alive,
+//! receive the last acknowledgements and write their checkpoints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::graph::OutputRef;
+use super::{PipelineConfig, PluginConfig, TRANSFORM_BUFFER_EVENTS};
+use crate::buffer::{buffer, BufferConfig, BufferReceiver, BufferSender};
+use crate::component::{
+    BuildContext, BuildError, ComponentError, ComponentKind, SinkContext, SinkInput, SourceContext,
+    Transform, TransformOutput,
+};
+use crate::event::Event;
+use crate::metrics::{ComponentMetrics, Metrics, DEFAULT_OUTPUT};
+use crate::output::{Fanout, FanoutControl, Outputs};
+use crate::shutdown::ShutdownSignal;
+
+/// How the topology runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Sources read what is there and finish (`weir run --once`).
+    pub once: bool,
+}
+
+/// The topology did not stop within its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("shutdown deadline passed; still in flight: {}", .in_flight.join("; "))]
+pub struct StopError {
+    /// What was still running or buffered, one entry per component.
+    pub in_flight: Vec<String>,
+}
+
+struct Task {
+    id: String,
+    kind: ComponentKind,
+    metrics: ComponentMetrics,
+    handle: JoinHandle<Result<(), ComponentError>>,
+}
+
+/// A started pipeline.
+pub struct RunningTopology {
+    tasks: Vec<Task>,
+    shutdown: ShutdownSignal,
+    /// Control channels of every output, for rewiring.
+    #[allow(dead_code)]
+    fanout_controls: HashMap<OutputRef, mpsc::UnboundedSender<FanoutControl>>,
+}
+
+impl RunningTopology {
+    /// Builds every component and starts it. Nothing starts unless everything builds.
+    pub fn start(
+        config: PipelineConfig,
+        metrics: &Arc<Metrics>,
+        options: RunOptions,
+    ) -> Result<Self, Vec<(String, BuildError)>> {
+        let data_dir: PathBuf = config.data_dir.clone();
+        // 1. Build every component.
+        enum Built {
+            Source(Box<dyn crate::component::Source>),
+            Transform(Box<dyn Transform>),
+            Sink(Box<dyn crate::component::Sink>),
+        }
+        let mut built = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (id, component) in &config.components {
+            let cx = BuildContext {
+                id: Arc::from(id.as_str()),
+                data_dir: data_dir.clone(),
+            };
+            let result = match &component.plugin {
+                PluginConfig::Source(c) => c.build(&cx).map(Built::Source),
+                PluginConfig::Transform(c) => c.build(&cx).map(Built::Transform),
+                PluginConfig::Sink(c) => c.build(&cx).map(Built::Sink),
+            };
+            match result {
+                Ok(b) => {
+                    built.insert(id.clone(), b);
+                }
+                Err(e) => errors.push((id.clone(), e)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+
+        // 2. Metrics and an input buffer for every consumer.
+        let component_metrics: BTreeMap<String, ComponentMetrics> = config
+            .components
+            .iter()
+            .map(|(id, c)| (id.clone(), metrics.component(id, c.plugin.kind(), &c.type_name)))
+            .collect();
+        let mut senders: BTreeMap<String, BufferSender> = BTreeMap::new();
+        let mut receivers: BTreeMap<String, BufferReceiver> = BTreeMap::new();
+        for (id, component) in &config.components {
+            let buffer_config = match component.plugin.kind() {
+                ComponentKind::Source => continue,
+                ComponentKind::Transform => BufferConfig {
+                    max_events: TRANSFORM_BUFFER_EVENTS,
+                    ..BufferConfig::default()
+                },
+                ComponentKind::Sink => component.buffer.clone(),
+            };
+            let (tx, rx) = buffer(&buffer_config, component_metrics[id].clone());
+            senders.insert(id.clone(), tx);
+            receivers.insert(id.clone(), rx);
+        }
+
+        // 3. Outputs: each port fans out to the consumers naming it.
+        let mut consumers_of: BTreeMap<OutputRef, Vec<(String, BufferSender)>> = BTreeMap::new();
+        for (id, component) in &config.components {
+            for input in &component.inputs {
+                if let Some(sender) = senders.get(id) {
+                    consumers_of
+                        .entry(OutputRef::parse(input))
+                        .or_default()
+                        .push((id.clone(), sender.clone()));
+                }
+            }
+        }
+        drop(senders);
+        let mut fanout_controls = HashMap::new();
+        let mut outputs_of = BTreeMap::new();
+        for (id, component) in &config.components {
+            let m = &component_metrics[id];
+            let mut make = |port: Option<&str>| {
+                let key = OutputRef {
+                    component: id.clone(),
+                    port: port.map(str::to_string),
+                };
+                let (control_tx, control_rx) = mpsc::unbounded_channel();
+                let consumers = consumers_of.remove(&key).unwrap_or_default();
+                fanout_controls.insert(key, control_tx);
+                Fanout::new(
+                    consumers,
+                    Some(control_rx),
+                    m.sent_events(port.unwrap_or(DEFAULT_OUTPUT)),
+                    m.discarded.clone(),
+                )
+            };
+            let default = make(None);
+            let named = component
+                .plugin
+                .outputs()
+                .into_iter()
+                .map(|name| (name.to_string(), make(Some(name))))
+                .collect();
+            outputs_of.insert(id.clone(), Outputs::new(default, named, m.clone()));
+        }
+
+        // 4. Spawn: sinks first, then transforms, then sources, so consumers exist before producers.
+        let shutdown = ShutdownSignal::new();
+        let mut tasks = Vec::new();
+        let mut order: Vec<(String, Built)> = built.into_iter().collect();
+        order.sort_by_key(|(_, b)| match b {
+            Built::Sink(_) => 0,
+            Built::Transform(_) => 1,
+            Built::Source(_) => 2,
+        });
+        for (id, component) in order {
+            let m = component_metrics[&id].clone();
+            m.mark_started();
+            let out = outputs_of.remove(&id).expect("outputs were made for every component");
+            let arc_id: Arc<str> = Arc::from(id.as_str());
+            let (kind, handle) = match component {
+                Built::Source(source) => {
+                    let cx = SourceContext {
+                        id: arc_id,
+                        out,
+                        shutdown: shutdown.child_token(),
+                        metrics: m.clone(),
+                        once: options.once,
+                    };
+                    (ComponentKind::Source, tokio::spawn(source.run(cx)))
+                }
+                Built::Transform(transform) => {
+                    let input = receivers.remove(&id).expect("transforms have buffers");
+                    let m2 = m.clone();
+                    (
+                        ComponentKind::Transform,
+                        tokio::spawn(run_transform(transform, input, out, m2)),
+                    )
+                }
+                Built::Sink(sink) => {
+                    let input = receivers.remove(&id).expect("sinks have buffers");
+                    let cx = SinkContext {
+                        id: arc_id,
+                        out,
+                        metrics: m.clone(),
+                    };
+                    (
+                        ComponentKind::Sink,
+                        tokio::spawn(sink.run(SinkInput::new(input, m.clone()), cx)),
+                    )
+                }
+            };
+            tracing::debug!(component = %id, kind = kind.as_str(), "started");
+            tasks.push(Task {
+                id,
+                kind,
+                metrics: m,
+                handle,
+            });
+        }
+        Ok(Self {
+            tasks,
+            shutdown,
+            fanout_controls,
+        })
+    }
+
+    /// Waits until every component has finished on its own (all sources exhausted, with `--once`).
+    pub async fn wait(&mut self) {
+        for task in &mut self.tasks {
+            report(&task.id, task.kind, (&mut task.handle).await);
+        }
+        self.tasks.clear();
+    }
+
+    /// Whether every component has finished.
+    pub fn is_finished(&self) -> bool {
+        self.tasks.iter().all(|t| t.handle.is_finished())
+    }
+
+    /// Stops gracefully: sources stop reading, in-flight events drain to the sinks, acknowledgements
+    /// complete and checkpoints are written. Past `deadline`, whatever still runs is aborted and listed.
+    pub async fn stop(mut self, deadline: Duration) -> Result<(), StopError> {
+        self.shutdown.cancel();
+        let started = tokio::time::Instant::now();
+        for task in &mut self.tasks {
+            let left = deadline.saturating_sub(started.elapsed());
+            match tokio::time::timeout(left, &mut task.handle).await {
+                Ok(result) => report(&task.id, task.kind, result),
+                Err(_) => break,
+            }
+        }
+        let in_flight: Vec<String> = self
+            .tasks
+            .iter()
+            .filter(|t| !t.handle.is_finished())
+            .map(|t| {
+                let buffered = t.metrics.buffer_events.get();
+                if buffered > 0 {
+                    format!("{} `{}` with {buffered} buffered events", t.kind.as_str(), t.id)
+                } else {
+                    format!("{} `{}`", t.kind.as_str(), t.id)
+                }
+            })
+            .collect();
+        for task in &self.tasks {
+            task.handle.abort();
+        }
+        if in_flight.is_empty() {
+            Ok(())
+        } else {
+            Err(StopError { in_flight })
+        }
+    }
+}
+
+fn report(id: &str, kind: ComponentKind, result: Result<Result<(), ComponentError>, tokio::task::JoinError>) {
+    match result {
+        Ok(Ok(())) => tracing::debug!(component = id, kind = kind.as_str(), "finished"),
+        Ok(Err(error)) => tracing::error!(component = id, kind = kind.as_str(), %error, "component failed"),
+        Err(error) => tracing::error!(component = id, kind = kind.as_str(), %error, "component task panicked or was aborted"),
+    }
+}
+
+async fn run_transform(
+    mut transform: Box<dyn Transform>,
+    mut input: BufferReceiver,
+    mut out: Outputs,
+    metrics: ComponentMetrics,
+) -> Result<(), ComponentError> {
+    while let Some(events) = input.recv().await {
+        metrics.received_events.inc_by(events.len() as u64);
+        let bytes: usize = events.iter().map(Event::estimated_size).sum();
+        metrics.received_bytes.inc_by(bytes as u64);
+        let mut result = TransformOutput::default();
+        transform.transform(events, &mut result);
+        out.send(std::mem::take(&mut result.primary)).await;
+        for (name, events) in result.named {
+            out.send_named(name, events).await;
+        }
+    }
+    Ok(())
+}
