@@ -233,8 +233,39 @@ pub trait SinkConfig: Debug + Send + Sync {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError>;
 }
 
+/// A component's table did not deserialize into its config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseConfigError {
+    /// Dotted path of the offending key (`buffer.when_full`), empty for the table as a whole.
+    pub key: String,
+    /// What serde said.
+    pub message: String,
+}
+
 /// Parses a component's table (without the runtime's own keys) into its config.
-pub type ParseFn<C> = fn(serde_json::Value) -> Result<Box<C>, serde_json::Error>;
+pub type ParseFn<C> = fn(serde_json::Value) -> Result<Box<C>, ParseConfigError>;
+
+/// Deserializes a config, keeping the path of the key that failed.
+pub fn deserialize_config<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ParseConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // Unknown/missing field errors name the key themselves; put it in the path.
+        let named = ["unknown field `", "missing field `"]
+            .iter()
+            .find_map(|p| inner.strip_prefix(p))
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string);
+        let key = match (path.as_str(), named) {
+            (".", Some(k)) => k,
+            (p, Some(k)) => format!("{p}.{k}"),
+            (".", None) => String::new(),
+            (p, None) => p.to_string(),
+        };
+        ParseConfigError { key, message: inner }
+    })
+}
 
 /// How a component type is parsed, by kind.
 #[derive(Clone, Copy)]
@@ -270,25 +301,25 @@ pub struct ComponentSpec {
 }
 
 /// `ParseFn` for a source config type.
-pub fn parse_source<C>(value: serde_json::Value) -> Result<Box<dyn SourceConfig>, serde_json::Error>
+pub fn parse_source<C>(value: serde_json::Value) -> Result<Box<dyn SourceConfig>, ParseConfigError>
 where
     C: SourceConfig + serde::de::DeserializeOwned + 'static,
 {
-    Ok(Box::new(serde_json::from_value::<C>(value)?))
+    Ok(Box::new(deserialize_config::<C>(value)?))
 }
 
 /// `ParseFn` for a transform config type.
-pub fn parse_transform<C>(value: serde_json::Value) -> Result<Box<dyn TransformConfig>, serde_json::Error>
+pub fn parse_transform<C>(value: serde_json::Value) -> Result<Box<dyn TransformConfig>, ParseConfigError>
 where
     C: TransformConfig + serde::de::DeserializeOwned + 'static,
 {
-    Ok(Box::new(serde_json::from_value::<C>(value)?))
+    Ok(Box::new(deserialize_config::<C>(value)?))
 }
 
 /// `ParseFn` for a sink config type.
-pub fn parse_sink<C>(value: serde_json::Value) -> Result<Box<dyn SinkConfig>, serde_json::Error>
+pub fn parse_sink<C>(value: serde_json::Value) -> Result<Box<dyn SinkConfig>, ParseConfigError>
 where
     C: SinkConfig + serde::de::DeserializeOwned + 'static,
 {
-    Ok(Box::new(serde_json::from_value::<C>(value)?))
+    Ok(Box::new(deserialize_config::<C>(value)?))
 }

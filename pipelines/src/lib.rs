@@ -1,1 +1,8 @@
+//! The `weir` binary's library half: pipeline-file loading and validation, the plugin registry,
+//! the HTTP API and the embedded quickstart. `main.rs` is only the CLI on top.
+#![warn(missing_docs)]
 
+pub mod api;
+pub mod config;
+pub mod quickstart;
+pub mod registry;

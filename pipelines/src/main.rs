@@ -1,1 +1,246 @@
-fn main(){}
+//! `weir`: run, validate and list pipelines.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::signal::unix::{signal, SignalKind};
+use weir_core::component::ComponentKind;
+use weir_core::metrics::Metrics;
+use weir_core::topology::{RunOptions, RunningTopology};
+use weir_pipelines::config::{self, Diagnostic, Loaded};
+use weir_pipelines::{api, quickstart, registry};
+
+#[derive(Parser)]
+#[command(name = "weir", version, about = "A streaming pipeline for AWS logs.")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline (the embedded quickstart when no -c is given).
+    Run(RunArgs),
+    /// Check pipeline files and report every problem; exit 1 if there is any error.
+    Validate {
+        /// Pipeline files (TOML or YAML), merged.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the component types this build knows.
+    List,
+}
+
+#[derive(clap::Args, Default)]
+struct RunArgs {
+    /// Pipeline file (TOML or YAML); repeat to merge several.
+    #[arg(short = 'c', long = "config")]
+    config: Vec<PathBuf>,
+    /// Runtime worker threads (default: number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Read what the sources have, deliver it, and exit (file sources stop at end of file).
+    #[arg(long)]
+    once: bool,
+    /// Seconds to wait for in-flight events at shutdown before giving up (exit non-zero).
+    #[arg(long, default_value_t = 30)]
+    shutdown_timeout_secs: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command {
+        None => run(RunArgs {
+            shutdown_timeout_secs: 30,
+            ..RunArgs::default()
+        }),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Validate { files }) => Ok(validate(&files)),
+        Some(Command::List) => {
+            list();
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WEIR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        eprintln!("{d}");
+    }
+}
+
+fn validate(files: &[PathBuf]) -> ExitCode {
+    match config::load_paths(files) {
+        Ok(Loaded { config, warnings }) => {
+            print_diagnostics(&warnings);
+            let count = |kind| config.components.values().filter(|c| c.plugin.kind() == kind).count();
+            println!(
+                "ok: {} sources, {} transforms, {} sinks",
+                count(ComponentKind::Source),
+                count(ComponentKind::Transform),
+                count(ComponentKind::Sink)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            print_diagnostics(&errors);
+            eprintln!("{} error(s)", errors.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn list() {
+    let mut specs = registry::all();
+    specs.sort_by_key(|s| (s.parse.kind(), s.type_name));
+    for spec in specs {
+        println!("{:<10} {:<14} {}", spec.parse.kind().as_str(), spec.type_name, spec.description);
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("weir-worker")
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(run_pipeline(args))
+}
+
+async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let quickstart_samples;
+    let loaded = if args.config.is_empty() {
+        let (file, samples) = quickstart::prepare().context("cannot prepare the quickstart samples")?;
+        let samples_text = samples.display().to_string();
+        quickstart_samples = Some(samples);
+        config::load(&[file], |name| {
+            if name == quickstart::SAMPLES_VAR {
+                Some(samples_text.clone())
+            } else {
+                std::env::var(name).ok()
+            }
+        })
+    } else {
+        quickstart_samples = None;
+        config::load_paths(&args.config)
+    };
+    let Loaded { config, warnings } = match loaded {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            print_diagnostics(&errors);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    print_diagnostics(&warnings);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+
+    let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("cannot set up metrics")?;
+    let shutting_down = Arc::new(AtomicBool::new(false));
+    let api_task = if config.api.enabled {
+        let state = api::ApiState {
+            metrics: Arc::clone(&metrics),
+            shutting_down: Arc::clone(&shutting_down),
+        };
+        let (address, task) = api::serve(config.api.address, state).await?;
+        tracing::info!(%address, "API listening: /metrics and /health");
+        Some((address, task))
+    } else {
+        None
+    };
+
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut topology = match RunningTopology::start(config, &metrics, RunOptions { once: args.once }) {
+        Ok(t) => t,
+        Err(errors) => {
+            for (id, e) in errors {
+                eprintln!("error: component `{id}`: {e}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if let Some(samples) = &quickstart_samples {
+        let metrics_url = api_task
+            .as_ref()
+            .map(|(a, _)| format!("http://{a}/metrics"))
+            .unwrap_or_else(|| "disabled".into());
+        eprintln!(
+            "Weir quickstart: reading {} sample lines from {}\n  output:  ./weir-out/<date>/file.ndjson\n  metrics: {metrics_url}\n  Ctrl-C to stop.",
+            quickstart::sample_lines(),
+            samples.display()
+        );
+    }
+
+    let stop = tokio::select! {
+        _ = sigint.recv() => true,
+        _ = sigterm.recv() => true,
+        _ = topology.wait() => false,
+    };
+    let code = if stop {
+        shutting_down.store(true, Ordering::Release);
+        tracing::info!(timeout_secs = args.shutdown_timeout_secs, "shutting down: draining in-flight events");
+        let deadline = Duration::from_secs(args.shutdown_timeout_secs);
+        tokio::select! {
+            result = topology.stop(deadline) => match result {
+                Ok(()) => {
+                    tracing::info!("shutdown complete");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "shutdown incomplete");
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            _ = sigint.recv() => {
+                eprintln!("error: second interrupt: exiting without draining");
+                ExitCode::from(130)
+            }
+        }
+    } else {
+        tracing::info!("all sources finished and every event was handled");
+        ExitCode::SUCCESS
+    };
+    if let Some((_, task)) = api_task {
+        task.abort();
+    }
+    Ok(code)
+}

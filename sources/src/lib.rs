@@ -1,1 +1,11 @@
-//! placeholder
+//! Weir's sources: one module folder per plugin.
+#![warn(missing_docs)]
+
+pub mod file;
+pub mod framing;
+pub mod stdin;
+
+/// Every source this crate provides, for the registry.
+pub fn specs() -> Vec<weir_core::component::ComponentSpec> {
+    vec![file::SPEC, stdin::SPEC]
+}

@@ -45,6 +45,7 @@ struct Task {
     kind: ComponentKind,
     metrics: ComponentMetrics,
     handle: JoinHandle<Result<(), ComponentError>>,
+    reported: bool,
 }
 
 /// A started pipeline.
@@ -209,6 +210,7 @@ impl RunningTopology {
                 kind,
                 metrics: m,
                 handle,
+                reported: false,
             });
         }
         Ok(Self {
@@ -219,11 +221,13 @@ impl RunningTopology {
     }
 
     /// Waits until every component has finished on its own (all sources exhausted, with `--once`).
+    /// Cancel-safe: tasks are forgotten only once they were seen to finish.
     pub async fn wait(&mut self) {
-        for task in &mut self.tasks {
-            report(&task.id, task.kind, (&mut task.handle).await);
+        while let Some(task) = self.tasks.first_mut() {
+            let result = (&mut task.handle).await;
+            report(&task.id, task.kind, result);
+            self.tasks.remove(0);
         }
-        self.tasks.clear();
     }
 
     /// Whether every component has finished.
@@ -237,9 +241,15 @@ impl RunningTopology {
         self.shutdown.cancel();
         let started = tokio::time::Instant::now();
         for task in &mut self.tasks {
+            if task.handle.is_finished() && task.reported {
+                continue;
+            }
             let left = deadline.saturating_sub(started.elapsed());
             match tokio::time::timeout(left, &mut task.handle).await {
-                Ok(result) => report(&task.id, task.kind, result),
+                Ok(result) => {
+                    task.reported = true;
+                    report(&task.id, task.kind, result);
+                }
                 Err(_) => break,
             }
         }

@@ -1,0 +1,451 @@
+//! The `file` source's read loop: discovery, reading, framing, acknowledgements and checkpoints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_compression::tokio::bufread::GzipDecoder;
+use bytes::Bytes;
+use chrono::Utc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers, OrderedCheckpoints};
+use weir_core::component::{ComponentError, SourceContext};
+use weir_core::event::{Event, EventMetadata, StreamPosition, MESSAGE, TIMESTAMP};
+use weir_core::metrics::ComponentMetrics;
+
+use super::checkpoint::{Checkpoint, CheckpointStore, FileKey};
+use super::{FileSource, OnRejected, ReadFrom};
+use crate::framing::{Frame, LineFramer};
+
+/// Bytes read from one file per turn; one turn is one acknowledgement batch.
+const READ_CHUNK: usize = 256 * 1024;
+/// Bytes hashed to identify a file when its first line is longer.
+const HEAD_BYTES: usize = 256;
+/// Pause when no file had new data.
+const IDLE_SLEEP: Duration = Duration::from_millis(100);
+/// How often dirty checkpoints are written.
+const SAVE_INTERVAL: Duration = Duration::from_secs(1);
+
+enum Input {
+    Plain(tokio::fs::File),
+    Gzip(Box<GzipDecoder<BufReader<tokio::fs::File>>>),
+}
+
+impl Input {
+    fn reader(&mut self) -> &mut (dyn AsyncRead + Unpin + Send) {
+        match self {
+            Input::Plain(f) => f,
+            Input::Gzip(d) => d.as_mut(),
+        }
+    }
+}
+
+/// One file being read.
+struct Tracked {
+    key: FileKey,
+    path: PathBuf,
+    path_field: Bytes,
+    stream: Arc<str>,
+    input: Input,
+    framer: LineFramer,
+    /// Bytes read from the (decompressed) stream so far.
+    read_pos: u64,
+    /// For gzip files resumed from a checkpoint: decompressed bytes to skip.
+    skip_to: u64,
+    checkpoints: OrderedCheckpoints<u64>,
+    /// Bumped on truncation so acknowledgements of the old content are ignored.
+    generation: u32,
+    /// A batch failed: the checkpoint stays put until a restart re-reads from it.
+    held: bool,
+    at_eof: bool,
+    /// Seen in the latest scan.
+    seen: bool,
+    /// Read to the end for good (gzip files).
+    finished: bool,
+}
+
+struct BatchRef {
+    key: FileKey,
+    generation: u32,
+    seq: u64,
+}
+
+struct State {
+    id: Arc<str>,
+    metrics: ComponentMetrics,
+    store: CheckpointStore,
+    files: BTreeMap<(u64, u64), Tracked>,
+    batches: HashMap<u64, BatchRef>,
+    next_batch: u64,
+    ack_tx: Option<mpsc::UnboundedSender<(u64, BatchStatus)>>,
+    dirty: bool,
+    on_rejected: OnRejected,
+    max_line_bytes: usize,
+}
+
+pub(super) async fn run(source: FileSource, cx: SourceContext) -> Result<(), ComponentError> {
+    let SourceContext {
+        id,
+        mut out,
+        shutdown,
+        metrics,
+        once,
+    } = cx;
+    let store = if source.config.ignore_checkpoints {
+        CheckpointStore::empty(&source.checkpoint_dir)
+    } else {
+        CheckpointStore::load(&source.checkpoint_dir)
+            .map_err(|e| ComponentError(format!("cannot load checkpoints: {e}")))?
+    };
+    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
+    let mut state = State {
+        id,
+        metrics,
+        store,
+        files: BTreeMap::new(),
+        batches: HashMap::new(),
+        next_batch: 0,
+        ack_tx: Some(ack_tx),
+        dirty: false,
+        on_rejected: source.config.on_rejected,
+        max_line_bytes: source.config.max_line_bytes,
+    };
+    let scan_interval = Duration::from_millis(source.config.glob_interval_ms);
+    let mut next_scan = Instant::now();
+    let mut first_scan = true;
+    let mut last_save = Instant::now();
+
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        while let Ok((batch, status)) = ack_rx.try_recv() {
+            state.acknowledge(batch, status);
+        }
+        if Instant::now() >= next_scan {
+            state.scan(&source, first_scan).await;
+            first_scan = false;
+            next_scan = Instant::now() + scan_interval;
+        }
+        let mut progressed = false;
+        let keys: Vec<(u64, u64)> = state.files.keys().copied().collect();
+        for key in keys {
+            let (events, errors) = match state.read_turn(key, once).await {
+                Some(batch) => batch,
+                None => continue,
+            };
+            progressed = true;
+            if !errors.is_empty() {
+                out.send_named("errors", errors).await;
+            }
+            out.send(events).await;
+        }
+        state.forget_gone_files();
+        if state.dirty && last_save.elapsed() >= SAVE_INTERVAL {
+            state.save();
+            last_save = Instant::now();
+        }
+        if !progressed {
+            if once && state.all_read() {
+                break;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some((batch, status)) = ack_rx.recv() => state.acknowledge(batch, status),
+                _ = tokio::time::sleep(IDLE_SLEEP) => {}
+            }
+        }
+    }
+
+    // Stop taking input; let downstream drain; collect the last acknowledgements.
+    drop(out);
+    state.ack_tx = None;
+    while let Some((batch, status)) = ack_rx.recv().await {
+        state.acknowledge(batch, status);
+    }
+    state.save();
+    Ok(())
+}
+
+impl State {
+    /// Finds new, renamed and vanished files.
+    async fn scan(&mut self, source: &FileSource, first_scan: bool) {
+        for file in self.files.values_mut() {
+            file.seen = false;
+        }
+        let mut paths = Vec::new();
+        for pattern in &source.config.include {
+            match glob::glob(pattern) {
+                Ok(entries) => paths.extend(entries.filter_map(Result::ok)),
+                Err(e) => tracing::warn!(source = %self.id, pattern, error = %e, "bad include glob"),
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        for path in paths {
+            if source.exclude.iter().any(|p| p.matches_path(&path)) {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let inode = (meta.dev(), meta.ino());
+            if let Some(file) = self.files.get_mut(&inode) {
+                file.seen = true;
+                if file.path != path {
+                    tracing::info!(source = %self.id, from = %file.path.display(), to = %path.display(), "file renamed; following it");
+                    file.path = path;
+                }
+                continue;
+            }
+            match self.open(&path, inode, meta.len(), first_scan && source.config.read_from == ReadFrom::End).await {
+                Ok(Some(file)) => {
+                    tracing::info!(source = %self.id, path = %path.display(), offset = file.read_pos.max(file.skip_to), "watching file");
+                    self.files.insert(inode, file);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.metrics.error("open_failed", 1);
+                    tracing::warn!(source = %self.id, path = %path.display(), error = %e, "cannot open file");
+                }
+            }
+        }
+    }
+
+    /// Opens a newly found file at its checkpoint (or start/end). `None`: not identifiable yet.
+    async fn open(&mut self, path: &Path, inode: (u64, u64), len: u64, start_at_end: bool) -> io::Result<Option<Tracked>> {
+        let gz = path.extension().is_some_and(|e| e == "gz");
+        let Some(head) = head_hash(path, gz).await? else {
+            return Ok(None);
+        };
+        let key = FileKey { dev: inode.0, ino: inode.1, head };
+        let saved = self.store.get(&key).cloned();
+        let mut offset = match &saved {
+            Some(cp) => cp.offset,
+            None if start_at_end && !gz => len,
+            None => 0,
+        };
+        let finished = saved.as_ref().is_some_and(|cp| cp.finished) || (start_at_end && gz && saved.is_none());
+        if !gz && offset > len {
+            tracing::info!(source = %self.id, path = %path.display(), "file is shorter than its checkpoint; reading from the start");
+            offset = 0;
+        }
+        let mut file = tokio::fs::File::open(path).await?;
+        let (input, read_pos, skip_to) = if gz {
+            let mut decoder = GzipDecoder::new(BufReader::with_capacity(READ_CHUNK, file));
+            decoder.multiple_members(true);
+            (Input::Gzip(Box::new(decoder)), 0, offset)
+        } else {
+            file.seek(io::SeekFrom::Start(offset)).await?;
+            (Input::Plain(file), offset, 0)
+        };
+        let path_text = path.to_string_lossy().into_owned();
+        Ok(Some(Tracked {
+            key,
+            path: path.to_path_buf(),
+            path_field: Bytes::from(path_text.clone().into_bytes()),
+            stream: Arc::from(path_text),
+            input,
+            framer: LineFramer::new(offset, self.max_line_bytes),
+            read_pos,
+            skip_to,
+            checkpoints: OrderedCheckpoints::new(),
+            generation: 0,
+            held: false,
+            at_eof: finished,
+            seen: true,
+            finished,
+        }))
+    }
+
+    /// Reads one chunk of a file and frames it into a batch: `(events, error events)`.
+    async fn read_turn(&mut self, inode: (u64, u64), once: bool) -> Option<(Vec<Event>, Vec<Event>)> {
+        let file = self.files.get_mut(&inode)?;
+        if file.finished {
+            return None;
+        }
+        let buffer = file.framer.buffer_mut();
+        buffer.reserve(READ_CHUNK);
+        let read = file.input.reader().read_buf(buffer).await;
+        let mut frames = Vec::new();
+        match read {
+            Ok(0) => {
+                let gz = matches!(file.input, Input::Gzip(_));
+                if gz || once {
+                    // The stream is complete: hand out a last line without newline.
+                    file.framer.finish(&mut frames);
+                    file.finished = gz;
+                } else if let Some(truncated) = check_truncation(file).await {
+                    if truncated {
+                        tracing::info!(source = %self.id, path = %file.path.display(), "file truncated; reading from the start");
+                        file.framer.reset(0);
+                        file.read_pos = 0;
+                        file.generation += 1;
+                        file.checkpoints = OrderedCheckpoints::new();
+                        file.held = false;
+                        self.store.set(Checkpoint { key: file.key, path: file.path.clone(), offset: 0, finished: false });
+                        self.dirty = true;
+                        file.at_eof = false;
+                        return None;
+                    }
+                }
+                file.at_eof = true;
+                if frames.is_empty() && !file.finished {
+                    return None;
+                }
+            }
+            Ok(n) => {
+                file.at_eof = false;
+                self.metrics.received_bytes.inc_by(n as u64);
+                file.read_pos += n as u64;
+                if file.skip_to > file.read_pos - n as u64 {
+                    // Resuming a gzip file: drop decompressed bytes before the checkpoint.
+                    let skip = (file.skip_to - (file.read_pos - n as u64)).min(n as u64) as usize;
+                    let _ = file.framer.buffer_mut().split_to(skip);
+                }
+                file.framer.drain(&mut frames);
+            }
+            Err(e) => {
+                self.metrics.error("read_failed", 1);
+                tracing::warn!(source = %self.id, path = %file.path.display(), error = %e, "read failed");
+                file.at_eof = true;
+                if matches!(file.input, Input::Gzip(_)) {
+                    // A corrupt or truncated gzip stream cannot be resumed: give up on the rest.
+                    file.framer.finish(&mut frames);
+                    file.finished = true;
+                } else {
+                    return None;
+                }
+            }
+        }
+
+        // One acknowledgement batch for this turn.
+        let batch_id = self.next_batch;
+        self.next_batch += 1;
+        let seq = file.checkpoints.register(file.framer.position());
+        let tx = self.ack_tx.as_ref()?.clone();
+        let notifier = BatchNotifier::with_channel(batch_id, tx);
+        self.batches.insert(batch_id, BatchRef { key: file.key, generation: file.generation, seq });
+
+        let now = Utc::now();
+        let mut events = Vec::with_capacity(frames.len());
+        let mut errors = Vec::new();
+        for frame in frames {
+            match frame {
+                Frame::Line { offset, bytes } => {
+                    let mut fields = ObjectMap::new();
+                    fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
+                    fields.insert(KeyString::from("file"), Value::Bytes(file.path_field.clone()));
+                    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
+                    events.push(Event::new(fields, metadata(&self.id, file, offset, now, &notifier)));
+                }
+                Frame::TooLong { offset, prefix } => {
+                    self.metrics.error("line_too_long", 1);
+                    tracing::warn!(source = %self.id, path = %file.path.display(), offset, max_line_bytes = self.max_line_bytes, "line longer than max_line_bytes skipped");
+                    let mut fields = ObjectMap::new();
+                    fields.insert(KeyString::from("error"), Value::from(format!("line longer than max_line_bytes ({})", self.max_line_bytes)));
+                    fields.insert(KeyString::from("error_type"), Value::from("line_too_long"));
+                    fields.insert(KeyString::from("line_prefix"), Value::Bytes(prefix));
+                    fields.insert(KeyString::from("file"), Value::Bytes(file.path_field.clone()));
+                    fields.insert(KeyString::from("offset"), Value::Integer(offset as i64));
+                    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
+                    errors.push(Event::new(fields, metadata(&self.id, file, offset, now, &notifier)));
+                }
+            }
+        }
+        self.metrics.received_events.inc_by(events.len() as u64);
+        Some((events, errors))
+    }
+
+    fn acknowledge(&mut self, batch: u64, status: BatchStatus) {
+        let Some(batch) = self.batches.remove(&batch) else { return };
+        let Some(file) = self.files.values_mut().find(|f| f.key == batch.key) else { return };
+        if file.generation != batch.generation {
+            return;
+        }
+        let advance = match status {
+            BatchStatus::Delivered => true,
+            BatchStatus::Rejected if self.on_rejected == OnRejected::Skip => {
+                self.metrics.error("rejected_skipped", 1);
+                tracing::warn!(source = %self.id, path = %file.path.display(), "events rejected downstream; skipping past them (on_rejected = skip)");
+                true
+            }
+            BatchStatus::Rejected | BatchStatus::Errored => {
+                if !file.held {
+                    self.metrics.error(if status == BatchStatus::Rejected { "rejected_held" } else { "delivery_failed" }, 1);
+                    tracing::warn!(source = %self.id, path = %file.path.display(), ?status, "events not delivered; the checkpoint stays before them until a restart re-reads them");
+                }
+                file.held = true;
+                false
+            }
+        };
+        if !advance || file.held {
+            return;
+        }
+        if let Some(offset) = file.checkpoints.complete(batch.seq) {
+            let finished = file.finished && file.checkpoints.in_flight() == 0;
+            self.store.set(Checkpoint { key: file.key, path: file.path.clone(), offset, finished });
+            self.dirty = true;
+        }
+    }
+
+    /// Drops files that vanished (rotated away, deleted) once read to their end and acknowledged.
+    fn forget_gone_files(&mut self) {
+        self.files.retain(|_, f| f.seen || !(f.at_eof || f.finished) || f.checkpoints.in_flight() > 0);
+    }
+
+    fn all_read(&self) -> bool {
+        self.files.values().all(|f| f.at_eof || f.finished)
+    }
+
+    fn save(&mut self) {
+        if let Err(e) = self.store.save() {
+            self.metrics.error("checkpoint_write_failed", 1);
+            tracing::error!(source = %self.id, error = %e, "cannot write checkpoints");
+        } else {
+            self.dirty = false;
+        }
+    }
+}
+
+fn metadata(id: &Arc<str>, file: &Tracked, offset: u64, now: chrono::DateTime<Utc>, notifier: &BatchNotifier) -> EventMetadata {
+    let mut meta = EventMetadata::new(Arc::clone(id), "file", now);
+    meta.stream = Some(StreamPosition { stream: Arc::clone(&file.stream), offset });
+    meta.finalizers = EventFinalizers::one(notifier.finalizer());
+    meta
+}
+
+/// `Some(true)` if the file on disk is now shorter than what was read from it.
+async fn check_truncation(file: &mut Tracked) -> Option<bool> {
+    let Input::Plain(handle) = &mut file.input else { return Some(false) };
+    let len = handle.metadata().await.ok()?.len();
+    if len < file.read_pos {
+        handle.seek(io::SeekFrom::Start(0)).await.ok()?;
+        return Some(true);
+    }
+    Some(false)
+}
+
+/// Hash of the file's first line (or first 256 bytes); `None` while the file is too short to tell.
+async fn head_hash(path: &Path, gz: bool) -> io::Result<Option<u64>> {
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    (&mut file).take(HEAD_BYTES as u64).read_to_end(&mut head).await?;
+    let identified = if gz {
+        (!head.is_empty()).then_some(head.as_slice())
+    } else if let Some(nl) = memchr::memchr(b'\n', &head) {
+        head.get(..=nl)
+    } else if head.len() >= HEAD_BYTES {
+        Some(head.as_slice())
+    } else {
+        None
+    };
+    Ok(identified.map(xxhash_rust::xxh3::xxh3_64))
+}
