@@ -1,1 +1,205 @@
-fn main(){}
+//! `weir-throughput`: the end-to-end throughput harness.
+//!
+//! Runs the release `weir` binary with `--once` over a workload made by `../shared/bench/gen.py`,
+//! several times, and reports medians of events/s, MB/s, CPU seconds (user + system) and peak RSS,
+//! measured from outside the process (`wait4` rusage), plus the ratio to `cp` of the same file.
+//!
+//! ```sh
+//! cargo build --release -p weir
+//! cargo run --release -p weir-benches -- passthrough --threads 1
+//! cargo run --release -p weir-benches -- passthrough --threads 2 --runs 5
+//! ```
+//! The workload is generated into `target/bench-data` on first use.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+/// One benchmark case: which generated file, and the pipeline body around it.
+struct Case {
+    name: &'static str,
+    file: &'static str,
+    gen_only: &'static str,
+    /// Pipeline after the source (`{input}` is the source id).
+    pipeline: &'static str,
+}
+
+const CASES: &[Case] = &[Case {
+    name: "passthrough",
+    file: "alb.log",
+    gen_only: "alb",
+    pipeline: r#"
+[sinks.out]
+type = "file"
+inputs = ["in"]
+path = "{out}/out.log"
+encoding = "text"
+"#,
+}];
+
+struct Measurement {
+    wall: f64,
+    cpu: f64,
+    max_rss_kib: u64,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Runs a command to completion and measures it with wait4's rusage.
+fn measure(command: &mut Command) -> Result<Measurement> {
+    let start = Instant::now();
+    let child = command.spawn().context("spawn")?;
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as i32;
+    // SAFETY: waiting for our own child pid with valid pointers.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed().as_secs_f64();
+    if rc != pid {
+        bail!("wait4 failed");
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        bail!("command failed with status {status}");
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(Measurement {
+        wall,
+        cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss as u64,
+    })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Counts lines streaming, so this harness stays small: a child's peak RSS as reported by
+/// `wait4` starts from the parent's own at fork time.
+fn count_lines(path: &Path) -> Result<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).with_context(|| format!("open {}", path.display()))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 0;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+    }
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let case_name = args.first().map(String::as_str).unwrap_or("passthrough");
+    let flag = |name: &str, default: usize| -> usize {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let threads = flag("--threads", 1);
+    let runs = flag("--runs", 3).max(1);
+    let Some(case) = CASES.iter().find(|c| c.name == case_name) else {
+        bail!(
+            "unknown case {case_name}; cases: {}",
+            CASES.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+        );
+    };
+
+    let root = root();
+    let data = root.join("target/bench-data");
+    let input = data.join(case.file);
+    if !input.is_file() {
+        eprintln!(
+            "generating {} with ../shared/bench/gen.py …",
+            input.display()
+        );
+        let status = Command::new("python3")
+            .arg(root.join("../shared/bench/gen.py"))
+            .args(["--only", case.gen_only, "--out"])
+            .arg(&data)
+            .status()?;
+        if !status.success() {
+            bail!("gen.py failed");
+        }
+    }
+    let weir = root.join("target/release/weir");
+    if !weir.is_file() {
+        bail!(
+            "{} missing: run `cargo build --release -p weir` first",
+            weir.display()
+        );
+    }
+    let input_bytes = std::fs::metadata(&input)?.len();
+    let input_lines = count_lines(&input)?;
+    let work = root.join("target/bench-run").join(case.name);
+
+    let mut results = Vec::new();
+    for run in 0..=runs {
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work)?;
+        let out = work.join("out");
+        let pipeline = format!(
+            "data_dir = \"{data}\"\napi.enabled = false\n[sources.in]\ntype = \"file\"\ninclude = [\"{input}\"]\nignore_checkpoints = true\n{body}",
+            data = work.join("data").display(),
+            input = input.display(),
+            body = case.pipeline.replace("{out}", &out.display().to_string()),
+        );
+        let config = work.join("pipeline.toml");
+        std::fs::write(&config, pipeline)?;
+        let m = measure(
+            Command::new(&weir)
+                .args(["run", "--once", "--threads", &threads.to_string(), "-c"])
+                .arg(&config)
+                .env("WEIR_LOG", "warn"),
+        )?;
+        if case.name == "passthrough" {
+            let written = count_lines(&out.join("out.log"))?;
+            if written != input_lines {
+                bail!("wrote {written} lines, expected {input_lines}");
+            }
+        }
+        if run > 0 {
+            // Run 0 warms the page cache and is not counted.
+            results.push(m);
+        }
+    }
+    let cp_target = work.join("cp-copy");
+    let mut cp_walls = Vec::new();
+    for _ in 0..runs {
+        let _ = std::fs::remove_file(&cp_target);
+        cp_walls.push(measure(Command::new("cp").arg(&input).arg(&cp_target))?.wall);
+    }
+    let _ = std::fs::remove_file(&cp_target);
+
+    let wall = median(results.iter().map(|m| m.wall).collect());
+    let cpu = median(results.iter().map(|m| m.cpu).collect());
+    let rss = median(results.iter().map(|m| m.max_rss_kib as f64).collect());
+    let cp_wall = median(cp_walls);
+    println!(
+        "case {} ({}), {} threads, median of {runs} runs",
+        case.name, case.file, threads
+    );
+    println!("  events        {input_lines}");
+    println!("  wall          {wall:.3} s");
+    println!("  events/s      {:.0}", input_lines as f64 / wall);
+    println!("  MB/s          {:.1}", input_bytes as f64 / 1e6 / wall);
+    println!("  CPU           {cpu:.3} s (user + system)");
+    println!("  peak RSS      {:.1} MB", rss / 1024.0);
+    println!(
+        "  cp            {cp_wall:.3} s ({:.1}x Weir's speed)",
+        wall / cp_wall
+    );
+    Ok(())
+}

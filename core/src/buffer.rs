@@ -87,7 +87,9 @@ pub struct BufferClosed;
 
 /// A new buffer whose gauges and discard counter belong to the consuming component.
 pub fn buffer(config: &BufferConfig, metrics: ComponentMetrics) -> (BufferSender, BufferReceiver) {
-    let max_events = config.max_events.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+    let max_events = config
+        .max_events
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     metrics.buffer_max_events.set(max_events as i64);
     let shared = Arc::new(Shared {
         permits: Semaphore::new(max_events),
@@ -147,7 +149,8 @@ impl BufferSender {
                 }
                 Err(TryAcquireError::NoPermits) => {
                     // Take what fits, drop the newest rest.
-                    let available = self.shared.permits.available_permits().min(events.len()) as u32;
+                    let available =
+                        self.shared.permits.available_permits().min(events.len()) as u32;
                     let granted = match self.shared.permits.try_acquire_many(available) {
                         Ok(permit) => {
                             permit.forget();
@@ -171,7 +174,10 @@ impl BufferSender {
             permits: granted,
         };
         if let Err(mpsc::error::SendError(chunk)) = self.tx.send(chunk) {
-            self.shared.metrics.buffer_events.sub(chunk.events.len() as i64);
+            self.shared
+                .metrics
+                .buffer_events
+                .sub(chunk.events.len() as i64);
             finalize_all(chunk.events, EventStatus::Errored);
             return Err(BufferClosed);
         }
@@ -193,7 +199,10 @@ impl BufferReceiver {
     }
 
     fn release(&self, chunk: Chunk) -> Vec<Event> {
-        self.shared.metrics.buffer_events.sub(chunk.events.len() as i64);
+        self.shared
+            .metrics
+            .buffer_events
+            .sub(chunk.events.len() as i64);
         self.shared.permits.add_permits(chunk.permits as usize);
         chunk.events
     }
@@ -234,13 +243,18 @@ mod tests {
     }
 
     fn metrics() -> ComponentMetrics {
-        Metrics::new("t").unwrap().component("sink", ComponentKind::Sink, "test")
+        Metrics::new("t")
+            .unwrap()
+            .component("sink", ComponentKind::Sink, "test")
     }
 
     #[tokio::test]
     async fn block_waits_for_room_and_never_exceeds_capacity() {
         let m = metrics();
-        let config = BufferConfig { max_events: 10, when_full: WhenFull::Block };
+        let config = BufferConfig {
+            max_events: 10,
+            when_full: WhenFull::Block,
+        };
         let (tx, mut rx) = buffer(&config, m.clone());
         tx.send(events(10, None)).await.unwrap();
         assert_eq!(m.buffer_events.get(), 10);
@@ -249,7 +263,10 @@ mod tests {
             async move { tx.send(events(25, None)).await }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(!sender.is_finished(), "the sender must wait while the buffer is full");
+        assert!(
+            !sender.is_finished(),
+            "the sender must wait while the buffer is full"
+        );
         let mut received = 0;
         while received < 35 {
             let batch = rx.recv().await.unwrap();
@@ -264,7 +281,10 @@ mod tests {
     #[tokio::test]
     async fn drop_newest_counts_and_acknowledges_as_dropped() {
         let m = metrics();
-        let config = BufferConfig { max_events: 4, when_full: WhenFull::DropNewest };
+        let config = BufferConfig {
+            max_events: 4,
+            when_full: WhenFull::DropNewest,
+        };
         let (tx, mut rx) = buffer(&config, m.clone());
         let (batch, status) = BatchNotifier::with_receiver();
         tx.send(events(6, Some(&batch))).await.unwrap();

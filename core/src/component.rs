@@ -247,7 +247,9 @@ pub struct ParseConfigError {
 pub type ParseFn<C> = fn(serde_json::Value) -> Result<Box<C>, ParseConfigError>;
 
 /// Deserializes a config, keeping the path of the key that failed.
-pub fn deserialize_config<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ParseConfigError> {
+pub fn deserialize_config<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ParseConfigError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -259,11 +261,15 @@ pub fn deserialize_config<T: serde::de::DeserializeOwned>(value: serde_json::Val
             .map(str::to_string);
         let key = match (path.as_str(), named) {
             (".", Some(k)) => k,
+            (p, Some(k)) if p == k || p.ends_with(&format!(".{k}")) => p.to_string(),
             (p, Some(k)) => format!("{p}.{k}"),
             (".", None) => String::new(),
             (p, None) => p.to_string(),
         };
-        ParseConfigError { key, message: inner }
+        ParseConfigError {
+            key,
+            message: inner,
+        }
     })
 }
 
@@ -309,7 +315,9 @@ where
 }
 
 /// `ParseFn` for a transform config type.
-pub fn parse_transform<C>(value: serde_json::Value) -> Result<Box<dyn TransformConfig>, ParseConfigError>
+pub fn parse_transform<C>(
+    value: serde_json::Value,
+) -> Result<Box<dyn TransformConfig>, ParseConfigError>
 where
     C: TransformConfig + serde::de::DeserializeOwned + 'static,
 {

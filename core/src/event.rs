@@ -39,7 +39,11 @@ pub struct EventMetadata {
 
 impl EventMetadata {
     /// Metadata for a fresh event of a source.
-    pub fn new(source_id: Arc<str>, source_type: &'static str, ingest_timestamp: DateTime<Utc>) -> Self {
+    pub fn new(
+        source_id: Arc<str>,
+        source_type: &'static str,
+        ingest_timestamp: DateTime<Utc>,
+    ) -> Self {
         Self {
             source_id,
             source_type,
@@ -157,7 +161,10 @@ mod tests {
         let mut fields = ObjectMap::new();
         fields.insert("aws".into(), Value::Object(inner));
         let event = Event::new(fields, EventMetadata::new("s".into(), "test", Utc::now()));
-        assert_eq!(event.get_path(&["aws", "log_type"]), Some(&Value::from("alb")));
+        assert_eq!(
+            event.get_path(&["aws", "log_type"]),
+            Some(&Value::from("alb"))
+        );
         assert_eq!(event.get_path(&["aws", "missing"]), None);
         assert_eq!(event.get_path(&["aws", "log_type", "deeper"]), None);
     }

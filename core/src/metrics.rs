@@ -47,7 +47,12 @@ fn labelled(name: &str, help: &str, extra: &[&str]) -> (Opts, Vec<String>) {
     (Opts::new(name, help), labels)
 }
 
-fn counter_vec(registry: &Registry, name: &str, help: &str, extra: &[&str]) -> Result<IntCounterVec, MetricsError> {
+fn counter_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    extra: &[&str],
+) -> Result<IntCounterVec, MetricsError> {
     let (opts, labels) = labelled(name, help, extra);
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
     let metric = IntCounterVec::new(opts, &labels)?;
@@ -103,8 +108,17 @@ impl Metrics {
     }
 
     /// Metrics handles for one component.
-    pub fn component(self: &Arc<Self>, id: &str, kind: ComponentKind, type_name: &str) -> ComponentMetrics {
-        let labels = [id.to_string(), kind.as_str().to_string(), type_name.to_string()];
+    pub fn component(
+        self: &Arc<Self>,
+        id: &str,
+        kind: ComponentKind,
+        type_name: &str,
+    ) -> ComponentMetrics {
+        let labels = [
+            id.to_string(),
+            kind.as_str().to_string(),
+            type_name.to_string(),
+        ];
         let l = [labels[0].as_str(), labels[1].as_str(), labels[2].as_str()];
         ComponentMetrics {
             received_events: self.received_events.with_label_values(&l),
@@ -159,9 +173,12 @@ impl ComponentMetrics {
             .entry(output.to_string())
             .or_insert_with(|| {
                 let l = &self.labels;
-                self.metrics
-                    .sent_events
-                    .with_label_values(&[l[0].as_str(), l[1].as_str(), l[2].as_str(), output])
+                self.metrics.sent_events.with_label_values(&[
+                    l[0].as_str(),
+                    l[1].as_str(),
+                    l[2].as_str(),
+                    output,
+                ])
             })
             .clone()
     }

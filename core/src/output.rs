@@ -99,7 +99,11 @@ pub struct Outputs {
 
 impl Outputs {
     /// Outputs from their fan-outs.
-    pub fn new(default: Fanout, named: BTreeMap<String, Fanout>, metrics: ComponentMetrics) -> Self {
+    pub fn new(
+        default: Fanout,
+        named: BTreeMap<String, Fanout>,
+        metrics: ComponentMetrics,
+    ) -> Self {
         Self {
             default,
             named,

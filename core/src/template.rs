@@ -37,7 +37,10 @@ pub enum RenderError {
 #[derive(Clone, Debug, PartialEq)]
 enum Part {
     /// Literal text, possibly with strftime specifiers (`has_time` says whether it needs formatting).
-    Text { text: String, has_time: bool },
+    Text {
+        text: String,
+        has_time: bool,
+    },
     Field(Vec<String>),
 }
 
@@ -59,7 +62,9 @@ impl Template {
                 parts.push(text_part(&rest[..start])?);
             }
             let after = &rest[start + 2..];
-            let end = after.find("}}").ok_or(TemplateError::Unclosed(offset + start))?;
+            let end = after
+                .find("}}")
+                .ok_or(TemplateError::Unclosed(offset + start))?;
             let name = after[..end].trim();
             if name.is_empty() {
                 return Err(TemplateError::EmptyField(offset + start));
@@ -96,8 +101,14 @@ impl Template {
         let mut len = 0;
         for part in &self.parts {
             match part {
-                Part::Text { text, has_time: false } => len += text.len(),
-                Part::Text { text, has_time: true } => {
+                Part::Text {
+                    text,
+                    has_time: false,
+                } => len += text.len(),
+                Part::Text {
+                    text,
+                    has_time: true,
+                } => {
                     len += text.find('%').unwrap_or(text.len());
                     break;
                 }
@@ -113,8 +124,14 @@ impl Template {
         let mut timestamp = None;
         for part in &self.parts {
             match part {
-                Part::Text { text, has_time: false } => out.push_str(text),
-                Part::Text { text, has_time: true } => {
+                Part::Text {
+                    text,
+                    has_time: false,
+                } => out.push_str(text),
+                Part::Text {
+                    text,
+                    has_time: true,
+                } => {
                     let ts = *timestamp.get_or_insert_with(|| event.timestamp());
                     // Specifiers were validated in `parse`, so formatting cannot fail.
                     let _ = write!(out, "{}", ts.format(text));
@@ -169,7 +186,11 @@ fn write_scalar(value: &Value, out: &mut String) -> Option<()> {
             let _ = write!(out, "{b}");
         }
         Value::Timestamp(ts) => {
-            let _ = write!(out, "{}", ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+            let _ = write!(
+                out,
+                "{}",
+                ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            );
         }
         Value::Null => out.push_str("null"),
         Value::Object(_) | Value::Array(_) | Value::Regex(_) => return None,
@@ -194,13 +215,22 @@ mod tests {
             "timestamp".into(),
             Value::Timestamp(chrono::Utc.with_ymd_and_hms(2024, 5, 1, 13, 0, 0).unwrap()),
         );
-        Event::new(fields, EventMetadata::new("app".into(), "file", chrono::Utc::now()))
+        Event::new(
+            fields,
+            EventMetadata::new("app".into(), "file", chrono::Utc::now()),
+        )
     }
 
     #[test]
     fn renders_fields_time_and_metadata() {
-        let t = Template::parse("./out/%Y-%m-%d/{{ source_type }}-{{aws.log_type}}-{{ status }}.ndjson").unwrap();
-        assert_eq!(t.render(&event()).unwrap(), "./out/2024-05-01/file-alb-200.ndjson");
+        let t = Template::parse(
+            "./out/%Y-%m-%d/{{ source_type }}-{{aws.log_type}}-{{ status }}.ndjson",
+        )
+        .unwrap();
+        assert_eq!(
+            t.render(&event()).unwrap(),
+            "./out/2024-05-01/file-alb-200.ndjson"
+        );
         assert_eq!(t.static_prefix(), "./out/");
         assert!(t.is_dynamic());
     }
@@ -216,10 +246,19 @@ mod tests {
     fn errors() {
         assert_eq!(Template::parse("a{{ b"), Err(TemplateError::Unclosed(1)));
         assert_eq!(Template::parse("a{{ }}"), Err(TemplateError::EmptyField(1)));
-        assert!(matches!(Template::parse("%Q"), Err(TemplateError::Strftime(_))));
+        assert!(matches!(
+            Template::parse("%Q"),
+            Err(TemplateError::Strftime(_))
+        ));
         let t = Template::parse("{{ nope }}").unwrap();
-        assert_eq!(t.render(&event()), Err(RenderError::MissingField("nope".into())));
+        assert_eq!(
+            t.render(&event()),
+            Err(RenderError::MissingField("nope".into()))
+        );
         let t = Template::parse("{{ aws }}").unwrap();
-        assert_eq!(t.render(&event()), Err(RenderError::NotScalar("aws".into())));
+        assert_eq!(
+            t.render(&event()),
+            Err(RenderError::NotScalar("aws".into()))
+        );
     }
 }

@@ -37,11 +37,16 @@ pub struct ApiError {
 
 /// Binds `address` and serves the API until the task is aborted. Returns the bound address
 /// (useful with port 0) and the server task.
-pub async fn serve(address: SocketAddr, state: ApiState) -> Result<(SocketAddr, JoinHandle<()>), ApiError> {
+pub async fn serve(
+    address: SocketAddr,
+    state: ApiState,
+) -> Result<(SocketAddr, JoinHandle<()>), ApiError> {
     let listener = TcpListener::bind(address)
         .await
         .map_err(|source| ApiError { address, source })?;
-    let bound = listener.local_addr().map_err(|source| ApiError { address, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ApiError { address, source })?;
     let task = tokio::spawn(async move {
         loop {
             let (stream, _) = match listener.accept().await {
@@ -57,7 +62,10 @@ pub async fn serve(address: SocketAddr, state: ApiState) -> Result<(SocketAddr, 
                     let state = state.clone();
                     async move { Ok::<_, Infallible>(route(&req, &state)) }
                 });
-                if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                if let Err(error) = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
                     tracing::debug!(%error, "API connection ended with an error");
                 }
             });
@@ -75,14 +83,30 @@ fn route(req: &Request<hyper::body::Incoming>, state: &ApiState) -> Response<Ful
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
     };
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => response(StatusCode::OK, "text/plain; version=0.0.4", state.metrics.render()),
+        (&Method::GET, "/metrics") => response(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            state.metrics.render(),
+        ),
         (&Method::GET, "/health") => {
             if state.shutting_down.load(Ordering::Acquire) {
-                response(StatusCode::SERVICE_UNAVAILABLE, "application/json", "{\"status\":\"shutting_down\"}\n".into())
+                response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "application/json",
+                    "{\"status\":\"shutting_down\"}\n".into(),
+                )
             } else {
-                response(StatusCode::OK, "application/json", "{\"status\":\"ok\"}\n".into())
+                response(
+                    StatusCode::OK,
+                    "application/json",
+                    "{\"status\":\"ok\"}\n".into(),
+                )
             }
         }
-        _ => response(StatusCode::NOT_FOUND, "text/plain", "not found: try /metrics or /health\n".into()),
+        _ => response(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /metrics or /health\n".into(),
+        ),
     }
 }

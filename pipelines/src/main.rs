@@ -88,7 +88,11 @@ fn main() -> ExitCode {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WEIR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_env_filter(filter);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -105,7 +109,13 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     match config::load_paths(files) {
         Ok(Loaded { config, warnings }) => {
             print_diagnostics(&warnings);
-            let count = |kind| config.components.values().filter(|c| c.plugin.kind() == kind).count();
+            let count = |kind| {
+                config
+                    .components
+                    .values()
+                    .filter(|c| c.plugin.kind() == kind)
+                    .count()
+            };
             println!(
                 "ok: {} sources, {} transforms, {} sinks",
                 count(ComponentKind::Source),
@@ -126,7 +136,12 @@ fn list() {
     let mut specs = registry::all();
     specs.sort_by_key(|s| (s.parse.kind(), s.type_name));
     for spec in specs {
-        println!("{:<10} {:<14} {}", spec.parse.kind().as_str(), spec.type_name, spec.description);
+        println!(
+            "{:<10} {:<14} {}",
+            spec.parse.kind().as_str(),
+            spec.type_name,
+            spec.description
+        );
     }
 }
 
@@ -147,7 +162,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
     let quickstart_samples;
     let loaded = if args.config.is_empty() {
-        let (file, samples) = quickstart::prepare().context("cannot prepare the quickstart samples")?;
+        let (file, samples) =
+            quickstart::prepare().context("cannot prepare the quickstart samples")?;
         let samples_text = samples.display().to_string();
         quickstart_samples = Some(samples);
         config::load(&[file], |name| {
@@ -188,15 +204,16 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut topology = match RunningTopology::start(config, &metrics, RunOptions { once: args.once }) {
-        Ok(t) => t,
-        Err(errors) => {
-            for (id, e) in errors {
-                eprintln!("error: component `{id}`: {e}");
+    let mut topology =
+        match RunningTopology::start(config, &metrics, RunOptions { once: args.once }) {
+            Ok(t) => t,
+            Err(errors) => {
+                for (id, e) in errors {
+                    eprintln!("error: component `{id}`: {e}");
+                }
+                return Ok(ExitCode::FAILURE);
             }
-            return Ok(ExitCode::FAILURE);
-        }
-    };
+        };
     if let Some(samples) = &quickstart_samples {
         let metrics_url = api_task
             .as_ref()
@@ -216,7 +233,10 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let code = if stop {
         shutting_down.store(true, Ordering::Release);
-        tracing::info!(timeout_secs = args.shutdown_timeout_secs, "shutting down: draining in-flight events");
+        tracing::info!(
+            timeout_secs = args.shutdown_timeout_secs,
+            "shutting down: draining in-flight events"
+        );
         let deadline = Duration::from_secs(args.shutdown_timeout_secs);
         tokio::select! {
             result = topology.stop(deadline) => match result {

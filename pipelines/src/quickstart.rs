@@ -15,7 +15,10 @@ pub const PIPELINE: &str = include_str!("../quickstart.toml");
 pub const SAMPLES: &[(&str, &str)] = &[
     ("alb.log", include_str!("../samples/alb.log")),
     ("cloudfront.log", include_str!("../samples/cloudfront.log")),
-    ("elb-classic.log", include_str!("../samples/elb-classic.log")),
+    (
+        "elb-classic.log",
+        include_str!("../samples/elb-classic.log"),
+    ),
     ("s3-access.log", include_str!("../samples/s3-access.log")),
     ("vpc-flow.log", include_str!("../samples/vpc-flow.log")),
 ];

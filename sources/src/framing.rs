@@ -113,7 +113,8 @@ impl LineFramer {
         }
         if self.buf.len() > self.max_line_bytes {
             // An incomplete line is already too long: report it now, skip to its newline.
-            let prefix = Bytes::copy_from_slice(&self.buf[..ERROR_PREFIX_BYTES.min(self.buf.len())]);
+            let prefix =
+                Bytes::copy_from_slice(&self.buf[..ERROR_PREFIX_BYTES.min(self.buf.len())]);
             out.push(Frame::TooLong {
                 offset: self.buf_offset,
                 prefix,
@@ -131,7 +132,11 @@ impl LineFramer {
             let line = self.buf.split().freeze();
             let offset = self.buf_offset;
             self.buf_offset += line.len() as u64;
-            let end = if line.last() == Some(&b'\r') { line.len() - 1 } else { line.len() };
+            let end = if line.last() == Some(&b'\r') {
+                line.len() - 1
+            } else {
+                line.len()
+            };
             out.push(Frame::Line {
                 offset,
                 bytes: line.slice(..end),
@@ -149,7 +154,9 @@ mod tests {
         frames
             .iter()
             .map(|f| match f {
-                Frame::Line { offset, bytes } => (*offset, String::from_utf8_lossy(bytes).into_owned()),
+                Frame::Line { offset, bytes } => {
+                    (*offset, String::from_utf8_lossy(bytes).into_owned())
+                }
                 Frame::TooLong { offset, .. } => (*offset, "<too long>".into()),
             })
             .collect()
@@ -177,14 +184,24 @@ mod tests {
         let mut out = Vec::new();
         f.buffer_mut().extend_from_slice(b"ok\ntoolongline\nfine\n");
         f.drain(&mut out);
-        assert_eq!(lines(&out), vec![(0, "ok".into()), (3, "<too long>".into()), (15, "fine".into())]);
+        assert_eq!(
+            lines(&out),
+            vec![
+                (0, "ok".into()),
+                (3, "<too long>".into()),
+                (15, "fine".into())
+            ]
+        );
         // An oversize line that arrives in pieces is reported once, then skipped to its newline.
         let mut out = Vec::new();
         f.buffer_mut().extend_from_slice(b"abcdefgh");
         f.drain(&mut out);
         f.buffer_mut().extend_from_slice(b"ijk\nnext\n");
         f.drain(&mut out);
-        assert_eq!(lines(&out), vec![(20, "<too long>".into()), (32, "next".into())]);
+        assert_eq!(
+            lines(&out),
+            vec![(20, "<too long>".into()), (32, "next".into())]
+        );
         assert_eq!(f.position(), 37);
     }
 }

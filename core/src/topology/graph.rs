@@ -46,8 +46,8 @@ pub struct Node {
     pub kind: ComponentKind,
     /// Its `inputs`.
     pub inputs: Vec<String>,
-    /// Its named outputs.
-    pub outputs: Vec<&'static str>,
+    /// Its named outputs; `None` when unknown (its config did not parse), which skips port checks.
+    pub outputs: Option<Vec<&'static str>>,
 }
 
 /// One finding of the graph checks.
@@ -92,37 +92,49 @@ pub fn check(nodes: &BTreeMap<String, Node>) -> GraphReport {
         let mut seen = BTreeSet::new();
         for input in &node.inputs {
             if !seen.insert(input) {
-                report.errors.push(issue(id, format!("input `{input}` is listed twice")));
+                report
+                    .errors
+                    .push(issue(id, format!("input `{input}` is listed twice")));
                 continue;
             }
             let output = OutputRef::parse(input);
             let Some(producer) = nodes.get(&output.component) else {
-                report.errors.push(issue(id, format!("unknown input `{input}`: no component has that id")));
+                report.errors.push(issue(
+                    id,
+                    format!("unknown input `{input}`: no component has that id"),
+                ));
                 continue;
             };
-            match &output.port {
-                None if producer.kind == ComponentKind::Sink => report.errors.push(issue(
-                    id,
-                    format!(
-                        "input `{input}` is a sink; a sink only has named outputs ({})",
-                        list(&producer.outputs)
-                    ),
-                )),
-                Some(port) if !producer.outputs.contains(&port.as_str()) => report.errors.push(issue(
-                    id,
-                    format!(
-                        "input `{input}`: `{}` has no output named `{port}` (it has: {})",
-                        output.component,
-                        list(&producer.outputs)
-                    ),
-                )),
+            match (&output.port, &producer.outputs) {
+                (None, outputs) if producer.kind == ComponentKind::Sink => {
+                    report.errors.push(issue(
+                        id,
+                        format!(
+                            "input `{input}` is a sink; a sink only has named outputs ({})",
+                            outputs.as_deref().map_or("unknown".into(), list)
+                        ),
+                    ))
+                }
+                (Some(port), Some(outputs)) if !outputs.contains(&port.as_str()) => {
+                    report.errors.push(issue(
+                        id,
+                        format!(
+                            "input `{input}`: `{}` has no output named `{port}` (it has: {})",
+                            output.component,
+                            list(outputs)
+                        ),
+                    ))
+                }
                 _ => {}
             }
             consumed.insert(output);
         }
     }
     if let Some(cycle_member) = find_cycle(nodes) {
-        report.errors.push(issue(&cycle_member.0, format!("input cycle: {}", cycle_member.1)));
+        report.errors.push(issue(
+            &cycle_member.0,
+            format!("input cycle: {}", cycle_member.1),
+        ));
     }
     for (id, node) in nodes {
         if node.kind != ComponentKind::Sink
@@ -134,7 +146,10 @@ pub fn check(nodes: &BTreeMap<String, Node>) -> GraphReport {
             report.warnings.push(GraphIssue {
                 component: id.clone(),
                 key: String::new(),
-                message: format!("nothing consumes the output of {} `{id}`", node.kind.as_str()),
+                message: format!(
+                    "nothing consumes the output of {} `{id}`",
+                    node.kind.as_str()
+                ),
             });
         }
     }
@@ -214,7 +229,7 @@ mod tests {
         Node {
             kind,
             inputs: inputs.iter().map(|s| s.to_string()).collect(),
-            outputs: outputs.to_vec(),
+            outputs: Some(outputs.to_vec()),
         }
     }
 
@@ -222,9 +237,22 @@ mod tests {
     fn valid_graph_has_no_findings() {
         let mut nodes = BTreeMap::new();
         nodes.insert("src".into(), node(ComponentKind::Source, &[], &[]));
-        nodes.insert("parse".into(), node(ComponentKind::Transform, &["src"], &["errors"]));
-        nodes.insert("out".into(), node(ComponentKind::Sink, &["parse"], &["dead_letter"]));
-        nodes.insert("dlq".into(), node(ComponentKind::Sink, &["parse.errors", "out.dead_letter"], &[]));
+        nodes.insert(
+            "parse".into(),
+            node(ComponentKind::Transform, &["src"], &["errors"]),
+        );
+        nodes.insert(
+            "out".into(),
+            node(ComponentKind::Sink, &["parse"], &["dead_letter"]),
+        );
+        nodes.insert(
+            "dlq".into(),
+            node(
+                ComponentKind::Sink,
+                &["parse.errors", "out.dead_letter"],
+                &[],
+            ),
+        );
         let report = check(&nodes);
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         assert!(report.warnings.is_empty(), "{:?}", report.warnings);
@@ -236,14 +264,38 @@ mod tests {
         nodes.insert("src".into(), node(ComponentKind::Source, &[], &[]));
         nodes.insert("a".into(), node(ComponentKind::Transform, &["b"], &[]));
         nodes.insert("b".into(), node(ComponentKind::Transform, &["a"], &[]));
-        nodes.insert("out".into(), node(ComponentKind::Sink, &["nope", "src.errors"], &[]));
+        nodes.insert(
+            "out".into(),
+            node(ComponentKind::Sink, &["nope", "src.errors"], &[]),
+        );
         nodes.insert("lonely".into(), node(ComponentKind::Sink, &[], &[]));
         let report = check(&nodes);
-        let messages: Vec<_> = report.errors.iter().map(|e| format!("{}: {}", e.component, e.message)).collect();
-        assert!(messages.contains(&"out: unknown input `nope`: no component has that id".to_string()), "{messages:?}");
-        assert!(messages.contains(&"out: input `src.errors`: `src` has no output named `errors` (it has: none)".to_string()), "{messages:?}");
-        assert!(messages.contains(&"lonely: sink has no inputs".to_string()), "{messages:?}");
-        assert!(messages.iter().any(|m| m.starts_with("a: input cycle: a -> b -> a")), "{messages:?}");
+        let messages: Vec<_> = report
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.component, e.message))
+            .collect();
+        assert!(
+            messages.contains(&"out: unknown input `nope`: no component has that id".to_string()),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(
+                &"out: input `src.errors`: `src` has no output named `errors` (it has: none)"
+                    .to_string()
+            ),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(&"lonely: sink has no inputs".to_string()),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("a: input cycle: a -> b -> a")),
+            "{messages:?}"
+        );
         assert!(report.warnings.iter().any(|w| w.component == "src"));
     }
 }

@@ -98,7 +98,12 @@ impl RunningTopology {
         let component_metrics: BTreeMap<String, ComponentMetrics> = config
             .components
             .iter()
-            .map(|(id, c)| (id.clone(), metrics.component(id, c.plugin.kind(), &c.type_name)))
+            .map(|(id, c)| {
+                (
+                    id.clone(),
+                    metrics.component(id, c.plugin.kind(), &c.type_name),
+                )
+            })
             .collect();
         let mut senders: BTreeMap<String, BufferSender> = BTreeMap::new();
         let mut receivers: BTreeMap<String, BufferReceiver> = BTreeMap::new();
@@ -170,7 +175,9 @@ impl RunningTopology {
         for (id, component) in order {
             let m = component_metrics[&id].clone();
             m.mark_started();
-            let out = outputs_of.remove(&id).expect("outputs were made for every component");
+            let out = outputs_of
+                .remove(&id)
+                .expect("outputs were made for every component");
             let arc_id: Arc<str> = Arc::from(id.as_str());
             let (kind, handle) = match component {
                 Built::Source(source) => {
@@ -260,7 +267,11 @@ impl RunningTopology {
             .map(|t| {
                 let buffered = t.metrics.buffer_events.get();
                 if buffered > 0 {
-                    format!("{} `{}` with {buffered} buffered events", t.kind.as_str(), t.id)
+                    format!(
+                        "{} `{}` with {buffered} buffered events",
+                        t.kind.as_str(),
+                        t.id
+                    )
                 } else {
                     format!("{} `{}`", t.kind.as_str(), t.id)
                 }
@@ -277,11 +288,19 @@ impl RunningTopology {
     }
 }
 
-fn report(id: &str, kind: ComponentKind, result: Result<Result<(), ComponentError>, tokio::task::JoinError>) {
+fn report(
+    id: &str,
+    kind: ComponentKind,
+    result: Result<Result<(), ComponentError>, tokio::task::JoinError>,
+) {
     match result {
         Ok(Ok(())) => tracing::debug!(component = id, kind = kind.as_str(), "finished"),
-        Ok(Err(error)) => tracing::error!(component = id, kind = kind.as_str(), %error, "component failed"),
-        Err(error) => tracing::error!(component = id, kind = kind.as_str(), %error, "component task panicked or was aborted"),
+        Ok(Err(error)) => {
+            tracing::error!(component = id, kind = kind.as_str(), %error, "component failed")
+        }
+        Err(error) => {
+            tracing::error!(component = id, kind = kind.as_str(), %error, "component task panicked or was aborted")
+        }
     }
 }
 

@@ -13,7 +13,10 @@ pub struct InterpolationError {
 }
 
 /// Replaces references using `lookup` (normally `std::env::var`). Returns every error at once.
-pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, Vec<InterpolationError>> {
+pub fn interpolate(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, Vec<InterpolationError>> {
     let mut out = String::with_capacity(text.len());
     let mut errors = Vec::new();
     for (line_no, line) in text.split_inclusive('\n').enumerate() {
@@ -50,7 +53,8 @@ pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
                 Some((name, default)) => (name, Some(default)),
                 None => (inner, None),
             };
-            let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
                 errors.push(InterpolationError {
                     line: line_no + 1,

@@ -68,7 +68,13 @@ pub fn component(text: &str, syntax: Syntax, section: &str, id: &str) -> Option<
 
 /// 1-based line and column of `key` (dotted: `buffer.when_full`) inside component `id`; falls back
 /// to the component's own position.
-pub fn key(text: &str, syntax: Syntax, section: &str, id: &str, key: &str) -> Option<(usize, usize)> {
+pub fn key(
+    text: &str,
+    syntax: Syntax,
+    section: &str,
+    id: &str,
+    key: &str,
+) -> Option<(usize, usize)> {
     let start = component(text, syntax, section, id)?;
     let last = key.rsplit('.').next().unwrap_or(key);
     if last.is_empty() {
@@ -78,7 +84,10 @@ pub fn key(text: &str, syntax: Syntax, section: &str, id: &str, key: &str) -> Op
     let first = lines.get(start.0 - 1)?;
     let component_indent = indent(first);
     // An inline table on the component's own line.
-    if let Some(col) = first.find(&format!("{last} =")).or_else(|| first.find(&format!("{last}="))) {
+    if let Some(col) = first
+        .find(&format!("{last} ="))
+        .or_else(|| first.find(&format!("{last}=")))
+    {
         if syntax == Syntax::Toml && first.contains('{') {
             return Some((start.0, col + 1));
         }
@@ -122,11 +131,18 @@ pub fn top_level(text: &str, syntax: Syntax, name: &str) -> Option<(usize, usize
         let t = line.trim();
         let hit = match syntax {
             Syntax::Toml => {
-                t.strip_prefix('[').and_then(|h| h.split(']').next()).map(|h| h.split('.').next() == Some(name))
+                t.strip_prefix('[')
+                    .and_then(|h| h.split(']').next())
+                    .map(|h| h.split('.').next() == Some(name))
                     == Some(true)
-                    || t.split('=').next().map(|k| k.trim().split('.').next() == Some(name)) == Some(true)
+                    || t.split('=')
+                        .next()
+                        .map(|k| k.trim().split('.').next() == Some(name))
+                        == Some(true)
             }
-            Syntax::Yaml => indent(line) == 0 && t.split(':').next().map(strip_quotes) == Some(name),
+            Syntax::Yaml => {
+                indent(line) == 0 && t.split(':').next().map(strip_quotes) == Some(name)
+            }
         };
         if hit {
             return Some((i + 1, indent(line) + 1));
@@ -152,16 +168,31 @@ mod tests {
 
     #[test]
     fn finds_components_and_keys_in_toml() {
-        assert_eq!(component(TOML, Syntax::Toml, "sources", "app"), Some((2, 1)));
-        assert_eq!(key(TOML, Syntax::Toml, "sinks", "out", "inputs"), Some((8, 1)));
-        assert_eq!(key(TOML, Syntax::Toml, "sinks", "out", "buffer.when_full"), Some((10, 1)));
+        assert_eq!(
+            component(TOML, Syntax::Toml, "sources", "app"),
+            Some((2, 1))
+        );
+        assert_eq!(
+            key(TOML, Syntax::Toml, "sinks", "out", "inputs"),
+            Some((8, 1))
+        );
+        assert_eq!(
+            key(TOML, Syntax::Toml, "sinks", "out", "buffer.when_full"),
+            Some((10, 1))
+        );
         assert_eq!(top_level(TOML, Syntax::Toml, "data_dir"), Some((1, 1)));
     }
 
     #[test]
     fn finds_components_and_keys_in_yaml() {
         assert_eq!(component(YAML, Syntax::Yaml, "sinks", "out"), Some((6, 3)));
-        assert_eq!(key(YAML, Syntax::Yaml, "sinks", "out", "buffer.when_full"), Some((9, 7)));
-        assert_eq!(key(YAML, Syntax::Yaml, "sources", "app", "include"), Some((4, 5)));
+        assert_eq!(
+            key(YAML, Syntax::Yaml, "sinks", "out", "buffer.when_full"),
+            Some((9, 7))
+        );
+        assert_eq!(
+            key(YAML, Syntax::Yaml, "sources", "app", "include"),
+            Some((4, 5))
+        );
     }
 }

@@ -87,19 +87,21 @@ pub struct PipelineFile {
 
 impl PipelineFile {
     /// Reads a file from disk.
-    pub fn read(path: &Path) -> Result<Self, Diagnostic> {
+    pub fn read(path: &Path) -> Result<Self, Box<Diagnostic>> {
         std::fs::read_to_string(path)
             .map(|text| Self {
                 path: path.to_path_buf(),
                 text,
             })
-            .map_err(|e| Diagnostic {
-                severity: Severity::Error,
-                file: Some(path.to_path_buf()),
-                position: None,
-                component: None,
-                key: None,
-                message: format!("cannot read pipeline file: {e}"),
+            .map_err(|e| {
+                Box::new(Diagnostic {
+                    severity: Severity::Error,
+                    file: Some(path.to_path_buf()),
+                    position: None,
+                    component: None,
+                    key: None,
+                    message: format!("cannot read pipeline file: {e}"),
+                })
             })
     }
 }
@@ -111,7 +113,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Vec<Diagnostic>> {
     for path in paths {
         match PipelineFile::read(path) {
             Ok(f) => files.push(f),
-            Err(d) => errors.push(d),
+            Err(d) => errors.push(*d),
         }
     }
     if !errors.is_empty() {
@@ -138,7 +140,10 @@ struct Origin {
 }
 
 /// Loads and validates pipeline files given as text; `env` resolves `${VAR}`.
-pub fn load(files: &[PipelineFile], env: impl Fn(&str) -> Option<String>) -> Result<Loaded, Vec<Diagnostic>> {
+pub fn load(
+    files: &[PipelineFile],
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut cx = Checker {
         files,
         parsed: Vec::new(),
@@ -149,7 +154,9 @@ pub fn load(files: &[PipelineFile], env: impl Fn(&str) -> Option<String>) -> Res
     let mut tables: BTreeMap<String, (Origin, Map<String, Json>)> = BTreeMap::new();
 
     for (index, file) in files.iter().enumerate() {
-        let Some(top) = cx.parse_file(index, file, &env) else { continue };
+        let Some(top) = cx.parse_file(index, file, &env) else {
+            continue;
+        };
         for (key, value) in top {
             match key.as_str() {
                 "data_dir" => match value {
@@ -213,33 +220,48 @@ pub fn load(files: &[PipelineFile], env: impl Fn(&str) -> Option<String>) -> Res
 
     let mut components = BTreeMap::new();
     let mut origins = BTreeMap::new();
+    // Graph checks cover every component, also those whose own config failed (their inputs are
+    // still known), so one mistake does not cascade into "unknown input" errors elsewhere.
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     for (id, (origin, table)) in tables {
+        let inputs = match table.get("inputs") {
+            Some(Json::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut node = Node {
+            kind: origin.kind,
+            inputs,
+            outputs: None,
+        };
         if let Some(component) = cx.component(&origin, &id, table) {
+            node.outputs = Some(component.plugin.outputs());
             components.insert(id.clone(), component);
         }
+        nodes.insert(id.clone(), node);
         origins.insert(id, origin);
     }
 
-    // Graph checks over what parsed (unknown inputs, cycles, missing inputs, dangling outputs).
-    let nodes: BTreeMap<String, Node> = components
-        .iter()
-        .map(|(id, c): (&String, &ComponentConfig)| {
-            (
-                id.clone(),
-                Node {
-                    kind: c.plugin.kind(),
-                    inputs: c.inputs.clone(),
-                    outputs: c.plugin.outputs(),
-                },
-            )
-        })
-        .collect();
     let report = graph::check(&nodes);
     let mut warnings = Vec::new();
-    for (issues, severity) in [(report.errors, Severity::Error), (report.warnings, Severity::Warning)] {
+    for (issues, severity) in [
+        (report.errors, Severity::Error),
+        (report.warnings, Severity::Warning),
+    ] {
         for issue in issues {
-            let Some(origin) = origins.get(&issue.component) else { continue };
-            let d = cx.located(origin.file, origin.kind, &issue.component, &issue.key, issue.message, severity);
+            let Some(origin) = origins.get(&issue.component) else {
+                continue;
+            };
+            let d = cx.located(
+                origin.file,
+                origin.kind,
+                &issue.component,
+                &issue.key,
+                issue.message,
+                severity,
+            );
             match severity {
                 Severity::Error => cx.diagnostics.push(d),
                 Severity::Warning => warnings.push(d),
@@ -252,7 +274,11 @@ pub fn load(files: &[PipelineFile], env: impl Fn(&str) -> Option<String>) -> Res
     }
     Ok(Loaded {
         config: PipelineConfig {
-            data_dir: PathBuf::from(data_dir.map(|(d, _)| d).unwrap_or_else(|| "./weir-data".into())),
+            data_dir: PathBuf::from(
+                data_dir
+                    .map(|(d, _)| d)
+                    .unwrap_or_else(|| "./weir-data".into()),
+            ),
             api: api.map(|(a, _)| a).unwrap_or_default(),
             components,
         },
@@ -285,7 +311,10 @@ impl Checker<'_> {
             Some("toml") => Syntax::Toml,
             Some("yaml" | "yml") => Syntax::Yaml,
             _ => {
-                self.diagnostics.push(error(None, "unsupported file extension: use .toml, .yaml or .yml".into()));
+                self.diagnostics.push(error(
+                    None,
+                    "unsupported file extension: use .toml, .yaml or .yml".into(),
+                ));
                 return None;
             }
         };
@@ -293,7 +322,8 @@ impl Checker<'_> {
             Ok(text) => text,
             Err(errors) => {
                 for e in errors {
-                    self.diagnostics.push(error(Some((e.line, e.column)), e.message));
+                    self.diagnostics
+                        .push(error(Some((e.line, e.column)), e.message));
                 }
                 return None;
             }
@@ -303,7 +333,9 @@ impl Checker<'_> {
                 Ok(table) => serde_json::to_value(table).ok(),
                 Err(e) => {
                     let position = e.span().map(|s| locate::line_col(&text, s.start));
-                    self.diagnostics.push(error(position, format!("invalid TOML: {}", e.message())));
+                    let message = e.message().trim().replace('\n', "; ");
+                    self.diagnostics
+                        .push(error(position, format!("invalid TOML: {message}")));
                     return None;
                 }
             },
@@ -313,17 +345,29 @@ impl Checker<'_> {
                 Err(e) => {
                     let position = e.location().map(|l| (l.line(), l.column()));
                     let message = e.to_string();
-                    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-                    self.diagnostics.push(error(position, format!("invalid YAML: {message}")));
+                    let message = message
+                        .split(" at line ")
+                        .next()
+                        .unwrap_or(&message)
+                        .to_string();
+                    self.diagnostics
+                        .push(error(position, format!("invalid YAML: {message}")));
                     return None;
                 }
             },
         };
         let Some(Json::Object(top)) = top else {
-            self.diagnostics.push(error(None, "a pipeline file must be a table/mapping at the top level".into()));
+            self.diagnostics.push(error(
+                None,
+                "a pipeline file must be a table/mapping at the top level".into(),
+            ));
             return None;
         };
-        self.parsed.push(Parsed { file: index, syntax, text });
+        self.parsed.push(Parsed {
+            file: index,
+            syntax,
+            text,
+        });
         Some(top)
     }
 
@@ -333,7 +377,9 @@ impl Checker<'_> {
 
     fn top_error(&mut self, file: usize, key: &str, message: String) {
         let root = key.split('.').next().unwrap_or(key);
-        let position = self.parsed(file).and_then(|p| locate::top_level(&p.text, p.syntax, root));
+        let position = self
+            .parsed(file)
+            .and_then(|p| locate::top_level(&p.text, p.syntax, root));
         self.diagnostics.push(Diagnostic {
             severity: Severity::Error,
             file: Some(self.files[file].path.clone()),
@@ -344,12 +390,25 @@ impl Checker<'_> {
         });
     }
 
-    fn component_position(&self, file: usize, kind: ComponentKind, id: &str) -> Option<(usize, usize)> {
+    fn component_position(
+        &self,
+        file: usize,
+        kind: ComponentKind,
+        id: &str,
+    ) -> Option<(usize, usize)> {
         let p = self.parsed(file)?;
         locate::component(&p.text, p.syntax, section(kind), id)
     }
 
-    fn located(&self, file: usize, kind: ComponentKind, id: &str, key: &str, message: String, severity: Severity) -> Diagnostic {
+    fn located(
+        &self,
+        file: usize,
+        kind: ComponentKind,
+        id: &str,
+        key: &str,
+        message: String,
+        severity: Severity,
+    ) -> Diagnostic {
         let position = self.parsed(file).and_then(|p| {
             if key.is_empty() {
                 locate::component(&p.text, p.syntax, section(kind), id)
@@ -367,13 +426,25 @@ impl Checker<'_> {
         }
     }
 
-    fn component_error(&mut self, file: usize, kind: ComponentKind, id: &str, key: &str, message: String) {
+    fn component_error(
+        &mut self,
+        file: usize,
+        kind: ComponentKind,
+        id: &str,
+        key: &str,
+        message: String,
+    ) {
         let d = self.located(file, kind, id, key, message, Severity::Error);
         self.diagnostics.push(d);
     }
 
     /// Parses one component's table; records every problem and returns `None` if there was any.
-    fn component(&mut self, origin: &Origin, id: &str, mut table: Map<String, Json>) -> Option<ComponentConfig> {
+    fn component(
+        &mut self,
+        origin: &Origin,
+        id: &str,
+        mut table: Map<String, Json>,
+    ) -> Option<ComponentConfig> {
         let raw = Json::Object(table.clone());
         let kind = origin.kind;
         let before = self.diagnostics.len();
@@ -395,11 +466,23 @@ impl Checker<'_> {
                     for item in items {
                         match item {
                             Json::String(s) => inputs.push(s),
-                            other => self.component_error(origin.file, kind, id, "inputs", format!("inputs must be strings, found {other}")),
+                            other => self.component_error(
+                                origin.file,
+                                kind,
+                                id,
+                                "inputs",
+                                format!("inputs must be strings, found {other}"),
+                            ),
                         }
                     }
                 }
-                Some(_) => self.component_error(origin.file, kind, id, "inputs", "must be an array of component ids".into()),
+                Some(_) => self.component_error(
+                    origin.file,
+                    kind,
+                    id,
+                    "inputs",
+                    "must be an array of component ids".into(),
+                ),
                 None => {}
             }
         }
@@ -407,12 +490,20 @@ impl Checker<'_> {
         if kind == ComponentKind::Sink {
             if let Some(value) = table.remove("buffer") {
                 match deserialize_config::<BufferConfig>(value) {
-                    Ok(b) if b.max_events == 0 => {
-                        self.component_error(origin.file, kind, id, "buffer.max_events", "must be at least 1".into())
-                    }
+                    Ok(b) if b.max_events == 0 => self.component_error(
+                        origin.file,
+                        kind,
+                        id,
+                        "buffer.max_events",
+                        "must be at least 1".into(),
+                    ),
                     Ok(b) => buffer = b,
                     Err(e) => {
-                        let key = if e.key.is_empty() { "buffer".into() } else { format!("buffer.{}", e.key) };
+                        let key = if e.key.is_empty() {
+                            "buffer".into()
+                        } else {
+                            format!("buffer.{}", e.key)
+                        };
                         self.component_error(origin.file, kind, id, &key, e.message)
                     }
                 }

@@ -56,9 +56,16 @@ impl CheckpointStore {
         let entries = match std::fs::read(&path) {
             Ok(bytes) => {
                 let on_disk: OnDisk = serde_json::from_slice(&bytes).map_err(|e| {
-                    io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{}: {e}", path.display()),
+                    )
                 })?;
-                on_disk.checkpoints.into_iter().map(|c| (c.key, c)).collect()
+                on_disk
+                    .checkpoints
+                    .into_iter()
+                    .map(|c| (c.key, c))
+                    .collect()
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(e),
@@ -108,7 +115,11 @@ mod tests {
     fn round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = CheckpointStore::load(dir.path()).unwrap();
-        let key = FileKey { dev: 1, ino: 2, head: 3 };
+        let key = FileKey {
+            dev: 1,
+            ino: 2,
+            head: 3,
+        };
         store.set(Checkpoint {
             key,
             path: "/x".into(),

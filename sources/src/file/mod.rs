@@ -98,20 +98,32 @@ impl SourceConfig for FileSourceConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if self.include.is_empty() {
-            problems.push(ConfigProblem::new("include", "at least one glob pattern is required"));
+            problems.push(ConfigProblem::new(
+                "include",
+                "at least one glob pattern is required",
+            ));
         }
         for (key, patterns) in [("include", &self.include), ("exclude", &self.exclude)] {
             for pattern in patterns {
                 if let Err(e) = glob::Pattern::new(pattern) {
-                    problems.push(ConfigProblem::new(key, format!("invalid glob `{pattern}`: {e}")));
+                    problems.push(ConfigProblem::new(
+                        key,
+                        format!("invalid glob `{pattern}`: {e}"),
+                    ));
                 }
             }
         }
         if self.max_line_bytes == 0 {
-            problems.push(ConfigProblem::new("max_line_bytes", "must be greater than 0"));
+            problems.push(ConfigProblem::new(
+                "max_line_bytes",
+                "must be greater than 0",
+            ));
         }
         if self.glob_interval_ms == 0 {
-            problems.push(ConfigProblem::new("glob_interval_ms", "must be greater than 0"));
+            problems.push(ConfigProblem::new(
+                "glob_interval_ms",
+                "must be greater than 0",
+            ));
         }
         problems
     }
@@ -154,6 +166,9 @@ impl Source for FileSource {
 /// The source's registration.
 pub const SPEC: weir_core::component::ComponentSpec = weir_core::component::ComponentSpec {
     type_name: "file",
-    description: "Tail files matched by globs (rotation, truncation, .gz), checkpointed after delivery.",
-    parse: weir_core::component::ParseConfig::Source(weir_core::component::parse_source::<FileSourceConfig>),
+    description:
+        "Tail files matched by globs (rotation, truncation, .gz), checkpointed after delivery.",
+    parse: weir_core::component::ParseConfig::Source(
+        weir_core::component::parse_source::<FileSourceConfig>,
+    ),
 };

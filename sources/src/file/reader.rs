@@ -87,6 +87,8 @@ struct State {
     dirty: bool,
     on_rejected: OnRejected,
     max_line_bytes: usize,
+    /// Events sent downstream so far.
+    emitted: u64,
 }
 
 pub(super) async fn run(source: FileSource, cx: SourceContext) -> Result<(), ComponentError> {
@@ -115,6 +117,7 @@ pub(super) async fn run(source: FileSource, cx: SourceContext) -> Result<(), Com
         dirty: false,
         on_rejected: source.config.on_rejected,
         max_line_bytes: source.config.max_line_bytes,
+        emitted: 0,
     };
     let scan_interval = Duration::from_millis(source.config.glob_interval_ms);
     let mut next_scan = Instant::now();
@@ -170,6 +173,7 @@ pub(super) async fn run(source: FileSource, cx: SourceContext) -> Result<(), Com
         state.acknowledge(batch, status);
     }
     state.save();
+    tracing::info!(source = %state.id, events = state.emitted, "file source stopped; checkpoints saved");
     Ok(())
 }
 
@@ -183,7 +187,9 @@ impl State {
         for pattern in &source.config.include {
             match glob::glob(pattern) {
                 Ok(entries) => paths.extend(entries.filter_map(Result::ok)),
-                Err(e) => tracing::warn!(source = %self.id, pattern, error = %e, "bad include glob"),
+                Err(e) => {
+                    tracing::warn!(source = %self.id, pattern, error = %e, "bad include glob")
+                }
             }
         }
         paths.sort();
@@ -192,7 +198,9 @@ impl State {
             if source.exclude.iter().any(|p| p.matches_path(&path)) {
                 continue;
             }
-            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
             if !meta.is_file() {
                 continue;
             }
@@ -205,7 +213,15 @@ impl State {
                 }
                 continue;
             }
-            match self.open(&path, inode, meta.len(), first_scan && source.config.read_from == ReadFrom::End).await {
+            match self
+                .open(
+                    &path,
+                    inode,
+                    meta.len(),
+                    first_scan && source.config.read_from == ReadFrom::End,
+                )
+                .await
+            {
                 Ok(Some(file)) => {
                     tracing::info!(source = %self.id, path = %path.display(), offset = file.read_pos.max(file.skip_to), "watching file");
                     self.files.insert(inode, file);
@@ -220,19 +236,30 @@ impl State {
     }
 
     /// Opens a newly found file at its checkpoint (or start/end). `None`: not identifiable yet.
-    async fn open(&mut self, path: &Path, inode: (u64, u64), len: u64, start_at_end: bool) -> io::Result<Option<Tracked>> {
+    async fn open(
+        &mut self,
+        path: &Path,
+        inode: (u64, u64),
+        len: u64,
+        start_at_end: bool,
+    ) -> io::Result<Option<Tracked>> {
         let gz = path.extension().is_some_and(|e| e == "gz");
         let Some(head) = head_hash(path, gz).await? else {
             return Ok(None);
         };
-        let key = FileKey { dev: inode.0, ino: inode.1, head };
+        let key = FileKey {
+            dev: inode.0,
+            ino: inode.1,
+            head,
+        };
         let saved = self.store.get(&key).cloned();
         let mut offset = match &saved {
             Some(cp) => cp.offset,
             None if start_at_end && !gz => len,
             None => 0,
         };
-        let finished = saved.as_ref().is_some_and(|cp| cp.finished) || (start_at_end && gz && saved.is_none());
+        let finished =
+            saved.as_ref().is_some_and(|cp| cp.finished) || (start_at_end && gz && saved.is_none());
         if !gz && offset > len {
             tracing::info!(source = %self.id, path = %path.display(), "file is shorter than its checkpoint; reading from the start");
             offset = 0;
@@ -266,7 +293,11 @@ impl State {
     }
 
     /// Reads one chunk of a file and frames it into a batch: `(events, error events)`.
-    async fn read_turn(&mut self, inode: (u64, u64), once: bool) -> Option<(Vec<Event>, Vec<Event>)> {
+    async fn read_turn(
+        &mut self,
+        inode: (u64, u64),
+        once: bool,
+    ) -> Option<(Vec<Event>, Vec<Event>)> {
         let file = self.files.get_mut(&inode)?;
         if file.finished {
             return None;
@@ -290,7 +321,12 @@ impl State {
                         file.generation += 1;
                         file.checkpoints = OrderedCheckpoints::new();
                         file.held = false;
-                        self.store.set(Checkpoint { key: file.key, path: file.path.clone(), offset: 0, finished: false });
+                        self.store.set(Checkpoint {
+                            key: file.key,
+                            path: file.path.clone(),
+                            offset: 0,
+                            finished: false,
+                        });
                         self.dirty = true;
                         file.at_eof = false;
                         return None;
@@ -332,7 +368,14 @@ impl State {
         let seq = file.checkpoints.register(file.framer.position());
         let tx = self.ack_tx.as_ref()?.clone();
         let notifier = BatchNotifier::with_channel(batch_id, tx);
-        self.batches.insert(batch_id, BatchRef { key: file.key, generation: file.generation, seq });
+        self.batches.insert(
+            batch_id,
+            BatchRef {
+                key: file.key,
+                generation: file.generation,
+                seq,
+            },
+        );
 
         let now = Utc::now();
         let mut events = Vec::with_capacity(frames.len());
@@ -342,31 +385,54 @@ impl State {
                 Frame::Line { offset, bytes } => {
                     let mut fields = ObjectMap::new();
                     fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
-                    fields.insert(KeyString::from("file"), Value::Bytes(file.path_field.clone()));
+                    fields.insert(
+                        KeyString::from("file"),
+                        Value::Bytes(file.path_field.clone()),
+                    );
                     fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-                    events.push(Event::new(fields, metadata(&self.id, file, offset, now, &notifier)));
+                    events.push(Event::new(
+                        fields,
+                        metadata(&self.id, file, offset, now, &notifier),
+                    ));
                 }
                 Frame::TooLong { offset, prefix } => {
                     self.metrics.error("line_too_long", 1);
                     tracing::warn!(source = %self.id, path = %file.path.display(), offset, max_line_bytes = self.max_line_bytes, "line longer than max_line_bytes skipped");
                     let mut fields = ObjectMap::new();
-                    fields.insert(KeyString::from("error"), Value::from(format!("line longer than max_line_bytes ({})", self.max_line_bytes)));
+                    fields.insert(
+                        KeyString::from("error"),
+                        Value::from(format!(
+                            "line longer than max_line_bytes ({})",
+                            self.max_line_bytes
+                        )),
+                    );
                     fields.insert(KeyString::from("error_type"), Value::from("line_too_long"));
                     fields.insert(KeyString::from("line_prefix"), Value::Bytes(prefix));
-                    fields.insert(KeyString::from("file"), Value::Bytes(file.path_field.clone()));
+                    fields.insert(
+                        KeyString::from("file"),
+                        Value::Bytes(file.path_field.clone()),
+                    );
                     fields.insert(KeyString::from("offset"), Value::Integer(offset as i64));
                     fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-                    errors.push(Event::new(fields, metadata(&self.id, file, offset, now, &notifier)));
+                    errors.push(Event::new(
+                        fields,
+                        metadata(&self.id, file, offset, now, &notifier),
+                    ));
                 }
             }
         }
         self.metrics.received_events.inc_by(events.len() as u64);
+        self.emitted += events.len() as u64;
         Some((events, errors))
     }
 
     fn acknowledge(&mut self, batch: u64, status: BatchStatus) {
-        let Some(batch) = self.batches.remove(&batch) else { return };
-        let Some(file) = self.files.values_mut().find(|f| f.key == batch.key) else { return };
+        let Some(batch) = self.batches.remove(&batch) else {
+            return;
+        };
+        let Some(file) = self.files.values_mut().find(|f| f.key == batch.key) else {
+            return;
+        };
         if file.generation != batch.generation {
             return;
         }
@@ -379,7 +445,14 @@ impl State {
             }
             BatchStatus::Rejected | BatchStatus::Errored => {
                 if !file.held {
-                    self.metrics.error(if status == BatchStatus::Rejected { "rejected_held" } else { "delivery_failed" }, 1);
+                    self.metrics.error(
+                        if status == BatchStatus::Rejected {
+                            "rejected_held"
+                        } else {
+                            "delivery_failed"
+                        },
+                        1,
+                    );
                     tracing::warn!(source = %self.id, path = %file.path.display(), ?status, "events not delivered; the checkpoint stays before them until a restart re-reads them");
                 }
                 file.held = true;
@@ -391,14 +464,20 @@ impl State {
         }
         if let Some(offset) = file.checkpoints.complete(batch.seq) {
             let finished = file.finished && file.checkpoints.in_flight() == 0;
-            self.store.set(Checkpoint { key: file.key, path: file.path.clone(), offset, finished });
+            self.store.set(Checkpoint {
+                key: file.key,
+                path: file.path.clone(),
+                offset,
+                finished,
+            });
             self.dirty = true;
         }
     }
 
     /// Drops files that vanished (rotated away, deleted) once read to their end and acknowledged.
     fn forget_gone_files(&mut self) {
-        self.files.retain(|_, f| f.seen || !(f.at_eof || f.finished) || f.checkpoints.in_flight() > 0);
+        self.files
+            .retain(|_, f| f.seen || !(f.at_eof || f.finished) || f.checkpoints.in_flight() > 0);
     }
 
     fn all_read(&self) -> bool {
@@ -415,16 +494,27 @@ impl State {
     }
 }
 
-fn metadata(id: &Arc<str>, file: &Tracked, offset: u64, now: chrono::DateTime<Utc>, notifier: &BatchNotifier) -> EventMetadata {
+fn metadata(
+    id: &Arc<str>,
+    file: &Tracked,
+    offset: u64,
+    now: chrono::DateTime<Utc>,
+    notifier: &BatchNotifier,
+) -> EventMetadata {
     let mut meta = EventMetadata::new(Arc::clone(id), "file", now);
-    meta.stream = Some(StreamPosition { stream: Arc::clone(&file.stream), offset });
+    meta.stream = Some(StreamPosition {
+        stream: Arc::clone(&file.stream),
+        offset,
+    });
     meta.finalizers = EventFinalizers::one(notifier.finalizer());
     meta
 }
 
 /// `Some(true)` if the file on disk is now shorter than what was read from it.
 async fn check_truncation(file: &mut Tracked) -> Option<bool> {
-    let Input::Plain(handle) = &mut file.input else { return Some(false) };
+    let Input::Plain(handle) = &mut file.input else {
+        return Some(false);
+    };
     let len = handle.metadata().await.ok()?.len();
     if len < file.read_pos {
         handle.seek(io::SeekFrom::Start(0)).await.ok()?;
@@ -437,7 +527,10 @@ async fn check_truncation(file: &mut Tracked) -> Option<bool> {
 async fn head_hash(path: &Path, gz: bool) -> io::Result<Option<u64>> {
     let mut file = tokio::fs::File::open(path).await?;
     let mut head = Vec::with_capacity(HEAD_BYTES);
-    (&mut file).take(HEAD_BYTES as u64).read_to_end(&mut head).await?;
+    (&mut file)
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .await?;
     let identified = if gz {
         (!head.is_empty()).then_some(head.as_slice())
     } else if let Some(nl) = memchr::memchr(b'\n', &head) {

@@ -13,8 +13,8 @@ use tokio::io::AsyncReadExt;
 use vrl::value::{KeyString, ObjectMap, Value};
 use weir_core::ack::{BatchNotifier, EventFinalizers};
 use weir_core::component::{
-    BuildContext, BuildError, ComponentError, ComponentSpec, ConfigProblem, ParseConfig, Source, SourceConfig,
-    SourceContext,
+    BuildContext, BuildError, ComponentError, ComponentSpec, ConfigProblem, ParseConfig, Source,
+    SourceConfig, SourceContext,
 };
 use weir_core::event::{Event, EventMetadata, StreamPosition, MESSAGE, TIMESTAMP};
 
@@ -43,7 +43,10 @@ fn default_max_line_bytes() -> usize {
 impl SourceConfig for StdinSourceConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         if self.max_line_bytes == 0 {
-            vec![ConfigProblem::new("max_line_bytes", "must be greater than 0")]
+            vec![ConfigProblem::new(
+                "max_line_bytes",
+                "must be greater than 0",
+            )]
         } else {
             Vec::new()
         }

@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 use weir_core::ack::EventStatus;
 use weir_core::component::{
-    BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig, Transform, TransformConfig, TransformOutput,
+    BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig, Transform,
+    TransformConfig, TransformOutput,
 };
 use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
@@ -72,10 +73,10 @@ impl Sample {
                     Some(value) => xxhash_rust::xxh3::xxh3_64(value.to_string_lossy().as_bytes()),
                     None => 0,
                 };
-                hash % self.rate == 0
+                hash.is_multiple_of(self.rate)
             }
             None => {
-                let keep = self.counter % self.rate == 0;
+                let keep = self.counter.is_multiple_of(self.rate);
                 self.counter = self.counter.wrapping_add(1);
                 keep
             }
@@ -110,10 +111,16 @@ mod tests {
     use weir_core::event::EventMetadata;
 
     fn build(rate: u64, key_field: Option<&str>) -> Box<dyn Transform> {
-        let config = SampleConfig { rate, key_field: key_field.map(str::to_string) };
+        let config = SampleConfig {
+            rate,
+            key_field: key_field.map(str::to_string),
+        };
         assert!(config.validate().is_empty());
         config
-            .build(&BuildContext { id: "s".into(), data_dir: ".".into() })
+            .build(&BuildContext {
+                id: "s".into(),
+                data_dir: ".".into(),
+            })
             .unwrap()
     }
 
@@ -131,8 +138,15 @@ mod tests {
         let mut t = build(3, None);
         let mut out = TransformOutput::default();
         t.transform(events, &mut out);
-        let kept: Vec<_> = out.primary.iter().map(|e| e.message_bytes().unwrap().to_vec()).collect();
-        assert_eq!(kept, vec![b"0".to_vec(), b"3".to_vec(), b"6".to_vec(), b"9".to_vec()]);
+        let kept: Vec<_> = out
+            .primary
+            .iter()
+            .map(|e| e.message_bytes().unwrap().to_vec())
+            .collect();
+        assert_eq!(
+            kept,
+            vec![b"0".to_vec(), b"3".to_vec(), b"6".to_vec(), b"9".to_vec()]
+        );
         for e in out.primary {
             e.finalize(EventStatus::Delivered);
         }
@@ -144,15 +158,36 @@ mod tests {
         let mut t = build(2, Some("message"));
         let mut out = TransformOutput::default();
         let events = (0..40)
-            .map(|i| Event::from_message(format!("k{}", i % 4), EventMetadata::new("s".into(), "t", chrono::Utc::now())))
+            .map(|i| {
+                Event::from_message(
+                    format!("k{}", i % 4),
+                    EventMetadata::new("s".into(), "t", chrono::Utc::now()),
+                )
+            })
             .collect();
         t.transform(events, &mut out);
-        let kept: std::collections::BTreeSet<_> = out.primary.iter().map(|e| e.message_bytes().unwrap().to_vec()).collect();
-        assert_eq!(out.primary.len(), kept.len() * 10, "each key kept all or nothing");
+        let kept: std::collections::BTreeSet<_> = out
+            .primary
+            .iter()
+            .map(|e| e.message_bytes().unwrap().to_vec())
+            .collect();
+        assert_eq!(
+            out.primary.len(),
+            kept.len() * 10,
+            "each key kept all or nothing"
+        );
     }
 
     #[test]
     fn rate_zero_is_a_problem() {
-        assert_eq!(SampleConfig { rate: 0, key_field: None }.validate()[0].key, "rate");
+        assert_eq!(
+            SampleConfig {
+                rate: 0,
+                key_field: None
+            }
+            .validate()[0]
+                .key,
+            "rate"
+        );
     }
 }

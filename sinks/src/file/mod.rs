@@ -1,0 +1,237 @@
+//! The `file` sink: writes events to files whose names come from a template.
+//!
+//! Every round the sink takes a batch from its input plus whatever else is already queued (up to a
+//! limit), groups the events by rendered path, encodes each group into one buffer, writes each buffer
+//! with one write call and only then acknowledges the events as delivered. Rendered paths are
+//! confined to the template's root directory (see [`FileSinkConfig::path`]).
+
+mod path;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::time::MissedTickBehavior;
+use weir_core::component::{
+    BuildContext, BuildError, ComponentError, ConfigProblem, Sink, SinkConfig, SinkContext,
+    SinkInput,
+};
+use weir_core::template::Template;
+use weir_core::Event;
+
+use crate::encoding::Encoding;
+use path::PathTemplate;
+pub use path::PathViolation;
+use writer::{Writer, SWEEP_PERIOD};
+
+/// A round (one write call per path) takes queued batches until it holds this many events...
+const MAX_ROUND_EVENTS: usize = 16_384;
+/// ... or this many bytes (estimated event size).
+const MAX_ROUND_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Writes events to local files, one line per event.
+///
+/// ```toml
+/// [sinks.archive]
+/// type = "file"
+/// inputs = ["app"]
+/// path = "./weir-out/%Y-%m-%d/{{ source_type }}.ndjson"
+/// encoding = "ndjson"
+/// compression = "none"
+/// idle_timeout_secs = 30
+/// ```
+///
+/// Events are acknowledged as delivered once their bytes have been written to the operating system
+/// (no `fsync`). Files are opened in append mode and their directories are created as needed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSinkConfig {
+    /// Where to write (required). A template: strftime specifiers are rendered on the event's
+    /// timestamp (UTC) and `{{ field.path }}` parts from the event's fields (`source_type` and
+    /// `source_id` fall back to the event's metadata). Example:
+    /// `path = "./weir-out/%Y-%m-%d/{{ source_type }}.ndjson"`.
+    ///
+    /// Rendered paths are confined to the *root*: the directory part of the text before the first
+    /// `%` or `{{` (`./weir-out` in the example; the file's own directory for a path without
+    /// specifiers; the current directory when the template starts with a specifier). Field values
+    /// may contain `/` to create subdirectories below the root, but an event whose path would have a
+    /// `..` component or an absolute part below the root, or a NUL byte, is rejected (and counted as
+    /// `path_outside_root` errors).
+    pub path: String,
+    /// How each event is written: `"ndjson"` (default: the event's fields as one JSON object per
+    /// line) or `"text"` (the raw `message` field, one per line; events without a string `message`
+    /// are rejected). Example: `encoding = "text"`.
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// `"none"` (default) or `"gzip"`. With gzip each round ends with a sync flush, so everything
+    /// acknowledged can be decoded even before the stream is finished; the stream is finished when
+    /// the file is closed (idle or shutdown). Reopening an existing file appends a new gzip member.
+    /// Example: `compression = "gzip"`.
+    #[serde(default)]
+    pub compression: Compression,
+    /// Close files that have not been written for this many seconds (default 30, at least 1).
+    /// Example: `idle_timeout_secs = 300`.
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
+}
+
+/// Compression of the files written by the file sink.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// Plain files (the default).
+    #[default]
+    None,
+    /// gzip (default compression level).
+    Gzip,
+}
+
+fn default_idle_timeout_secs() -> u64 {
+    30
+}
+
+impl SinkConfig for FileSinkConfig {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if self.path.is_empty() {
+            problems.push(ConfigProblem::new("path", "must not be empty"));
+        } else if self.path.contains('\0') {
+            problems.push(ConfigProblem::new("path", "must not contain a NUL byte"));
+        } else {
+            match Template::parse(&self.path) {
+                Err(error) => problems.push(ConfigProblem::new(
+                    "path",
+                    format!("invalid template: {error}"),
+                )),
+                Ok(template)
+                    if !template.is_dynamic()
+                        && (self.path.ends_with('/') || self.path.ends_with("/.")) =>
+                {
+                    problems.push(ConfigProblem::new(
+                        "path",
+                        "names a directory; it must name a file",
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
+        if self.idle_timeout_secs == 0 {
+            problems.push(ConfigProblem::new(
+                "idle_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        problems
+    }
+
+    fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
+        if let Some(problem) = self.validate().into_iter().next() {
+            return Err(BuildError::new(problem.key, problem.message));
+        }
+        let template = Template::parse(&self.path)
+            .map_err(|error| BuildError::new("path", format!("invalid template: {error}")))?;
+        Ok(Box::new(FileSink {
+            paths: PathTemplate::new(template),
+            encoding: self.encoding,
+            compression: self.compression,
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+        }))
+    }
+}
+
+/// The running file sink.
+struct FileSink {
+    paths: PathTemplate,
+    encoding: Encoding,
+    compression: Compression,
+    idle_timeout: Duration,
+}
+
+/// Runs `f` on the blocking pool.
+async fn blocking<T, F>(f: F) -> Result<T, ComponentError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|error| ComponentError(format!("file sink writer task failed: {error}")))
+}
+
+#[async_trait]
+impl Sink for FileSink {
+    async fn run(
+        self: Box<Self>,
+        mut input: SinkInput,
+        cx: SinkContext,
+    ) -> Result<(), ComponentError> {
+        let FileSink {
+            paths,
+            encoding,
+            compression,
+            idle_timeout,
+        } = *self;
+        tracing::debug!(
+            component = %cx.id,
+            path = paths.as_str(),
+            root = %paths.root().display(),
+            "file sink started"
+        );
+        let mut writer = Box::new(Writer::new(
+            paths,
+            encoding,
+            compression,
+            idle_timeout,
+            cx.metrics.clone(),
+        ));
+        let mut round: Vec<Vec<Event>> = Vec::new();
+        let sweep_period = SWEEP_PERIOD.min(idle_timeout);
+        let mut sweep =
+            tokio::time::interval_at(tokio::time::Instant::now() + sweep_period, sweep_period);
+        sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let first = tokio::select! {
+                biased;
+                batch = input.next_batch() => batch,
+                _ = sweep.tick() => {
+                    if writer.has_open_files() {
+                        writer = blocking(move || {
+                            writer.close_idle();
+                            writer
+                        })
+                        .await?;
+                    }
+                    continue;
+                }
+            };
+            let Some(first) = first else { break };
+            let mut events = first.len();
+            round.push(first);
+            // `received_bytes` (estimated event sizes, counted by `SinkInput`) bounds the round's memory.
+            let bytes_before = cx.metrics.received_bytes.get();
+            while events < MAX_ROUND_EVENTS
+                && cx.metrics.received_bytes.get().saturating_sub(bytes_before) < MAX_ROUND_BYTES
+            {
+                match input.try_next_batch() {
+                    Some(batch) => {
+                        events += batch.len();
+                        round.push(batch);
+                    }
+                    None => break,
+                }
+            }
+            (writer, round) = blocking(move || {
+                writer.process(&mut round);
+                (writer, round)
+            })
+            .await?;
+        }
+        blocking(move || writer.close_all()).await?;
+        tracing::debug!(component = %cx.id, "file sink finished");
+        Ok(())
+    }
+}
