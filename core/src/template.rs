@@ -36,10 +36,13 @@ pub enum RenderError {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Part {
-    /// Literal text, possibly with strftime specifiers (`has_time` says whether it needs formatting).
-    Text {
+    Literal(String),
+    /// Text with strftime specifiers, compiled once. Its output only changes when the event time
+    /// crosses a multiple of `granularity` seconds (`None`: at any instant; never cached).
+    Time {
         text: String,
-        has_time: bool,
+        items: Vec<Item<'static>>,
+        granularity: Option<i64>,
     },
     Field(Vec<String>),
 }
@@ -51,8 +54,18 @@ pub struct Template {
     parts: Vec<Part>,
 }
 
+/// Formatted time parts of one template, remembered between events: consecutive events usually
+/// fall in the same day or hour, so a path or index name is rendered without formatting dates.
+/// One per user of a template (it is not shared between threads).
+#[derive(Clone, Debug, Default)]
+pub struct RenderCache {
+    /// Per part index: the time bucket and the text it formatted to.
+    times: Vec<Option<(i64, String)>>,
+}
+
 impl Template {
-    /// Parses a template; strftime specifiers are checked here so rendering cannot fail on them.
+    /// Parses a template; strftime specifiers are checked and compiled here, so rendering cannot
+    /// fail on them.
     pub fn parse(source: &str) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = source;
@@ -90,10 +103,7 @@ impl Template {
 
     /// Whether rendering depends on the event at all.
     pub fn is_dynamic(&self) -> bool {
-        self.parts.iter().any(|p| match p {
-            Part::Text { has_time, .. } => *has_time,
-            Part::Field(_) => true,
-        })
+        self.parts.iter().any(|p| !matches!(p, Part::Literal(_)))
     }
 
     /// The literal text before the first dynamic part.
@@ -101,14 +111,8 @@ impl Template {
         let mut len = 0;
         for part in &self.parts {
             match part {
-                Part::Text {
-                    text,
-                    has_time: false,
-                } => len += text.len(),
-                Part::Text {
-                    text,
-                    has_time: true,
-                } => {
+                Part::Literal(text) => len += text.len(),
+                Part::Time { text, .. } => {
                     len += text.find('%').unwrap_or(text.len());
                     break;
                 }
@@ -121,37 +125,133 @@ impl Template {
     /// Renders the template for one event.
     pub fn render(&self, event: &Event) -> Result<String, RenderError> {
         let mut out = String::with_capacity(self.source.len() + 16);
+        self.render_into(event, &mut out, &mut RenderCache::default())?;
+        Ok(out)
+    }
+
+    /// Renders into `out` (cleared first), reusing formatted time parts from `cache`: the hot-path
+    /// form for sinks that render a path, topic or index per event.
+    pub fn render_into(
+        &self,
+        event: &Event,
+        out: &mut String,
+        cache: &mut RenderCache,
+    ) -> Result<(), RenderError> {
+        out.clear();
+        if cache.times.len() != self.parts.len() {
+            cache.times = vec![None; self.parts.len()];
+        }
         let mut timestamp = None;
-        for part in &self.parts {
+        for (part, cached) in self.parts.iter().zip(cache.times.iter_mut()) {
             match part {
-                Part::Text {
-                    text,
-                    has_time: false,
-                } => out.push_str(text),
-                Part::Text {
-                    text,
-                    has_time: true,
+                Part::Literal(text) => out.push_str(text),
+                Part::Time {
+                    items, granularity, ..
                 } => {
                     let ts = *timestamp.get_or_insert_with(|| event.timestamp());
-                    // Specifiers were validated in `parse`, so formatting cannot fail.
-                    let _ = write!(out, "{}", ts.format(text));
+                    match granularity.and_then(|g| bucket(ts, g)) {
+                        Some(key) => {
+                            if !matches!(cached, Some((k, _)) if *k == key) {
+                                let mut text = String::new();
+                                // Items were validated in `parse`, so formatting cannot fail.
+                                let _ = write!(text, "{}", ts.format_with_items(items.iter()));
+                                *cached = Some((key, text));
+                            }
+                            if let Some((_, text)) = cached {
+                                out.push_str(text);
+                            }
+                        }
+                        None => {
+                            let _ = write!(out, "{}", ts.format_with_items(items.iter()));
+                        }
+                    }
                 }
-                Part::Field(path) => render_field(event, path, &mut out)?,
+                Part::Field(path) => render_field(event, path, out)?,
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
 fn text_part(text: &str) -> Result<Part, TemplateError> {
-    let has_time = text.contains('%');
-    if has_time && StrftimeItems::new(text).any(|item| matches!(item, Item::Error)) {
-        return Err(TemplateError::Strftime(text.to_string()));
+    if !text.contains('%') {
+        return Ok(Part::Literal(text.to_string()));
     }
-    Ok(Part::Text {
+    let items = StrftimeItems::new(text)
+        .parse_to_owned()
+        .map_err(|_| TemplateError::Strftime(text.to_string()))?;
+    Ok(Part::Time {
+        granularity: granularity(&items),
         text: text.to_string(),
-        has_time,
+        items,
     })
+}
+
+const DAY: i64 = 86_400;
+const HOUR: i64 = 3_600;
+const MINUTE: i64 = 60;
+
+/// The period in seconds at whose multiples the formatted text can change, or `None` if it can
+/// change at any instant (sub-second specifiers, or ones not known here).
+fn granularity(items: &[Item<'_>]) -> Option<i64> {
+    use chrono::format::{Fixed, Numeric};
+    let mut finest = i64::MAX;
+    for item in items {
+        let period = match item {
+            Item::Literal(_) | Item::OwnedLiteral(_) | Item::Space(_) | Item::OwnedSpace(_) => {
+                continue
+            }
+            Item::Numeric(numeric, _) => match numeric {
+                Numeric::Year
+                | Numeric::YearDiv100
+                | Numeric::YearMod100
+                | Numeric::IsoYear
+                | Numeric::IsoYearDiv100
+                | Numeric::IsoYearMod100
+                | Numeric::Quarter
+                | Numeric::Month
+                | Numeric::Day
+                | Numeric::WeekFromSun
+                | Numeric::WeekFromMon
+                | Numeric::IsoWeek
+                | Numeric::NumDaysFromSun
+                | Numeric::WeekdayFromMon
+                | Numeric::Ordinal => DAY,
+                Numeric::Hour | Numeric::Hour12 => HOUR,
+                Numeric::Minute => MINUTE,
+                Numeric::Second | Numeric::Timestamp => 1,
+                _ => return None,
+            },
+            Item::Fixed(fixed) => match fixed {
+                Fixed::ShortMonthName
+                | Fixed::LongMonthName
+                | Fixed::ShortWeekdayName
+                | Fixed::LongWeekdayName => DAY,
+                Fixed::LowerAmPm | Fixed::UpperAmPm => HOUR,
+                // Event times are UTC: the zone never changes.
+                Fixed::TimezoneName
+                | Fixed::TimezoneOffset
+                | Fixed::TimezoneOffsetColon
+                | Fixed::TimezoneOffsetDoubleColon
+                | Fixed::TimezoneOffsetTripleColon
+                | Fixed::TimezoneOffsetColonZ
+                | Fixed::TimezoneOffsetZ => continue,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        finest = finest.min(period);
+    }
+    Some(finest)
+}
+
+/// The cache key of a time for a granularity; `None` during a leap second (formatted as `:60`).
+fn bucket(ts: chrono::DateTime<chrono::Utc>, granularity: i64) -> Option<i64> {
+    use chrono::Timelike;
+    if ts.nanosecond() >= 1_000_000_000 {
+        return None;
+    }
+    Some(ts.timestamp().div_euclid(granularity))
 }
 
 fn render_field(event: &Event, path: &[String], out: &mut String) -> Result<(), RenderError> {
@@ -240,6 +340,41 @@ mod tests {
         let t = Template::parse("/tmp/out.log").unwrap();
         assert!(!t.is_dynamic());
         assert_eq!(t.static_prefix(), "/tmp/out.log");
+    }
+
+    #[test]
+    fn cached_rendering_equals_fresh_rendering_across_time_boundaries() {
+        let templates = [
+            "./out/%Y-%m-%d/{{ source_type }}.ndjson",
+            "./out/%Y/%m/%d/%H/{{ aws.log_type }}-{{ source_id }}-%M.log",
+            "%s-{{ status }}-%S.log",
+            "./out/%.3f/%p-%I-%a-%b-%j-%U-%W-%V-%G-%u-%w-%Z-%z.log",
+            "out-%F-%T-%%",
+        ];
+        let base = chrono::Utc
+            .with_ymd_and_hms(2024, 12, 31, 23, 58, 58)
+            .unwrap();
+        for source in templates {
+            let template = Template::parse(source).unwrap();
+            let mut cache = RenderCache::default();
+            let mut out = String::new();
+            for step in 0..400_i64 {
+                let mut e = event();
+                let ts = base + chrono::Duration::milliseconds(step * 777);
+                e.fields.insert("timestamp".into(), Value::Timestamp(ts));
+                template.render_into(&e, &mut out, &mut cache).unwrap();
+                let fresh = template.render(&e).unwrap();
+                assert_eq!(out, fresh, "{source} at {ts}");
+                assert_eq!(
+                    fresh,
+                    format!("{}", ts.format(source))
+                        .replace("{{ source_type }}", "file")
+                        .replace("{{ aws.log_type }}", "alb")
+                        .replace("{{ source_id }}", "app")
+                        .replace("{{ status }}", "200")
+                );
+            }
+        }
     }
 
     #[test]

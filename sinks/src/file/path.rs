@@ -1,12 +1,10 @@
-//! File paths from the `path` template: rendering with a cache for the strftime parts, and the check
+//! File paths from the `path` template: rendering (with core's cached time parts), and the check
 //! that keeps every rendered path under the template's root directory.
 
 use std::path::{Path, PathBuf};
 
-use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
-use chrono::{DateTime, Timelike, Utc};
-use weir_core::template::{RenderError, Template};
-use weir_core::{Event, Value};
+use weir_core::template::{RenderCache, RenderError, Template};
+use weir_core::Event;
 
 /// Why a rendered path was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -38,37 +36,11 @@ impl PathViolation {
     }
 }
 
-const DAY: i64 = 86_400;
-const HOUR: i64 = 3_600;
-const MINUTE: i64 = 60;
-
-/// One piece of the template, rendered independently (rendering a template is the concatenation of
-/// its parts, so rendering piece by piece gives the same text).
-#[derive(Debug)]
-enum Segment {
-    /// Literal text.
-    Literal(String),
-    /// Text with strftime specifiers; its output only changes when the event time crosses a multiple
-    /// of `granularity` seconds (`None`: may change at any instant, never cached).
-    Time {
-        template: Template,
-        granularity: Option<i64>,
-        cache: Option<(i64, String)>,
-    },
-    /// `{{ field.path }}`.
-    Field {
-        template: Template,
-        path: Vec<String>,
-    },
-}
-
 /// The `path` template of a file sink, ready to render and check paths.
 #[derive(Debug)]
 pub struct PathTemplate {
     template: Template,
-    /// The template split into independently rendered pieces; `None` falls back to rendering the
-    /// whole template (only if splitting failed, which a parsed template never does).
-    segments: Option<Vec<Segment>>,
+    cache: RenderCache,
     /// The rendered path's leading text that names the root directory, with its trailing `/`.
     root_prefix: String,
     root: PathBuf,
@@ -78,14 +50,9 @@ impl PathTemplate {
     /// Prepares a parsed template.
     pub fn new(template: Template) -> Self {
         let (root_prefix, root) = root_of(&template);
-        let segments = if template.is_dynamic() {
-            split(&template)
-        } else {
-            None
-        };
         Self {
             template,
-            segments,
+            cache: RenderCache::default(),
             root_prefix,
             root,
         }
@@ -106,51 +73,9 @@ impl PathTemplate {
         &self.root
     }
 
-    /// Renders the path of one event into `out` (cleared first). Gives exactly what
-    /// [`Template::render`] gives, but reuses `out` and caches the strftime parts.
+    /// Renders the path of one event into `out` (cleared first), reusing formatted time parts.
     pub fn render_into(&mut self, event: &Event, out: &mut String) -> Result<(), RenderError> {
-        out.clear();
-        let Some(segments) = self.segments.as_mut() else {
-            out.push_str(&self.template.render(event)?);
-            return Ok(());
-        };
-        let mut timestamp = None;
-        for segment in segments {
-            match segment {
-                Segment::Literal(text) => out.push_str(text),
-                Segment::Field { template, path } => match event.get_path(path) {
-                    Some(Value::Bytes(bytes)) => match std::str::from_utf8(bytes) {
-                        Ok(text) => out.push_str(text),
-                        Err(_) => out.push_str(&template.render(event)?),
-                    },
-                    Some(Value::String(text)) => out.push_str(text),
-                    None if is_single(path, "source_type") => {
-                        out.push_str(event.metadata.source_type)
-                    }
-                    None if is_single(path, "source_id") => out.push_str(&event.metadata.source_id),
-                    _ => out.push_str(&template.render(event)?),
-                },
-                Segment::Time {
-                    template,
-                    granularity,
-                    cache,
-                } => {
-                    let ts = *timestamp.get_or_insert_with(|| event.timestamp());
-                    match granularity.and_then(|g| bucket(ts, g)) {
-                        Some(key) => match cache {
-                            Some((cached_key, text)) if *cached_key == key => out.push_str(text),
-                            _ => {
-                                let text = template.render(event)?;
-                                out.push_str(&text);
-                                *cache = Some((key, text));
-                            }
-                        },
-                        None => out.push_str(&template.render(event)?),
-                    }
-                }
-            }
-        }
-        Ok(())
+        self.template.render_into(event, out, &mut self.cache)
     }
 
     /// Checks that a rendered path stays lexically under the root: no NUL byte, nothing absolute or
@@ -179,10 +104,6 @@ impl PathTemplate {
     }
 }
 
-fn is_single(path: &[String], name: &str) -> bool {
-    matches!(path, [only] if only == name)
-}
-
 /// The root directory of a template: the directory part of its static prefix (the parent directory
 /// for a fully static path; `.` when the prefix has no `/`). Returns the prefix text naming it
 /// (including its trailing `/`) and the directory.
@@ -203,107 +124,11 @@ fn root_of(template: &Template) -> (String, PathBuf) {
     }
 }
 
-/// Splits a template the way [`Template::parse`] does, into pieces that render independently.
-fn split(template: &Template) -> Option<Vec<Segment>> {
-    let mut segments = Vec::new();
-    let mut rest = template.as_str();
-    while let Some(start) = rest.find("{{") {
-        if start > 0 {
-            segments.push(text_segment(&rest[..start])?);
-        }
-        let after = &rest[start + 2..];
-        let end = after.find("}}")?;
-        let name = after[..end].trim();
-        let consumed = start + 2 + end + 2;
-        segments.push(Segment::Field {
-            template: Template::parse(&rest[start..consumed]).ok()?,
-            path: name.split('.').map(str::to_string).collect(),
-        });
-        rest = &rest[consumed..];
-    }
-    if !rest.is_empty() {
-        segments.push(text_segment(rest)?);
-    }
-    Some(segments)
-}
-
-fn text_segment(text: &str) -> Option<Segment> {
-    if !text.contains('%') {
-        return Some(Segment::Literal(text.to_string()));
-    }
-    Some(Segment::Time {
-        template: Template::parse(text).ok()?,
-        granularity: granularity(text),
-        cache: None,
-    })
-}
-
-/// The period in seconds at whose multiples the formatted text can change, or `None` if it can
-/// change at any instant (sub-second specifiers, or ones this function does not know).
-fn granularity(text: &str) -> Option<i64> {
-    let mut finest = i64::MAX;
-    for item in StrftimeItems::new(text) {
-        let period = match item {
-            Item::Literal(_) | Item::OwnedLiteral(_) | Item::Space(_) | Item::OwnedSpace(_) => {
-                continue
-            }
-            Item::Numeric(numeric, _) => match numeric {
-                Numeric::Year
-                | Numeric::YearDiv100
-                | Numeric::YearMod100
-                | Numeric::IsoYear
-                | Numeric::IsoYearDiv100
-                | Numeric::IsoYearMod100
-                | Numeric::Quarter
-                | Numeric::Month
-                | Numeric::Day
-                | Numeric::WeekFromSun
-                | Numeric::WeekFromMon
-                | Numeric::IsoWeek
-                | Numeric::NumDaysFromSun
-                | Numeric::WeekdayFromMon
-                | Numeric::Ordinal => DAY,
-                Numeric::Hour | Numeric::Hour12 => HOUR,
-                Numeric::Minute => MINUTE,
-                Numeric::Second | Numeric::Timestamp => 1,
-                _ => return None,
-            },
-            Item::Fixed(fixed) => match fixed {
-                Fixed::ShortMonthName
-                | Fixed::LongMonthName
-                | Fixed::ShortWeekdayName
-                | Fixed::LongWeekdayName => DAY,
-                Fixed::LowerAmPm | Fixed::UpperAmPm => HOUR,
-                // Event times are UTC: the zone never changes.
-                Fixed::TimezoneName
-                | Fixed::TimezoneOffset
-                | Fixed::TimezoneOffsetColon
-                | Fixed::TimezoneOffsetDoubleColon
-                | Fixed::TimezoneOffsetTripleColon
-                | Fixed::TimezoneOffsetColonZ
-                | Fixed::TimezoneOffsetZ => continue,
-                _ => return None,
-            },
-            _ => return None,
-        };
-        finest = finest.min(period);
-    }
-    Some(finest)
-}
-
-/// The cache key of a time for a granularity; `None` during a leap second (formatted as `:60`).
-fn bucket(ts: DateTime<Utc>, granularity: i64) -> Option<i64> {
-    if ts.nanosecond() >= 1_000_000_000 {
-        return None;
-    }
-    Some(ts.timestamp().div_euclid(granularity))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-    use weir_core::{EventMetadata, ObjectMap};
+    use chrono::{DateTime, Utc};
+    use weir_core::{EventMetadata, ObjectMap, Value};
 
     fn event(ts: DateTime<Utc>, fields: &[(&str, Value)]) -> Event {
         let mut map = ObjectMap::new();
@@ -319,45 +144,6 @@ mod tests {
     }
 
     #[test]
-    fn renders_exactly_like_template_render_across_time_boundaries() {
-        let templates = [
-            "./out/%Y-%m-%d/{{ source_type }}.ndjson",
-            "./out/%Y/%m/%d/%H/{{ host }}-{{ source_id }}-%M.log",
-            "%s-{{ n }}-%S.log",
-            "./out/{{ a.b }}/%.3f/%p-%I-%a-%b-%j-%U-%W-%V-%G-%u-%w-%Z-%z.log",
-            "./out/%%literal-{{ bytes }}-{{ flag }}-{{ f }}-{{ missing_ok }}.log",
-            "out-%F-%T",
-            "{{{x}}}",
-        ];
-        let base = Utc.with_ymd_and_hms(2024, 12, 31, 23, 58, 58).unwrap();
-        let mut inner = ObjectMap::new();
-        inner.insert("b".into(), Value::from("deep"));
-        let fields = [
-            ("host", Value::from("web-1")),
-            ("n", Value::Integer(-4)),
-            ("a", Value::Object(inner)),
-            ("bytes", Value::Bytes(bytes::Bytes::from_static(b"\xffbad"))),
-            ("flag", Value::Boolean(true)),
-            ("f", Value::from_f64_or_zero(1.5)),
-            ("missing_ok", Value::Null),
-            ("{x", Value::from("braces")),
-        ];
-        for source in templates {
-            let mut rendered = paths(source);
-            assert!(rendered.segments.is_some(), "{source}");
-            let template = Template::parse(source).unwrap();
-            let mut out = String::new();
-            for step in 0..400_i64 {
-                // Walk forward through minute, hour, day and year boundaries, with sub-second noise.
-                let ts = base + chrono::Duration::milliseconds(step * 777);
-                let event = event(ts, &fields);
-                rendered.render_into(&event, &mut out).unwrap();
-                assert_eq!(out, template.render(&event).unwrap(), "{source} at {ts}");
-            }
-        }
-    }
-
-    #[test]
     fn render_errors_match() {
         let mut rendered = paths("./out/%Y/{{ nope }}.log");
         let e = event(Utc::now(), &[]);
@@ -366,16 +152,6 @@ mod tests {
             rendered.render_into(&e, &mut out),
             Err(RenderError::MissingField("nope".into()))
         );
-    }
-
-    #[test]
-    fn granularity_of_specifiers() {
-        assert_eq!(granularity("%Y-%m-%d"), Some(DAY));
-        assert_eq!(granularity("%Y-%m-%dT%H"), Some(HOUR));
-        assert_eq!(granularity("%R"), Some(MINUTE));
-        assert_eq!(granularity("%T"), Some(1));
-        assert_eq!(granularity("%f"), None);
-        assert_eq!(granularity("%%"), Some(i64::MAX));
     }
 
     #[test]

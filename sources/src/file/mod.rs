@@ -13,6 +13,8 @@
 
 pub mod checkpoint;
 mod reader;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
