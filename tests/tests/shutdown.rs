@@ -83,3 +83,59 @@ path = "out/lines.ndjson"
         "{checkpoints}"
     );
 }
+
+#[test]
+fn shutdown_past_its_deadline_exits_non_zero_and_says_what_is_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    write_numbered_lines(&dir.path().join("input.log"), 5_000, 60);
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("pipeline.toml"),
+        format!(
+            r#"
+data_dir = "data"
+api.address = "127.0.0.1:{port}"
+[sources.in]
+type = "file"
+include = ["input.log"]
+[sinks.stuck]
+type = "blackhole"
+inputs = ["in"]
+rate_limit_events_per_sec = 10
+buffer.max_events = 1000
+"#
+        ),
+    )
+    .unwrap();
+    let mut weir = Weir::start(
+        dir.path(),
+        &["run", "-c", "pipeline.toml", "--shutdown-timeout-secs", "2"],
+        &[],
+    );
+    let buffered =
+        |t: &str| metric(t, "weir_buffer_events", &[("component_id", "stuck")]).unwrap_or(0.0);
+    wait_for_metrics(port, Duration::from_secs(30), |t| buffered(t) > 0.0);
+    assert_eq!(
+        weir_tests::http_get(port, "/health").map(|(s, _)| s),
+        Some(200)
+    );
+    weir.signal(libc::SIGTERM);
+    // While draining, /health says so.
+    let mut saw_503 = false;
+    for _ in 0..40 {
+        if weir_tests::http_get(port, "/health").map(|(s, _)| s) == Some(503) {
+            saw_503 = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let status = weir.wait(Duration::from_secs(30));
+    let log = weir.log_text();
+    assert!(saw_503, "/health did not turn 503 during shutdown");
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("shutdown deadline passed; still in flight:"),
+        "{log}"
+    );
+    assert!(log.contains("sink `stuck` with"), "{log}");
+}

@@ -85,3 +85,30 @@ fn a_good_pipeline_validates_with_warnings_only() {
         "warning: good.yaml:5:3: source `unused`: nothing consumes the output of source `unused`\n"
     );
 }
+
+#[test]
+fn list_names_every_component_type_with_a_description() {
+    let output = Command::new(weir_tests::weir_bin())
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for (kind, name) in [
+        ("source", "file"),
+        ("source", "stdin"),
+        ("transform", "sample"),
+        ("sink", "file"),
+        ("sink", "console"),
+        ("sink", "blackhole"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().take(2).eq([kind, name]))
+            .unwrap_or_else(|| panic!("{kind} {name} missing:\n{text}"));
+        assert!(
+            line.split_whitespace().count() > 3,
+            "no description: {line}"
+        );
+    }
+}
