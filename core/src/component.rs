@@ -71,6 +71,22 @@ pub struct BuildContext {
     pub id: Arc<str>,
     /// The pipeline's `data_dir` (checkpoints live below it).
     pub data_dir: PathBuf,
+    /// The component's metrics (for transforms, which count their own errors).
+    pub metrics: ComponentMetrics,
+}
+
+impl BuildContext {
+    /// A context with a private metrics registry, for tools and tests that build one component.
+    pub fn standalone(id: &str, kind: ComponentKind, type_name: &str, data_dir: PathBuf) -> Self {
+        let metrics = crate::metrics::Metrics::new("standalone")
+            .map(|m| m.component(id, kind, type_name))
+            .expect("a fresh registry has no name clashes");
+        Self {
+            id: Arc::from(id),
+            data_dir,
+            metrics,
+        }
+    }
 }
 
 /// What a running source gets.
@@ -130,6 +146,16 @@ pub trait Transform: Send {
     /// Processes one batch. Events dropped on purpose must be finalized with
     /// [`crate::ack::EventStatus::Dropped`].
     fn transform(&mut self, events: Vec<Event>, out: &mut TransformOutput);
+
+    /// Hands out anything held back across batches (a multi-line record still waiting for its next
+    /// line). Called when the input has been idle for [`Transform::flush_interval`] and when it ends.
+    fn flush(&mut self, _out: &mut TransformOutput) {}
+
+    /// How long the input may be idle before [`Transform::flush`] is called; `None` (the default):
+    /// the transform holds nothing back.
+    fn flush_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// A sink's input: batches from its buffer, counted as received.

@@ -216,6 +216,12 @@ impl ComponentMetrics {
     }
 }
 
+impl std::fmt::Debug for ComponentMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ComponentMetrics").field("labels", &self.labels).finish()
+    }
+}
+
 /// The standard output name used in the `output` label.
 pub const DEFAULT_OUTPUT: &str = "_default";
 

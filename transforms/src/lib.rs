@@ -2,9 +2,10 @@
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod aws_parse;
 pub mod sample;
 
 /// Every transform this crate provides, for the registry.
 pub fn specs() -> Vec<weir_core::component::ComponentSpec> {
-    vec![sample::SPEC]
+    vec![aws_parse::SPEC, sample::SPEC]
 }

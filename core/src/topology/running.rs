@@ -65,6 +65,16 @@ impl RunningTopology {
         options: RunOptions,
     ) -> Result<Self, Vec<(String, BuildError)>> {
         let data_dir: PathBuf = config.data_dir.clone();
+        let component_metrics: BTreeMap<String, ComponentMetrics> = config
+            .components
+            .iter()
+            .map(|(id, c)| {
+                (
+                    id.clone(),
+                    metrics.component(id, c.plugin.kind(), &c.type_name),
+                )
+            })
+            .collect();
         // 1. Build every component.
         enum Built {
             Source(Box<dyn crate::component::Source>),
@@ -77,6 +87,7 @@ impl RunningTopology {
             let cx = BuildContext {
                 id: Arc::from(id.as_str()),
                 data_dir: data_dir.clone(),
+                metrics: component_metrics[id].clone(),
             };
             let result = match &component.plugin {
                 PluginConfig::Source(c) => c.build(&cx).map(Built::Source),
@@ -310,16 +321,38 @@ async fn run_transform(
     mut out: Outputs,
     metrics: ComponentMetrics,
 ) -> Result<(), ComponentError> {
-    while let Some(events) = input.recv().await {
+    let flush_interval = transform.flush_interval();
+    loop {
+        let next = match flush_interval {
+            Some(idle) => match tokio::time::timeout(idle, input.recv()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    let mut result = TransformOutput::default();
+                    transform.flush(&mut result);
+                    send_results(&mut out, result).await;
+                    continue;
+                }
+            },
+            None => input.recv().await,
+        };
+        let Some(events) = next else { break };
         metrics.received_events.inc_by(events.len() as u64);
         let bytes: usize = events.iter().map(Event::estimated_size).sum();
         metrics.received_bytes.inc_by(bytes as u64);
         let mut result = TransformOutput::default();
         transform.transform(events, &mut result);
-        out.send(std::mem::take(&mut result.primary)).await;
-        for (name, events) in result.named {
-            out.send_named(name, events).await;
-        }
+        send_results(&mut out, result).await;
     }
+    // The input ended: hand out whatever is held back.
+    let mut result = TransformOutput::default();
+    transform.flush(&mut result);
+    send_results(&mut out, result).await;
     Ok(())
+}
+
+async fn send_results(out: &mut Outputs, result: TransformOutput) {
+    out.send(result.primary).await;
+    for (name, events) in result.named {
+        out.send_named(name, events).await;
+    }
 }

@@ -11,7 +11,6 @@ use weir_core::component::{
     TransformConfig, TransformOutput,
 };
 use weir_core::event::Event;
-use weir_core::metrics::ComponentMetrics;
 
 /// Configuration of the `sample` transform.
 ///
@@ -52,7 +51,6 @@ impl TransformConfig for SampleConfig {
                 .as_ref()
                 .map(|k| k.split('.').map(str::to_string).collect()),
             counter: 0,
-            metrics: None,
         }))
     }
 }
@@ -61,8 +59,6 @@ struct Sample {
     rate: u64,
     key_path: Option<Vec<String>>,
     counter: u64,
-    #[allow(dead_code)]
-    metrics: Option<ComponentMetrics>,
 }
 
 impl Sample {
@@ -117,10 +113,12 @@ mod tests {
         };
         assert!(config.validate().is_empty());
         config
-            .build(&BuildContext {
-                id: "s".into(),
-                data_dir: ".".into(),
-            })
+            .build(&BuildContext::standalone(
+                "s",
+                weir_core::component::ComponentKind::Transform,
+                "sample",
+                ".".into(),
+            ))
             .unwrap()
     }
 

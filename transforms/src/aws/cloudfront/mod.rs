@@ -1,0 +1,395 @@
+//! CloudFront standard (access) logs, W3C format (`aws.log_type` = `cloudfront`).
+//!
+//! Tab-separated, one record per line. The parser is stateful: a `#Fields:` header line sets the
+//! columns for the records that follow; it and `#Version:` (and any other `#` line) are consumed
+//! and emit nothing. Until a `#Fields:` line is seen the legacy 33-field order is assumed.
+//! Records may have fewer fields than the columns (logs from before the 2019 additions stop
+//! after 26) but must reach the `date`/`time` columns; extra fields are kept under
+//! `unparsed_trailing`. `-` and empty fields are left out. Values CloudFront URL-encodes are
+//! decoded once (`%20` → space; `%2520` → `%20`; `+` is kept): `cs_uri_stem`, `cs_uri_query`,
+//! `cs_referer`, `cs_user_agent`, `cs_cookie`, `cs_accept`, `cs_accept_encoding`, `cs_headers`,
+//! `cs_header_names`. Output names are the W3C names lower-cased with `-` and `(` turned into
+//! `_` and `)` dropped (`cs(User-Agent)` → `cs_user_agent`).
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `timestamp` | timestamp | `date` + `time` (UTC), or `timestamp` / `timestamp(ms)` when the format has those instead |
+//! | `x_edge_location` | string | edge location that served the request (`LAX1`) |
+//! | `sc_bytes` | integer | bytes sent to the viewer, headers included |
+//! | `c_ip` | string | viewer address (IPv4 or IPv6) |
+//! | `cs_method` | string | HTTP method |
+//! | `cs_host` | string | `cs(Host)`: the distribution's CloudFront domain name |
+//! | `cs_uri_stem` | string | path of the request, decoded |
+//! | `sc_status` | integer | HTTP status code (`000` when the viewer closed early) |
+//! | `cs_referer` | string | `cs(Referer)`, decoded |
+//! | `cs_user_agent` | string | `cs(User-Agent)`, decoded |
+//! | `cs_uri_query` | string | query string, decoded once |
+//! | `cs_cookie` | string | `cs(Cookie)`, decoded (when cookie logging is on) |
+//! | `x_edge_result_type` | string | `Hit`, `RefreshHit`, `Miss`, `LimitExceeded`, `CapacityExceeded`, `Error`, `Redirect` |
+//! | `x_edge_request_id` | string | request id |
+//! | `x_host_header` | string | Host header sent by the viewer |
+//! | `cs_protocol` | string | `http`, `https`, `ws`, `wss`, `grpcs` |
+//! | `cs_bytes` | integer | bytes of the viewer's request, headers included |
+//! | `time_taken` | float | seconds from request received to last byte sent |
+//! | `x_forwarded_for` | string | `X-Forwarded-For` of the viewer request |
+//! | `ssl_protocol` | string | TLS protocol (HTTPS) |
+//! | `ssl_cipher` | string | TLS cipher (HTTPS) |
+//! | `x_edge_response_result_type` | string | result type of the response to the viewer |
+//! | `cs_protocol_version` | string | HTTP version (`HTTP/2.0`) |
+//! | `fle_status` | string | field-level encryption status |
+//! | `fle_encrypted_fields` | integer | number of field-level-encrypted fields |
+//! | `c_port` | integer | viewer's port |
+//! | `time_to_first_byte` | float | seconds from request received to first byte of the response |
+//! | `x_edge_detailed_result_type` | string | detailed result type (`OriginDnsError`, …) |
+//! | `sc_content_type` | string | Content-Type of the response |
+//! | `sc_content_len` | integer | Content-Length of the response |
+//! | `sc_range_start` | integer | start of a range response |
+//! | `sc_range_end` | integer | end of a range response |
+//! | `origin_fbl` | float | (v2 logging) seconds of first-byte latency from the origin |
+//! | `origin_lbl` | float | (v2 logging) seconds of last-byte latency from the origin |
+//! | `asn` | integer | (v2 logging) viewer's autonomous system number |
+//! | `c_country` | string | (v2 logging) viewer's country code |
+//! | `cache_behavior_path_pattern` | string | (v2 logging) path pattern of the matched cache behavior |
+//! | `cs_accept` | string | (v2 logging) Accept header, decoded |
+//! | `cs_accept_encoding` | string | (v2 logging) Accept-Encoding header, decoded |
+//! | `cs_headers` | string | (v2 logging) request headers, decoded |
+//! | `cs_header_names` | string | (v2 logging) request header names, decoded |
+//! | `cs_headers_count` | integer | (v2 logging) number of request headers |
+//! | *any other column* | string | a field this parser does not know, under its converted name |
+//! | `unparsed_trailing` | array of strings | fields past the columns, verbatim |
+//! | `aws.log_type` | string | `cloudfront` |
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use vrl::value::{KeyString, ObjectMap, Value};
+
+use super::fields::{
+    bad_value, decoded_value, excerpt, is_absent, parse_date_time, parse_float, parse_int, slice,
+    trimmed_end, Layout, Span, UNPARSED_TRAILING,
+};
+use super::{set_log_type, ParseError, RecordParser};
+
+#[cfg(test)]
+mod tests;
+
+/// The `aws.log_type` of CloudFront standard logs.
+pub const LOG_TYPE: &str = "cloudfront";
+
+/// The legacy default `#Fields:` (33 fields, December 2019 on).
+pub const LEGACY_FIELDS: &str = "date time x-edge-location sc-bytes c-ip cs-method cs(Host) \
+     cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type \
+     x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol \
+     ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields \
+     c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len \
+     sc-range-start sc-range-end";
+
+/// How a column's value is converted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CfKind {
+    Date,
+    Time,
+    EpochSeconds,
+    EpochMillis,
+    Str,
+    Decoded,
+    Int,
+    Float,
+}
+
+/// Known W3C names → output name and kind.
+const KNOWN: &[(&str, &str, CfKind)] = &[
+    ("date", "date", CfKind::Date),
+    ("time", "time", CfKind::Time),
+    ("timestamp", "timestamp", CfKind::EpochSeconds),
+    ("timestamp(ms)", "timestamp_ms", CfKind::EpochMillis),
+    ("x-edge-location", "x_edge_location", CfKind::Str),
+    ("sc-bytes", "sc_bytes", CfKind::Int),
+    ("c-ip", "c_ip", CfKind::Str),
+    ("cs-method", "cs_method", CfKind::Str),
+    ("cs(host)", "cs_host", CfKind::Str),
+    ("cs-uri-stem", "cs_uri_stem", CfKind::Decoded),
+    ("sc-status", "sc_status", CfKind::Int),
+    ("cs(referer)", "cs_referer", CfKind::Decoded),
+    ("cs(user-agent)", "cs_user_agent", CfKind::Decoded),
+    ("cs-uri-query", "cs_uri_query", CfKind::Decoded),
+    ("cs(cookie)", "cs_cookie", CfKind::Decoded),
+    ("x-edge-result-type", "x_edge_result_type", CfKind::Str),
+    ("x-edge-request-id", "x_edge_request_id", CfKind::Str),
+    ("x-host-header", "x_host_header", CfKind::Str),
+    ("cs-protocol", "cs_protocol", CfKind::Str),
+    ("cs-bytes", "cs_bytes", CfKind::Int),
+    ("time-taken", "time_taken", CfKind::Float),
+    ("x-forwarded-for", "x_forwarded_for", CfKind::Str),
+    ("ssl-protocol", "ssl_protocol", CfKind::Str),
+    ("ssl-cipher", "ssl_cipher", CfKind::Str),
+    (
+        "x-edge-response-result-type",
+        "x_edge_response_result_type",
+        CfKind::Str,
+    ),
+    ("cs-protocol-version", "cs_protocol_version", CfKind::Str),
+    ("fle-status", "fle_status", CfKind::Str),
+    ("fle-encrypted-fields", "fle_encrypted_fields", CfKind::Int),
+    ("c-port", "c_port", CfKind::Int),
+    ("time-to-first-byte", "time_to_first_byte", CfKind::Float),
+    (
+        "x-edge-detailed-result-type",
+        "x_edge_detailed_result_type",
+        CfKind::Str,
+    ),
+    ("sc-content-type", "sc_content_type", CfKind::Str),
+    ("sc-content-len", "sc_content_len", CfKind::Int),
+    ("sc-range-start", "sc_range_start", CfKind::Int),
+    ("sc-range-end", "sc_range_end", CfKind::Int),
+    ("origin-fbl", "origin_fbl", CfKind::Float),
+    ("origin-lbl", "origin_lbl", CfKind::Float),
+    ("asn", "asn", CfKind::Int),
+    ("c-country", "c_country", CfKind::Str),
+    (
+        "cache-behavior-path-pattern",
+        "cache_behavior_path_pattern",
+        CfKind::Str,
+    ),
+    ("cs-accept", "cs_accept", CfKind::Decoded),
+    ("cs-accept-encoding", "cs_accept_encoding", CfKind::Decoded),
+    ("cs-headers", "cs_headers", CfKind::Decoded),
+    ("cs-header-names", "cs_header_names", CfKind::Decoded),
+    ("cs-headers-count", "cs_headers_count", CfKind::Int),
+];
+
+/// One column of the current `#Fields:`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Column {
+    name: Cow<'static, str>,
+    kind: CfKind,
+}
+
+/// `cs(User-Agent)` → `cs_user_agent`.
+fn snake(w3c: &str) -> String {
+    let mut out = String::with_capacity(w3c.len());
+    for c in w3c.chars() {
+        match c {
+            '-' | '(' => out.push('_'),
+            ')' => {}
+            c => out.push(c.to_ascii_lowercase()),
+        }
+    }
+    out
+}
+
+fn column(w3c: &str) -> Column {
+    let lower = w3c.to_ascii_lowercase();
+    match KNOWN.iter().find(|(k, _, _)| *k == lower) {
+        Some(&(_, name, kind)) => Column {
+            name: Cow::Borrowed(name),
+            kind,
+        },
+        None => Column {
+            name: Cow::Owned(snake(w3c)),
+            kind: CfKind::Str,
+        },
+    }
+}
+
+/// Puts `value` in slot `i`.
+#[inline]
+fn set(vals: &mut [Option<Value>], i: usize, value: Value) {
+    if let Some(slot) = vals.get_mut(i) {
+        *slot = Some(value);
+    }
+}
+
+/// Parser for one CloudFront standard log stream (stateful: follows `#Fields:` lines).
+#[derive(Clone, Debug)]
+pub struct CloudFrontParser {
+    columns: Vec<Column>,
+    /// Fields a record must have: through the last time column.
+    mandatory: usize,
+    /// Output slots: one per column, then `timestamp`, then `unparsed_trailing`.
+    layout: Layout,
+    /// Per-record value slots, reused.
+    vals: Vec<Option<Value>>,
+}
+
+impl Default for CloudFrontParser {
+    /// A parser that assumes the legacy 33-field order until a `#Fields:` line arrives.
+    fn default() -> Self {
+        Self::with_fields(LEGACY_FIELDS)
+    }
+}
+
+impl CloudFrontParser {
+    /// A parser for the given field list (the part after `#Fields:`, names separated by
+    /// spaces), e.g. a standard logging v2 selection or a real-time log configuration.
+    pub fn with_fields(fields: &str) -> Self {
+        let columns: Vec<Column> = fields.split_ascii_whitespace().map(column).collect();
+        let mandatory = columns
+            .iter()
+            .rposition(|c| {
+                matches!(
+                    c.kind,
+                    CfKind::Date | CfKind::Time | CfKind::EpochSeconds | CfKind::EpochMillis
+                )
+            })
+            .map_or(0, |i| i + 1);
+        let keys = columns
+            .iter()
+            .map(|c| KeyString::from(c.name.as_ref()))
+            .chain([
+                KeyString::from("timestamp"),
+                KeyString::from(UNPARSED_TRAILING),
+            ])
+            .collect();
+        Self {
+            columns,
+            mandatory,
+            layout: Layout::new(keys),
+            vals: Vec::new(),
+        }
+    }
+
+    /// The current column names (output names), in order.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|c| c.name.as_ref())
+    }
+
+    fn parse_data(&mut self, record: &Bytes) -> Result<ObjectMap, ParseError> {
+        let end = trimmed_end(record, b"\t");
+        let line = record.get(..end).unwrap_or(&[]);
+        if line.is_empty() {
+            let field = self.columns.first().map_or("date", |c| c.name.as_ref());
+            return Err(ParseError::new(LOG_TYPE, field, 0, "empty record"));
+        }
+        let ncols = self.columns.len();
+        let vals = &mut self.vals;
+        vals.clear();
+        vals.resize(self.layout.len(), None);
+        let mut pos = 0;
+        let mut done = false;
+        let mut next = |pos: &mut usize| -> Option<Span> {
+            if done {
+                return None;
+            }
+            let start = *pos;
+            let stop = memchr::memchr(b'\t', line.get(start..).unwrap_or(&[]))
+                .map(|k| start + k)
+                .unwrap_or_else(|| {
+                    done = true;
+                    end
+                });
+            *pos = stop + 1;
+            Some(Span {
+                start,
+                end: stop,
+                quoted: false,
+            })
+        };
+        let (mut date, mut time, mut epoch) = (None, None, None::<DateTime<Utc>>);
+        for (i, col) in self.columns.iter().enumerate() {
+            let Some(span) = next(&mut pos) else {
+                if i < self.mandatory {
+                    return Err(ParseError::new(
+                        LOG_TYPE,
+                        col.name.as_ref(),
+                        end,
+                        format!(
+                            "record ends after {i} fields, at least {} are required",
+                            self.mandatory
+                        ),
+                    ));
+                }
+                break;
+            };
+            let raw = span.bytes(record);
+            if is_absent(raw) {
+                continue;
+            }
+            let name = col.name.as_ref();
+            match col.kind {
+                CfKind::Date => date = Some(span),
+                CfKind::Time => time = Some(span),
+                CfKind::EpochSeconds => {
+                    let secs = parse_float(raw)
+                        .and_then(|f| {
+                            let ms = (f.into_inner() * 1000.0).round();
+                            (ms.abs() < 1e17).then_some(ms as i64)
+                        })
+                        .and_then(DateTime::from_timestamp_millis)
+                        .ok_or_else(|| bad_value(LOG_TYPE, name, span, record, "epoch seconds"))?;
+                    epoch = Some(secs);
+                }
+                CfKind::EpochMillis => {
+                    let t = parse_int(raw)
+                        .and_then(DateTime::from_timestamp_millis)
+                        .ok_or_else(|| {
+                            bad_value(LOG_TYPE, name, span, record, "epoch milliseconds")
+                        })?;
+                    epoch = Some(t);
+                }
+                CfKind::Str => set(vals, i, Value::Bytes(slice(record, span))),
+                CfKind::Decoded => set(vals, i, decoded_value(record, span, false)),
+                CfKind::Int => {
+                    let n = parse_int(raw)
+                        .ok_or_else(|| bad_value(LOG_TYPE, name, span, record, "an integer"))?;
+                    set(vals, i, Value::Integer(n));
+                }
+                CfKind::Float => {
+                    let f = parse_float(raw)
+                        .ok_or_else(|| bad_value(LOG_TYPE, name, span, record, "a number"))?;
+                    set(vals, i, Value::Float(f));
+                }
+            }
+        }
+        let mut trailing = Vec::new();
+        while let Some(span) = next(&mut pos) {
+            trailing.push(Value::Bytes(slice(record, span)));
+        }
+        if !trailing.is_empty() {
+            set(vals, ncols + 1, Value::Array(trailing));
+        }
+        let timestamp = match (date, time) {
+            (Some(d), Some(t)) => Some(
+                parse_date_time(d.bytes(record), t.bytes(record)).ok_or_else(|| {
+                    ParseError::new(
+                        LOG_TYPE,
+                        "date",
+                        d.start,
+                        format!(
+                            "expected a date and time like 2019-12-04 21:02:31, found `{} {}`",
+                            excerpt(d.bytes(record)),
+                            excerpt(t.bytes(record))
+                        ),
+                    )
+                })?,
+            ),
+            _ => epoch,
+        };
+        if let Some(t) = timestamp {
+            set(vals, ncols, Value::Timestamp(t));
+        }
+        let mut map = self.layout.build(vals);
+        set_log_type(&mut map, LOG_TYPE);
+        Ok(map)
+    }
+}
+
+impl RecordParser for CloudFrontParser {
+    fn log_type(&self) -> &'static str {
+        LOG_TYPE
+    }
+
+    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
+        if record.first() == Some(&b'#') {
+            if let Some(fields) = record.strip_prefix(b"#Fields:") {
+                let end = trimmed_end(fields, b" \t");
+                let fields = String::from_utf8_lossy(fields.get(..end).unwrap_or(&[]));
+                *self = Self::with_fields(&fields);
+            }
+            return Ok(());
+        }
+        out.push(self.parse_data(record)?);
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! The AWS log parser catalogue: one module per format, each a pure parser from one framed record
+//! (a line, or one JSON document) to zero or more parsed records.
+//!
+//! Every parser:
+//! * emits typed fields (numbers as numbers, times as `Value::Timestamp`, `-` as absent), named with
+//!   AWS's documented names in snake_case, under the record's root map;
+//! * sets `aws.log_type` (see [`set_log_type`]) and `timestamp` from the record's own time;
+//! * keeps unknown trailing fields (under `unparsed_trailing`), accepts records that stop early;
+//! * never panics on any input and reports failures as [`ParseError`] naming format, field, offset.
+//!
+//! Parsers that need per-stream context (CloudFront `#Fields:`, VPC Flow header lines) are stateful:
+//! one [`RecordParser`] instance per stream, fed the stream's records in order.
+
+pub mod alb;
+pub mod catalogue;
+pub mod cloudfront;
+pub mod detect;
+pub mod elb_classic;
+pub mod fields;
+pub mod nlb;
+pub mod route53;
+pub mod s3_access;
+pub mod vpc_flow;
+
+pub mod apigateway;
+pub mod cloudtrail;
+pub mod cloudwatch;
+pub mod firehose;
+pub mod json_records;
+pub mod lambda;
+pub mod rds;
+pub mod redshift;
+pub mod route53_resolver;
+pub mod s3_notification;
+pub mod waf;
+
+use bytes::Bytes;
+use vrl::value::{KeyString, ObjectMap, Value};
+
+/// A record that could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{format}: field `{field}` at byte {offset}: {message}")]
+pub struct ParseError {
+    /// The format's `aws.log_type` name (`alb`, `vpc_flow`, …).
+    pub format: &'static str,
+    /// The field being parsed when it failed (AWS's name, snake_case).
+    pub field: String,
+    /// Byte offset into the record where the problem is.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ParseError {
+    /// A new error.
+    pub fn new(
+        format: &'static str,
+        field: impl Into<String>,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            format,
+            field: field.into(),
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+/// A parser for one stream of records of one format.
+pub trait RecordParser: Send {
+    /// The `aws.log_type` this parser produces.
+    fn log_type(&self) -> &'static str;
+
+    /// Parses one framed record and appends its parsed records to `out`: usually one; none for a
+    /// header line or a control message (consumed, not emitted); several for envelopes that carry
+    /// many records (CloudWatch Logs subscription data, CloudTrail `Records` documents).
+    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError>;
+}
+
+/// Sets `aws.log_type` on a parsed record.
+pub fn set_log_type(map: &mut ObjectMap, log_type: &'static str) {
+    let mut aws = ObjectMap::new();
+    aws.insert(KeyString::from("log_type"), Value::from(log_type));
+    map.insert(KeyString::from("aws"), Value::Object(aws));
+}

@@ -1,0 +1,240 @@
+//! `aws_parse` through its `Transform` interface: detection, per-stream headers, multi-line
+//! assembly, envelopes, the errors output and acknowledgements.
+
+use std::sync::Arc;
+
+use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers, EventStatus};
+use weir_core::component::{
+    BuildContext, ComponentKind, Transform, TransformConfig, TransformOutput,
+};
+use weir_core::event::{Event, EventMetadata, StreamPosition};
+use weir_core::Value;
+
+use super::AwsParseConfig;
+
+fn config(format: &str) -> AwsParseConfig {
+    AwsParseConfig {
+        format: format.into(),
+        field: "message".into(),
+        target: None,
+        keep_message: false,
+    }
+}
+
+fn build(config: AwsParseConfig) -> (Box<dyn Transform>, weir_core::metrics::ComponentMetrics) {
+    assert!(config.validate().is_empty(), "{:?}", config.validate());
+    let cx = BuildContext::standalone("parse", ComponentKind::Transform, "aws_parse", ".".into());
+    (config.build(&cx).unwrap(), cx.metrics)
+}
+
+fn line_event(stream: &str, offset: u64, line: &str, batch: Option<&BatchNotifier>) -> Event {
+    let mut meta = EventMetadata::new("src".into(), "file", chrono::Utc::now());
+    meta.stream = Some(StreamPosition {
+        stream: Arc::from(stream),
+        offset,
+    });
+    if let Some(b) = batch {
+        meta.finalizers = EventFinalizers::one(b.finalizer());
+    }
+    let mut event = Event::from_message(line.to_string(), meta);
+    event.fields.insert("file".into(), Value::from(stream));
+    event
+}
+
+fn lines(stream: &str, text: &str) -> Vec<Event> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| line_event(stream, i as u64, l, None))
+        .collect()
+}
+
+fn get<'a>(event: &'a Event, path: &str) -> Option<&'a Value> {
+    let path: Vec<&str> = path.split('.').collect();
+    event.get_path(&path)
+}
+
+fn text(event: &Event, path: &str) -> String {
+    get(event, path)
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+const ALB: &str = r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-""#;
+
+#[test]
+fn parses_into_the_root_keeping_other_fields_and_dropping_the_raw_line() {
+    let (mut t, _) = build(config("auto"));
+    let mut out = TransformOutput::default();
+    t.transform(lines("/var/log/alb.log", ALB), &mut out);
+    assert!(
+        out.named.is_empty(),
+        "{:?}",
+        out.named.first().map(|(_, e)| text(&e[0], "error.message"))
+    );
+    let e = &out.primary[0];
+    assert_eq!(text(e, "aws.log_type"), "alb");
+    assert_eq!(get(e, "elb_status_code"), Some(&Value::Integer(200)));
+    assert_eq!(text(e, "file"), "/var/log/alb.log");
+    assert!(get(e, "message").is_none());
+    assert!(
+        matches!(get(e, "timestamp"), Some(Value::Timestamp(ts)) if ts.to_rfc3339() == "2018-07-02T22:23:00.186641+00:00")
+    );
+}
+
+#[test]
+fn target_keeps_the_event_and_nests_the_parse() {
+    let mut c = config("alb");
+    c.target = Some("alb".into());
+    let (mut t, _) = build(c);
+    let mut out = TransformOutput::default();
+    t.transform(lines("x", ALB), &mut out);
+    let e = &out.primary[0];
+    assert_eq!(text(e, "message"), ALB);
+    assert_eq!(get(e, "alb.elb_status_code"), Some(&Value::Integer(200)));
+}
+
+#[tokio::test]
+async fn header_lines_configure_their_stream_and_are_acknowledged_not_emitted() {
+    let (mut t, _) = build(config("auto"));
+    let (batch, status) = BatchNotifier::with_receiver();
+    let custom = [
+        "srcaddr dstaddr action log-status",
+        "10.0.0.1 10.0.0.2 ACCEPT OK",
+    ];
+    let default = ["version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status", "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"];
+    let mut events = Vec::new();
+    // Two interleaved streams with different column orders.
+    for i in 0..2 {
+        events.push(line_event("a/vpc.log", i, custom[i as usize], Some(&batch)));
+        events.push(line_event(
+            "b/vpc.log",
+            i,
+            default[i as usize],
+            Some(&batch),
+        ));
+    }
+    drop(batch);
+    let mut out = TransformOutput::default();
+    t.transform(events, &mut out);
+    assert!(out.named.is_empty());
+    assert_eq!(out.primary.len(), 2, "headers consumed");
+    assert_eq!(text(&out.primary[0], "srcaddr"), "10.0.0.1");
+    assert_eq!(text(&out.primary[0], "action"), "ACCEPT");
+    assert_eq!(get(&out.primary[1], "dstport"), Some(&Value::Integer(22)));
+    for e in out.primary {
+        e.finalize(EventStatus::Delivered);
+    }
+    assert_eq!(status.await.unwrap(), BatchStatus::Delivered);
+}
+
+#[test]
+fn unparseable_records_go_to_the_errors_output_with_the_error_attached() {
+    let (mut t, metrics) = build(config("alb"));
+    let mut out = TransformOutput::default();
+    t.transform(lines("x", "https not-a-time app/x 1.2.3.4:5"), &mut out);
+    assert!(out.primary.is_empty());
+    let (name, errors) = &out.named[0];
+    assert_eq!(*name, "errors");
+    let e = &errors[0];
+    assert_eq!(text(e, "error.format"), "alb");
+    assert!(
+        text(e, "error.message").starts_with("alb: field `"),
+        "{}",
+        text(e, "error.message")
+    );
+    assert_eq!(
+        text(e, "message"),
+        "https not-a-time app/x 1.2.3.4:5",
+        "the raw record is kept"
+    );
+    let rendered = prometheus::TextEncoder::new()
+        .encode_to_string(&metrics.registry().gather())
+        .unwrap();
+    assert!(
+        rendered.contains(r#"error_type="parse_failed"} 1"#),
+        "{rendered}"
+    );
+
+    // Unknown formats under auto are errors too, never silently dropped.
+    let (mut t, _) = build(config("auto"));
+    let mut out = TransformOutput::default();
+    t.transform(lines("x", "just some text"), &mut out);
+    assert_eq!(out.named[0].1.len(), 1);
+}
+
+#[tokio::test]
+async fn multi_line_records_are_assembled_and_carry_every_line_acknowledgement() {
+    let (mut t, _) = build(config("auto"));
+    let (batch, status) = BatchNotifier::with_receiver();
+    let text_lines = [
+        "'2020-12-08T22:00:03Z UTC [ db=dev user=rdsdb pid=685 userid=1 xid=245578 ]' LOG: SELECT a,",
+        "  b FROM t",
+        "  WHERE c = 1;",
+        "'2020-12-08T22:00:04Z UTC [ db=dev user=rdsdb pid=685 userid=1 xid=245579 ]' LOG: SET x TO 1",
+    ];
+    let events = text_lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| line_event("cluster_useractivitylog_x.log", i as u64, l, Some(&batch)))
+        .collect();
+    drop(batch);
+    let mut out = TransformOutput::default();
+    t.transform(events, &mut out);
+    assert!(out.named.is_empty(), "{:?}", out.named);
+    assert_eq!(out.primary.len(), 1, "the second record waits for its end");
+    assert!(
+        text(&out.primary[0], "query").contains("b FROM t\n  WHERE c = 1;"),
+        "{:?}",
+        out.primary[0].fields
+    );
+    let mut flushed = TransformOutput::default();
+    t.flush(&mut flushed);
+    assert_eq!(flushed.primary.len(), 1);
+    for e in out.primary.into_iter().chain(flushed.primary) {
+        e.finalize(EventStatus::Delivered);
+    }
+    assert_eq!(status.await.unwrap(), BatchStatus::Delivered);
+}
+
+#[test]
+fn cloudwatch_envelopes_expand_and_parse_by_log_group() {
+    let envelope = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/checkout","logStream":"2024/05/01/[$LATEST]abc","subscriptionFilters":["all"],"logEvents":[{"id":"1","timestamp":1714521600000,"message":"START RequestId: 6f8e2a9c-1b2d-4c3e-8f9a-0b1c2d3e4f5a Version: $LATEST"},{"id":"2","timestamp":1714521600100,"message":"REPORT RequestId: 6f8e2a9c-1b2d-4c3e-8f9a-0b1c2d3e4f5a\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 52 MB\t"}]}"#;
+    let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1714521600000,"message":"CWL CONTROL MESSAGE: Checking health of destination"}]}"#;
+    let (mut t, _) = build(config("auto"));
+    let mut out = TransformOutput::default();
+    t.transform(
+        vec![
+            line_event("k", 0, envelope, None),
+            line_event("k", 1, control, None),
+        ],
+        &mut out,
+    );
+    assert!(out.named.is_empty(), "{:?}", out.named);
+    assert_eq!(out.primary.len(), 2);
+    let report = &out.primary[1];
+    assert_eq!(text(report, "aws.log_type"), "lambda");
+    assert_eq!(text(report, "cloudwatch.log_group"), "/aws/lambda/checkout");
+    assert!(
+        matches!(get(report, "duration_ms"), Some(Value::Float(f)) if (f.into_inner() - 12.34).abs() < 1e-9)
+    );
+}
+
+#[test]
+fn stream_identity_decides_before_content() {
+    // An S3 access log line under a CloudFront-style object name is still sniffed per stream, but a
+    // known S3 layout wins over content.
+    let (mut t, _) = build(config("auto"));
+    let mut out = TransformOutput::default();
+    t.transform(lines("AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_10.0.0.1_abc.log.gz", ALB), &mut out);
+    assert_eq!(text(&out.primary[0], "aws.log_type"), "alb");
+}
+
+#[test]
+fn missing_field_is_an_error_not_a_panic() {
+    let (mut t, _) = build(config("auto"));
+    let mut out = TransformOutput::default();
+    let mut e = line_event("x", 0, "", None);
+    e.fields.remove("message");
+    t.transform(vec![e], &mut out);
+    assert_eq!(out.named[0].1.len(), 1);
+}
