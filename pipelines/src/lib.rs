@@ -4,5 +4,6 @@
 
 pub mod api;
 pub mod config;
+pub mod parse;
 pub mod quickstart;
 pub mod registry;

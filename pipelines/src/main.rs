@@ -43,6 +43,24 @@ enum Command {
     },
     /// List the component types this build knows.
     List,
+    /// Parse AWS log files (or stdin) and print one JSON object per event; exit 1 if any record fails.
+    Parse {
+        /// `auto` (default) or a format name (see `weir parse --list-formats`).
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Print parsed/failed counts per format to stderr.
+        #[arg(long)]
+        stats: bool,
+        /// List the supported formats and exit.
+        #[arg(long)]
+        list_formats: bool,
+        /// VPC Flow Logs custom format (`${version} ${vpc-id} …` or field names) for records
+        /// without a header line.
+        #[arg(long)]
+        vpc_flow_format: Option<String>,
+        /// Files to parse (`.gz` read transparently); standard input when none.
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -75,6 +93,19 @@ fn main() -> ExitCode {
             list();
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Parse {
+            format,
+            stats,
+            list_formats,
+            vpc_flow_format,
+            files,
+        }) => parse(
+            &format,
+            stats,
+            list_formats,
+            vpc_flow_format.as_deref(),
+            &files,
+        ),
     };
     match result {
         Ok(code) => code,
@@ -143,6 +174,72 @@ fn list() {
             spec.description
         );
     }
+}
+
+fn parse(
+    format: &str,
+    show_stats: bool,
+    list_formats: bool,
+    vpc_flow_format: Option<&str>,
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    use weir_transforms::aws::catalogue;
+    if list_formats {
+        for f in catalogue::FORMATS {
+            println!("{:<24} {}", f.name, f.description);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if format != "auto" && catalogue::find(format).is_none() {
+        anyhow::bail!(
+            "unknown format `{format}` (auto, {})",
+            catalogue::names().join(", ")
+        );
+    }
+    let inputs: Vec<Option<&std::path::Path>> = if files.is_empty() {
+        vec![None]
+    } else {
+        files.iter().map(|f| Some(f.as_path())).collect()
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut errors = std::io::stderr();
+    let mut total = weir_pipelines::parse::ParseStats::default();
+    for input in inputs {
+        let name = input.map_or_else(|| "stdin".to_string(), |p| p.display().to_string());
+        let bytes = weir_pipelines::parse::read_input(input)?;
+        let stats = weir_pipelines::parse::parse_input(
+            &name,
+            bytes.into(),
+            format,
+            vpc_flow_format,
+            &mut out,
+            &mut errors,
+        )?;
+        total.records += stats.records;
+        for (k, v) in stats.parsed {
+            *total.parsed.entry(k).or_default() += v;
+        }
+        for (k, v) in stats.failed {
+            *total.failed.entry(k).or_default() += v;
+        }
+    }
+    std::io::Write::flush(&mut out)?;
+    if show_stats {
+        eprintln!("records read: {}", total.records);
+        for (format, n) in &total.parsed {
+            eprintln!("parsed  {format:<24} {n}");
+        }
+        for (format, n) in &total.failed {
+            eprintln!("failed  {format:<24} {n}");
+        }
+        eprintln!("failures: {}", total.failures());
+    }
+    Ok(if total.failures() > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

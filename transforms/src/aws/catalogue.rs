@@ -20,9 +20,14 @@ fn boxed<P: RecordParser + Default + 'static>() -> Box<dyn RecordParser> {
     Box::new(P::default())
 }
 
+/// Digest files are integrity manifests, not activity: recognised and consumed, not emitted.
+fn cloudtrail_skipping_digests() -> Box<dyn RecordParser> {
+    Box::new(cloudtrail::CloudTrailParser::skip_digests())
+}
+
 /// The catalogue.
 pub const FORMATS: &[Format] = &[
-    Format { name: "cloudtrail", description: "CloudTrail events, `Records` documents, digest files and Insights events", new_parser: boxed::<cloudtrail::CloudTrailParser>, record_start: None },
+    Format { name: "cloudtrail", description: "CloudTrail events, `Records` documents and Insights events (digest files are recognised and skipped)", new_parser: cloudtrail_skipping_digests, record_start: None },
     Format { name: "vpc_flow", description: "VPC Flow Logs: v2 default, custom formats from the header line, v3–v8 and Transit Gateway fields", new_parser: boxed::<vpc_flow::VpcFlowParser>, record_start: None },
     Format { name: "alb", description: "Application Load Balancer access logs (all fields through 2025)", new_parser: boxed::<alb::AlbParser>, record_start: None },
     Format { name: "nlb", description: "Network Load Balancer TLS access logs", new_parser: boxed::<nlb::NlbParser>, record_start: None },
@@ -41,6 +46,7 @@ pub const FORMATS: &[Format] = &[
     Format { name: "apigateway_execution", description: "API Gateway REST execution logs", new_parser: boxed::<apigateway::ApiGatewayExecutionParser>, record_start: None },
     Format { name: "firehose_error", description: "Firehose error log events and failed-record objects", new_parser: boxed::<firehose::FirehoseErrorParser>, record_start: None },
     Format { name: "cloudwatch_logs", description: "CloudWatch Logs subscription envelopes (gzip or JSON)", new_parser: boxed::<cloudwatch::CloudWatchLogsParser>, record_start: None },
+    Format { name: "firehose_http_request", description: "Firehose HTTP endpoint request bodies (records decoded, CloudWatch envelopes expanded)", new_parser: boxed::<firehose_http::FirehoseHttpRequestParser>, record_start: None },
     Format { name: "s3_notification", description: "S3 event notifications (direct, SNS-wrapped, EventBridge, test events)", new_parser: boxed::<s3_notification::S3NotificationParser>, record_start: None },
 ];
 

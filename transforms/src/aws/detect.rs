@@ -280,6 +280,9 @@ fn has_pair(head: &[u8], key: &str, value: &str) -> bool {
 }
 
 fn json_kind(head: &[u8]) -> Option<&'static str> {
+    if has(head, "\"requestId\"") && has(head, "\"records\"") {
+        return Some("firehose_http_request");
+    }
     if has(head, "\"messageType\"") || has(head, "\"awslogs\"") {
         return Some("cloudwatch_logs");
     }

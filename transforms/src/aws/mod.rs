@@ -17,6 +17,7 @@ pub mod cloudfront;
 pub mod detect;
 pub mod elb_classic;
 pub mod fields;
+pub mod firehose_http;
 pub mod nlb;
 pub mod route53;
 pub mod s3_access;

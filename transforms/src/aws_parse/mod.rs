@@ -32,7 +32,7 @@ use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
 
 use crate::aws::catalogue::{self, Format};
-use crate::aws::{detect, ParseError};
+use crate::aws::{detect, vpc_flow, ParseError, RecordParser};
 use streams::Streams;
 
 /// Configuration of the `aws_parse` transform.
@@ -67,6 +67,23 @@ pub struct AwsParseConfig {
     /// Keep the raw field next to the parsed fields when parsing into the root (default false).
     #[serde(default)]
     pub keep_message: bool,
+    /// The VPC Flow Logs format of streams without a header line (CloudWatch delivery, custom
+    /// formats): the flow log's `LogFormat` (`${version} ${vpc-id} ${srcaddr} …`) or field names
+    /// separated by spaces. Default: the v2 default format. A header line always wins.
+    #[serde(default)]
+    pub vpc_flow_format: Option<String>,
+}
+
+impl Default for AwsParseConfig {
+    fn default() -> Self {
+        Self {
+            format: default_format(),
+            field: default_field(),
+            target: None,
+            keep_message: false,
+            vpc_flow_format: None,
+        }
+    }
 }
 
 fn default_format() -> String {
@@ -96,6 +113,11 @@ impl TransformConfig for AwsParseConfig {
         if self.target.as_deref() == Some("") {
             problems.push(ConfigProblem::new("target", "must not be empty"));
         }
+        if let Some(format) = &self.vpc_flow_format {
+            if let Err(e) = vpc_flow::VpcFlowParser::with_format(format) {
+                problems.push(ConfigProblem::new("vpc_flow_format", e.message));
+            }
+        }
         problems
     }
 
@@ -114,6 +136,7 @@ pub struct AwsParse {
     field: Vec<String>,
     target: Option<KeyString>,
     keep_message: bool,
+    vpc_flow_format: Option<String>,
     streams: Streams,
     metrics: ComponentMetrics,
     scratch: Vec<ObjectMap>,
@@ -138,6 +161,7 @@ impl AwsParse {
             field: config.field.split('.').map(str::to_string).collect(),
             target: config.target.as_deref().map(KeyString::from),
             keep_message: config.keep_message,
+            vpc_flow_format: config.vpc_flow_format.clone(),
             streams: Streams::default(),
             metrics,
             scratch: Vec::new(),
@@ -220,14 +244,16 @@ impl AwsParse {
     ) {
         self.scratch.clear();
         let fixed = self.fixed.is_some();
+        let vpc_flow_format = self.vpc_flow_format.as_deref();
+        let make = |format: &'static Format| new_parser(format, vpc_flow_format);
         let result = self
             .streams
-            .parser(stream, format)
+            .parser(stream, format, make)
             .parse(&raw, &mut self.scratch);
         match result {
             Ok(()) => {
                 let mut parsed = std::mem::take(&mut self.scratch);
-                if format.name == "cloudwatch_logs" && !fixed {
+                if matches!(format.name, "cloudwatch_logs" | "firehose_http_request") && !fixed {
                     for item in &mut parsed {
                         self.parse_log_event(item);
                     }
@@ -242,7 +268,7 @@ impl AwsParse {
                     .flatten()
                     .filter(|f| f.name != format.name);
                 if let Some(other) = second {
-                    let mut parser = (other.new_parser)();
+                    let mut parser = new_parser(other, self.vpc_flow_format.as_deref());
                     self.scratch.clear();
                     if parser.parse(&raw, &mut self.scratch).is_ok() {
                         let mut parsed = std::mem::take(&mut self.scratch);
@@ -349,6 +375,17 @@ impl AwsParse {
         detail.insert("offset".into(), Value::Integer(error.offset as i64));
         event.fields.insert("error".into(), Value::Object(detail));
         out.push_named("errors", event);
+    }
+}
+
+/// A parser for a format, honouring the configured VPC Flow Logs format.
+fn new_parser(format: &'static Format, vpc_flow_format: Option<&str>) -> Box<dyn RecordParser> {
+    match (format.name, vpc_flow_format) {
+        ("vpc_flow", Some(custom)) => match vpc_flow::VpcFlowParser::with_format(custom) {
+            Ok(parser) => Box::new(parser),
+            Err(_) => (format.new_parser)(),
+        },
+        _ => (format.new_parser)(),
     }
 }
 

@@ -117,12 +117,17 @@ impl Streams {
     }
 
     /// The stream's parser for a format (made on first use, kept for its header context).
-    pub(super) fn parser(&mut self, slot: usize, format: &'static Format) -> &mut dyn RecordParser {
+    pub(super) fn parser(
+        &mut self,
+        slot: usize,
+        format: &'static Format,
+        make: impl FnOnce(&'static Format) -> Box<dyn RecordParser>,
+    ) -> &mut dyn RecordParser {
         let parsers = &mut self.slots[slot].parsers;
         let index = match parsers.iter().position(|(name, _)| *name == format.name) {
             Some(i) => i,
             None => {
-                parsers.push((format.name, (format.new_parser)()));
+                parsers.push((format.name, make(format)));
                 parsers.len() - 1
             }
         };

@@ -15,9 +15,7 @@ use super::AwsParseConfig;
 fn config(format: &str) -> AwsParseConfig {
     AwsParseConfig {
         format: format.into(),
-        field: "message".into(),
-        target: None,
-        keep_message: false,
+        ..AwsParseConfig::default()
     }
 }
 
