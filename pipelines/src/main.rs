@@ -317,7 +317,7 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
             .map(|(a, _)| format!("http://{a}/metrics"))
             .unwrap_or_else(|| "disabled".into());
         eprintln!(
-            "Weir quickstart: reading {} sample lines from {}\n  output:  ./weir-out/<date>/file.ndjson\n  metrics: {metrics_url}\n  Ctrl-C to stop.",
+            "Weir quickstart: reading {} sample lines from {}\n  output:  ./weir-out/<date>/<log type>.ndjson (unparseable records: unparsed.ndjson)\n  metrics: {metrics_url}\n  Ctrl-C to stop.",
             quickstart::sample_lines(),
             samples.display()
         );
