@@ -26,18 +26,43 @@ struct Case {
     pipeline: &'static str,
 }
 
-const CASES: &[Case] = &[Case {
-    name: "passthrough",
-    file: "alb.log",
-    gen_only: "alb",
-    pipeline: r#"
+/// Parse cases: file source → `aws_parse` (auto) → NDJSON file sink, as Vector's figures were taken.
+const PARSE: &str = r#"
+[transforms.parse]
+type = "aws_parse"
+inputs = ["in"]
+
+[sinks.out]
+type = "file"
+inputs = ["parse"]
+path = "{out}/out.ndjson"
+
+[sinks.failed]
+type = "file"
+inputs = ["parse.errors"]
+path = "{out}/failed.ndjson"
+"#;
+
+const CASES: &[Case] = &[
+    Case {
+        name: "passthrough",
+        file: "alb.log",
+        gen_only: "alb",
+        pipeline: r#"
 [sinks.out]
 type = "file"
 inputs = ["in"]
 path = "{out}/out.log"
 encoding = "text"
 "#,
-}];
+    },
+    Case { name: "alb", file: "alb.log", gen_only: "alb", pipeline: PARSE },
+    Case { name: "vpc", file: "vpc.log", gen_only: "vpc", pipeline: PARSE },
+    Case { name: "cloudtrail", file: "cloudtrail.ndjson", gen_only: "cloudtrail", pipeline: PARSE },
+    Case { name: "cloudtrail-records", file: "cloudtrail-records.json", gen_only: "cloudtrail", pipeline: PARSE },
+    Case { name: "s3access", file: "s3access.log", gen_only: "s3access", pipeline: PARSE },
+    Case { name: "cloudfront", file: "cloudfront.log", gen_only: "cloudfront", pipeline: PARSE },
+];
 
 struct Measurement {
     wall: f64,
@@ -120,7 +145,7 @@ fn main() -> Result<()> {
     let root = root();
     let data = root.join("target/bench-data");
     let input = data.join(case.file);
-    if !input.is_file() {
+    if !input.is_file() || !data.join("manifest.json").is_file() {
         eprintln!(
             "generating {} with ../shared/bench/gen.py …",
             input.display()
@@ -143,6 +168,8 @@ fn main() -> Result<()> {
     }
     let input_bytes = std::fs::metadata(&input)?.len();
     let input_lines = count_lines(&input)?;
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("manifest.json"))?)?;
+    let expected_events = manifest["files"][case.file]["events"].as_u64().unwrap_or(input_lines);
     let work = root.join("target/bench-run").join(case.name);
 
     let mut results = Vec::new();
@@ -164,11 +191,17 @@ fn main() -> Result<()> {
                 .arg(&config)
                 .env("WEIR_LOG", "warn"),
         )?;
-        if case.name == "passthrough" {
-            let written = count_lines(&out.join("out.log"))?;
-            if written != input_lines {
-                bail!("wrote {written} lines, expected {input_lines}");
+        let (written, wanted) = if case.name == "passthrough" {
+            (count_lines(&out.join("out.log"))?, input_lines)
+        } else {
+            let failed = count_lines(&out.join("failed.ndjson")).unwrap_or(0);
+            if failed > 0 {
+                bail!("{failed} records failed to parse (see {})", out.join("failed.ndjson").display());
             }
+            (count_lines(&out.join("out.ndjson"))?, expected_events)
+        };
+        if written != wanted {
+            bail!("wrote {written} events, expected {wanted}");
         }
         if run > 0 {
             // Run 0 warms the page cache and is not counted.
@@ -191,9 +224,10 @@ fn main() -> Result<()> {
         "case {} ({}), {} threads, median of {runs} runs",
         case.name, case.file, threads
     );
-    println!("  events        {input_lines}");
+    let events = if case.name == "passthrough" { input_lines } else { expected_events };
+    println!("  events        {events}");
     println!("  wall          {wall:.3} s");
-    println!("  events/s      {:.0}", input_lines as f64 / wall);
+    println!("  events/s      {:.0}", events as f64 / wall);
     println!("  MB/s          {:.1}", input_bytes as f64 / 1e6 / wall);
     println!("  CPU           {cpu:.3} s (user + system)");
     println!("  peak RSS      {:.1} MB", rss / 1024.0);

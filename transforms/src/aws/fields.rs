@@ -1297,6 +1297,54 @@ mod tests {
     }
 
     #[test]
+    fn all_parsers_survive_pathological_lines() {
+        use crate::aws::fields::test_support::{assert_sane, parse_one};
+        use crate::aws::RecordParser;
+        use crate::aws::{alb, cloudfront, elb_classic, nlb, route53, s3_access, vpc_flow};
+        let huge = 1 << 20;
+        let lines: Vec<Vec<u8>> = vec![
+            vec![b'a'; huge],
+            vec![b' '; huge],
+            vec![b'"'; huge],
+            vec![b'\t'; huge],
+            vec![0xff; huge],
+            b"\""
+                .repeat(huge / 2)
+                .iter()
+                .chain(b" x")
+                .copied()
+                .collect(),
+            b"- ".repeat(huge / 2),
+            b"[".repeat(huge),
+            b"#Fields: "
+                .iter()
+                .chain(b"x ".repeat(huge / 2).iter())
+                .copied()
+                .collect(),
+            b"version ".repeat(huge / 8),
+            b"1 ".repeat(huge / 2),
+            b"%".repeat(huge),
+        ];
+        for line in &lines {
+            let parsers: Vec<Box<dyn RecordParser>> = vec![
+                Box::new(alb::AlbParser),
+                Box::new(elb_classic::ElbClassicParser),
+                Box::new(nlb::NlbParser),
+                Box::new(s3_access::S3AccessParser),
+                Box::new(route53::Route53QueryParser),
+                Box::new(vpc_flow::VpcFlowParser::default()),
+                Box::new(cloudfront::CloudFrontParser::default()),
+            ];
+            for mut p in parsers {
+                let r = parse_one(&mut *p, line);
+                assert_sane(p.log_type(), line, &r);
+                // The parser stays usable afterwards.
+                let _ = parse_one(&mut *p, b"x");
+            }
+        }
+    }
+
+    #[test]
     fn static_layouts_fit_on_the_stack() {
         use crate::aws::{alb, elb_classic, nlb, route53, s3_access};
         for specs in [
@@ -1334,7 +1382,8 @@ mod tests {
 /// Throughput check, run with
 /// `cargo test -p weir-transforms --release -- --ignored --nocapture throughput`. With
 /// `WEIR_BENCH_DATA=<dir>` (files made by `shared/bench/gen.py`) it parses those workloads, every
-/// line of which must parse; otherwise it loops over corpus records.
+/// line of which must parse; otherwise it loops over corpus records. `WEIR_BENCH_ONLY=<log type>`
+/// measures one format.
 #[cfg(test)]
 mod throughput {
     use std::time::Instant;
@@ -1356,6 +1405,9 @@ mod throughput {
         bench_file: &str,
         corpus_file: &str,
     ) {
+        if std::env::var("WEIR_BENCH_ONLY").is_ok_and(|only| only != name) {
+            return;
+        }
         let (recs, source) = match std::env::var("WEIR_BENCH_DATA") {
             Ok(dir) if std::path::Path::new(&dir).join(bench_file).exists() => (
                 lines(&std::path::Path::new(&dir).join(bench_file)),

@@ -48,10 +48,10 @@
 //! | `unparsed_trailing` | array of strings | fields past the known ones, verbatim (quotes removed) |
 //! | `aws.log_type` | string | `alb` |
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use vrl::value::ObjectMap;
-
-use std::sync::OnceLock;
 
 use super::fields::{parse_spaced, spec, FieldSpec, Kind, SpecLayout};
 use super::{set_log_type, ParseError, RecordParser};

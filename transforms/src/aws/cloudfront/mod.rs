@@ -5,10 +5,10 @@
 //! and emit nothing. Until a `#Fields:` line is seen the legacy 33-field order is assumed.
 //! Records may have fewer fields than the columns (logs from before the 2019 additions stop
 //! after 26) but must reach the `date`/`time` columns; extra fields are kept under
-//! `unparsed_trailing`. `-` and empty fields are left out. Values CloudFront URL-encodes are
-//! decoded once (`%20` → space; `%2520` → `%20`; `+` is kept): `cs_uri_stem`, `cs_uri_query`,
-//! `cs_referer`, `cs_user_agent`, `cs_cookie`, `cs_accept`, `cs_accept_encoding`, `cs_headers`,
-//! `cs_header_names`. Output names are the W3C names lower-cased with `-` and `(` turned into
+//! `unparsed_trailing`. `-` and empty fields are left out. CloudFront URL-encodes spaces and
+//! other special characters in field values, so every string value is decoded once (`%20` →
+//! space; `%2520` → `%20`, the `%20` the viewer sent; `+` is kept; values without `%` stay
+//! zero-copy). Output names are the W3C names lower-cased with `-` and `(` turned into
 //! `_` and `)` dropped (`cs(User-Agent)` → `cs_user_agent`).
 //!
 //! | field | type | meaning |
@@ -55,7 +55,7 @@
 //! | `cs_headers` | string | (v2 logging) request headers, decoded |
 //! | `cs_header_names` | string | (v2 logging) request header names, decoded |
 //! | `cs_headers_count` | integer | (v2 logging) number of request headers |
-//! | *any other column* | string | a field this parser does not know, under its converted name |
+//! | *any other column* | string | a field this parser does not know, under its converted name, decoded |
 //! | `unparsed_trailing` | array of strings | fields past the columns, verbatim |
 //! | `aws.log_type` | string | `cloudfront` |
 
@@ -92,7 +92,7 @@ enum CfKind {
     Time,
     EpochSeconds,
     EpochMillis,
-    Str,
+    /// A string, URL-decoded once.
     Decoded,
     Int,
     Float,
@@ -104,53 +104,57 @@ const KNOWN: &[(&str, &str, CfKind)] = &[
     ("time", "time", CfKind::Time),
     ("timestamp", "timestamp", CfKind::EpochSeconds),
     ("timestamp(ms)", "timestamp_ms", CfKind::EpochMillis),
-    ("x-edge-location", "x_edge_location", CfKind::Str),
+    ("x-edge-location", "x_edge_location", CfKind::Decoded),
     ("sc-bytes", "sc_bytes", CfKind::Int),
-    ("c-ip", "c_ip", CfKind::Str),
-    ("cs-method", "cs_method", CfKind::Str),
-    ("cs(host)", "cs_host", CfKind::Str),
+    ("c-ip", "c_ip", CfKind::Decoded),
+    ("cs-method", "cs_method", CfKind::Decoded),
+    ("cs(host)", "cs_host", CfKind::Decoded),
     ("cs-uri-stem", "cs_uri_stem", CfKind::Decoded),
     ("sc-status", "sc_status", CfKind::Int),
     ("cs(referer)", "cs_referer", CfKind::Decoded),
     ("cs(user-agent)", "cs_user_agent", CfKind::Decoded),
     ("cs-uri-query", "cs_uri_query", CfKind::Decoded),
     ("cs(cookie)", "cs_cookie", CfKind::Decoded),
-    ("x-edge-result-type", "x_edge_result_type", CfKind::Str),
-    ("x-edge-request-id", "x_edge_request_id", CfKind::Str),
-    ("x-host-header", "x_host_header", CfKind::Str),
-    ("cs-protocol", "cs_protocol", CfKind::Str),
+    ("x-edge-result-type", "x_edge_result_type", CfKind::Decoded),
+    ("x-edge-request-id", "x_edge_request_id", CfKind::Decoded),
+    ("x-host-header", "x_host_header", CfKind::Decoded),
+    ("cs-protocol", "cs_protocol", CfKind::Decoded),
     ("cs-bytes", "cs_bytes", CfKind::Int),
     ("time-taken", "time_taken", CfKind::Float),
-    ("x-forwarded-for", "x_forwarded_for", CfKind::Str),
-    ("ssl-protocol", "ssl_protocol", CfKind::Str),
-    ("ssl-cipher", "ssl_cipher", CfKind::Str),
+    ("x-forwarded-for", "x_forwarded_for", CfKind::Decoded),
+    ("ssl-protocol", "ssl_protocol", CfKind::Decoded),
+    ("ssl-cipher", "ssl_cipher", CfKind::Decoded),
     (
         "x-edge-response-result-type",
         "x_edge_response_result_type",
-        CfKind::Str,
+        CfKind::Decoded,
     ),
-    ("cs-protocol-version", "cs_protocol_version", CfKind::Str),
-    ("fle-status", "fle_status", CfKind::Str),
+    (
+        "cs-protocol-version",
+        "cs_protocol_version",
+        CfKind::Decoded,
+    ),
+    ("fle-status", "fle_status", CfKind::Decoded),
     ("fle-encrypted-fields", "fle_encrypted_fields", CfKind::Int),
     ("c-port", "c_port", CfKind::Int),
     ("time-to-first-byte", "time_to_first_byte", CfKind::Float),
     (
         "x-edge-detailed-result-type",
         "x_edge_detailed_result_type",
-        CfKind::Str,
+        CfKind::Decoded,
     ),
-    ("sc-content-type", "sc_content_type", CfKind::Str),
+    ("sc-content-type", "sc_content_type", CfKind::Decoded),
     ("sc-content-len", "sc_content_len", CfKind::Int),
     ("sc-range-start", "sc_range_start", CfKind::Int),
     ("sc-range-end", "sc_range_end", CfKind::Int),
     ("origin-fbl", "origin_fbl", CfKind::Float),
     ("origin-lbl", "origin_lbl", CfKind::Float),
     ("asn", "asn", CfKind::Int),
-    ("c-country", "c_country", CfKind::Str),
+    ("c-country", "c_country", CfKind::Decoded),
     (
         "cache-behavior-path-pattern",
         "cache_behavior_path_pattern",
-        CfKind::Str,
+        CfKind::Decoded,
     ),
     ("cs-accept", "cs_accept", CfKind::Decoded),
     ("cs-accept-encoding", "cs_accept_encoding", CfKind::Decoded),
@@ -188,7 +192,7 @@ fn column(w3c: &str) -> Column {
         },
         None => Column {
             name: Cow::Owned(snake(w3c)),
-            kind: CfKind::Str,
+            kind: CfKind::Decoded,
         },
     }
 }
@@ -328,7 +332,6 @@ impl CloudFrontParser {
                         })?;
                     epoch = Some(t);
                 }
-                CfKind::Str => set(vals, i, Value::Bytes(slice(record, span))),
                 CfKind::Decoded => set(vals, i, decoded_value(record, span, false)),
                 CfKind::Int => {
                     let n = parse_int(raw)

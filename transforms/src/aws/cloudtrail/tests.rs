@@ -65,7 +65,7 @@ fn every_records_file_whole_and_streamed() {
         for chunk in data.chunks(97) {
             splitter.push(chunk, &mut elements).unwrap();
         }
-        splitter.finish(&mut elements).unwrap();
+        splitter.finish().unwrap();
         let mut streamed = Vec::new();
         for e in &elements {
             CloudTrailParser::new().parse(e, &mut streamed).unwrap();
@@ -245,7 +245,7 @@ fn cloudtrail_throughput() {
                 }
             }
         }
-        splitter.finish(&mut elements).unwrap();
+        splitter.finish().unwrap();
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
@@ -266,81 +266,5 @@ fn cloudtrail_throughput() {
     println!(
         "cloudtrail parse only: {:.0} events/s",
         (2000 * docs) as f64 / secs
-    );
-}
-
-#[test]
-#[ignore = "benchmark; run in release"]
-fn tmp_json_variants() {
-    let mut events: Vec<serde_json::Value> = Vec::new();
-    for path in input_files("cloudtrail/docs-events") {
-        events.push(read_json(&path));
-    }
-    let per_doc: Vec<Bytes> = events
-        .iter()
-        .cycle()
-        .take(2000)
-        .map(|e| Bytes::from(serde_json::to_vec(e).unwrap()))
-        .collect();
-    let total: usize = per_doc.iter().map(|b| b.len()).sum();
-    let t = |name: &str, f: &mut dyn FnMut(&Bytes)| {
-        let start = std::time::Instant::now();
-        for _ in 0..20 {
-            for e in &per_doc {
-                f(e);
-            }
-        }
-        let s = start.elapsed().as_secs_f64();
-        println!(
-            "{name}: {:.0} events/s {:.0} MB/s",
-            40000.0 / s,
-            total as f64 * 20.0 / s / 1e6
-        );
-    };
-    t("ignored", &mut |e| {
-        serde_json::from_slice::<serde::de::IgnoredAny>(e).unwrap();
-    });
-    t("serde_json::Value", &mut |e| {
-        serde_json::from_slice::<serde_json::Value>(e).unwrap();
-    });
-    t("vrl Value (vrl impl)", &mut |e| {
-        serde_json::from_slice::<vrl::value::Value>(e).unwrap();
-    });
-    t("ours", &mut |e| {
-        crate::aws::json_records::value::parse_value("x", e).unwrap();
-    });
-    let mut p = CloudTrailParser::new();
-    let mut out = Vec::new();
-    t("parser", &mut |e| {
-        out.clear();
-        p.parse(e, &mut out).unwrap();
-    });
-    let parsed: Vec<ObjectMap> = per_doc
-        .iter()
-        .map(|e| {
-            let mut o = Vec::new();
-            p.parse(e, &mut o).unwrap();
-            o.remove(0)
-        })
-        .collect();
-    let start = std::time::Instant::now();
-    for _ in 0..20 {
-        for o in &parsed {
-            let _ = serde_json::to_vec(o).unwrap();
-        }
-    }
-    println!(
-        "serialize: {:.0} events/s",
-        40000.0 / start.elapsed().as_secs_f64()
-    );
-    let start = std::time::Instant::now();
-    for _ in 0..20 {
-        for o in &parsed {
-            let _ = o.clone();
-        }
-    }
-    println!(
-        "clone+drop: {:.0} events/s",
-        40000.0 / start.elapsed().as_secs_f64()
     );
 }

@@ -1,6 +1,6 @@
 //! A streaming splitter for JSON documents whose records sit in a top-level array — CloudTrail's
 //! `{"Records":[ event, event, ... ]}` log files — plus the JSON → vrl conversion shared by the
-//! JSON parsers ([`value`]).
+//! JSON parsers ([`parser`], [`value`]).
 //!
 //! [`RecordsSplitter`] is an incremental state machine: feed it byte chunks of any size, cut
 //! anywhere (inside strings, escapes, numbers, keys), and it appends the raw bytes of each array
@@ -17,7 +17,8 @@
 //! * a bare top-level array `[ ... ]` when [`SplitterConfig::allow_bare_array`] is set (default).
 //!
 //! Each emitted element is the exact byte range of the element (no surrounding whitespace or
-//! commas). The splitter checks bracket nesting and string/escape boundaries, not full JSON
+//! commas). Elements are split off one growing buffer, so consecutive elements may share an
+//! allocation (freed when the last of them is dropped). The splitter checks bracket nesting and string/escape boundaries, not full JSON
 //! validity: an element that is not valid JSON is emitted anyway, and the record parser reports it.
 //!
 //! # Errors and fallback
@@ -656,9 +657,8 @@ impl RecordsSplitter {
     }
 
     /// Ends the stream: `Ok` if it ended between documents, else [`SplitError::Truncated`].
-    /// Nothing is ever emitted by `finish` (elements are emitted as soon as they complete); `out`
-    /// is taken for symmetry with [`push`](Self::push).
-    pub fn finish(&mut self, _out: &mut Vec<Bytes>) -> Result<(), SplitError> {
+    /// Nothing is left to emit at this point: elements are emitted as soon as they complete.
+    pub fn finish(&mut self) -> Result<(), SplitError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }

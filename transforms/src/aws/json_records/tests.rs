@@ -17,7 +17,7 @@ fn split_chunks(
             return (out, Some(e));
         }
     }
-    let err = s.finish(&mut out).err();
+    let err = s.finish().err();
     (out, err)
 }
 
@@ -81,7 +81,7 @@ fn several_documents_one_per_line_and_concatenated() {
             for c in input.chunks(size) {
                 s.push(c, &mut out).unwrap();
             }
-            s.finish(&mut out).unwrap();
+            s.finish().unwrap();
             assert_eq!(s.documents_completed() as usize, files.len());
             assert_eq!(out.len(), expected.len());
             for (g, w) in out.iter().zip(&expected) {
@@ -284,7 +284,7 @@ fn oversize_records_are_skipped_and_splitting_continues() {
                 errors.push(e);
             }
         }
-        s.finish(&mut out).unwrap();
+        s.finish().unwrap();
         assert_eq!(
             out,
             vec![Bytes::from_static(br#"{"b":1}"#), Bytes::from_static(b"2")],
@@ -311,7 +311,7 @@ fn reset_clears_failure() {
     assert!(s.push(b"xyz", &mut out).is_err());
     s.reset();
     s.push(b"[1]", &mut out).unwrap();
-    s.finish(&mut out).unwrap();
+    s.finish().unwrap();
     assert_eq!(out, vec![Bytes::from_static(b"1")]);
     assert!(s.is_between_documents());
     assert_eq!(s.bytes_consumed(), 3);
@@ -358,7 +358,7 @@ proptest! {
         for w in points.windows(2) {
             s.push(&text[w[0]..w[1]], &mut out).unwrap();
         }
-        s.finish(&mut out).unwrap();
+        s.finish().unwrap();
         prop_assert_eq!(out.len(), elements.len());
         for (got, want) in out.iter().zip(&elements) {
             let parsed: serde_json::Value = serde_json::from_slice(got).unwrap();

@@ -1,18 +1,21 @@
-//! JSON → [`vrl::value::Value`] conversion shared by the JSON parsers (CloudTrail, WAF, Route 53
-//! Resolver, CloudWatch Logs, S3 notifications, Firehose, Lambda JSON format).
+//! JSON → [`vrl::value::Value`] conversion and small helpers shared by the JSON parsers
+//! (CloudTrail, WAF, Route 53 Resolver, CloudWatch Logs, S3 notifications, Firehose, Lambda JSON
+//! format), plus the time helpers shared with the text parsers.
 //!
-//! * Strings become `Value::Bytes` (never `Value::String`), integers `Value::Integer` (integers
-//!   above `i64::MAX` become `Value::Float`), other numbers `Value::Float`, `null` → `Value::Null`.
-//! * Parsing is zero-copy for strings without escapes: the `Value::Bytes` is a slice of the input
-//!   [`Bytes`] (a reference-count increment instead of an allocation and a copy). Parsed values
-//!   therefore keep the input buffer alive as long as any of them lives.
-//! * Errors become [`ParseError`]s whose `offset` is a byte offset into the input (serde_json
-//!   reports line/column; [`line_column_to_offset`] converts).
+//! * [`parse_value`] / [`parse_object`] use the strict, zero-copy [`super::parser`]: strings
+//!   become `Value::Bytes` (never `Value::String`), integers `Value::Integer` (integers outside
+//!   `i64` become `Value::Float`), other numbers `Value::Float`, `null` → `Value::Null`. Strings
+//!   without escapes are slices of the input [`Bytes`] (a reference-count increment instead of
+//!   an allocation and a copy), so parsed values keep the input buffer alive as long as any of
+//!   them lives. Errors are [`ParseError`]s with exact byte offsets.
+//! * [`ValueSeed`] / [`OwnedValue`] do the same conversion through serde, for values embedded in
+//!   `#[derive(Deserialize)]` structs; [`json_error`] converts serde_json's line/column errors
+//!   into byte offsets ([`line_column_to_offset`]).
 
 use std::fmt;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use vrl::value::{KeyString, ObjectMap, Value};
 
@@ -318,10 +321,72 @@ pub fn value_as_i64(v: &Value) -> Option<i64> {
     }
 }
 
+fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
+    let d = s.get(at..at + n)?;
+    let mut v = 0u32;
+    for b in d {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(b - b'0');
+    }
+    Some(v)
+}
+
+/// Parses a leading `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z]` (as UTC). Returns the time and the
+/// number of bytes consumed.
+pub fn parse_datetime_prefix(s: &[u8]) -> Option<(DateTime<Utc>, usize)> {
+    let year = digits(s, 0, 4)?;
+    let month = digits(s, 5, 2)?;
+    let day = digits(s, 8, 2)?;
+    let hour = digits(s, 11, 2)?;
+    let minute = digits(s, 14, 2)?;
+    let second = digits(s, 17, 2)?;
+    if s.get(4) != Some(&b'-')
+        || s.get(7) != Some(&b'-')
+        || s.get(13) != Some(&b':')
+        || s.get(16) != Some(&b':')
+    {
+        return None;
+    }
+    if !matches!(s.get(10), Some(b'T' | b' ')) {
+        return None;
+    }
+    let mut n = 19;
+    let mut nanos = 0u32;
+    if s.get(n) == Some(&b'.') {
+        let mut count = 0;
+        n += 1;
+        while let Some(b) = s.get(n).filter(|b| b.is_ascii_digit()) {
+            if count < 9 {
+                nanos = nanos * 10 + u32::from(b - b'0');
+                count += 1;
+            }
+            n += 1;
+        }
+        if count == 0 {
+            return None;
+        }
+        nanos *= 10u32.pow(9 - count);
+    }
+    if s.get(n) == Some(&b'Z') {
+        n += 1;
+    }
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let time = date.and_hms_nano_opt(hour, minute, second, nanos)?;
+    Some((time.and_utc(), n))
+}
+
 /// Parses an RFC 3339 time (`2020-07-21T20:56:00Z`, fractional seconds and offsets allowed).
 /// Spaces inside the value are tolerated (one AWS documentation event has
 /// `"2014-03-06T21: 22: 54Z"`).
 pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
+    // Fast path for AWS's usual `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
+    if let Some((t, n)) = parse_datetime_prefix(s.as_bytes()) {
+        if n == s.len() && s.as_bytes().get(10) == Some(&b'T') && s.ends_with('Z') {
+            return Some(t);
+        }
+    }
     match DateTime::parse_from_rfc3339(s) {
         Ok(t) => Some(t.with_timezone(&Utc)),
         Err(_) if s.contains(' ') => {
@@ -385,6 +450,23 @@ mod tests {
         assert_eq!(line_column_to_offset(b"abc\ndef", 1, 1), 0);
         assert_eq!(line_column_to_offset(b"abc", 9, 9), 3);
         assert_eq!(line_column_to_offset(b"", 0, 0), 0);
+    }
+
+    #[test]
+    fn rfc3339_times() {
+        let ms = |s: &str| parse_rfc3339(s).map(|t| t.timestamp_millis());
+        assert_eq!(ms("2020-07-21T20:56:00Z"), Some(1_595_364_960_000));
+        assert_eq!(ms("2020-07-21T20:56:00.5Z"), Some(1_595_364_960_500));
+        assert_eq!(ms("2020-07-21T22:56:00+02:00"), Some(1_595_364_960_000));
+        assert_eq!(ms("2014-03-06T21: 22: 54Z"), Some(1_394_140_974_000));
+        for bad in [
+            "",
+            "2020-07-21T20:56:00",
+            "2020-02-30T00:00:00Z",
+            "yesterday",
+        ] {
+            assert_eq!(ms(bad), None, "{bad}");
+        }
     }
 
     #[test]

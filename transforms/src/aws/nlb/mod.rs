@@ -34,10 +34,10 @@
 //! | `unparsed_trailing` | array of strings | fields past the known ones, verbatim |
 //! | `aws.log_type` | string | `nlb` |
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use vrl::value::ObjectMap;
-
-use std::sync::OnceLock;
 
 use super::fields::{parse_spaced, spec, FieldSpec, Kind, SpecLayout};
 use super::{set_log_type, ParseError, RecordParser};

@@ -50,7 +50,6 @@
 //! [`is_mysql_record_start`] (see the assembler's docs for feeding and flushing).
 
 use bytes::Bytes;
-use chrono::{DateTime, NaiveDate, Utc};
 use vrl::value::{KeyString, ObjectMap, Value};
 
 use crate::aws::json_records::value::slice_or_copy;
@@ -61,61 +60,7 @@ pub const POSTGRESQL_LOG_TYPE: &str = "rds_postgresql";
 /// `aws.log_type` of RDS MySQL error logs.
 pub const MYSQL_LOG_TYPE: &str = "rds_mysql";
 
-fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
-    let d = s.get(at..at + n)?;
-    let mut v = 0u32;
-    for b in d {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + u32::from(b - b'0');
-    }
-    Some(v)
-}
-
-/// Parses a leading `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z]` (as UTC). Returns the time and the
-/// number of bytes consumed.
-pub fn parse_datetime_prefix(s: &[u8]) -> Option<(DateTime<Utc>, usize)> {
-    let year = digits(s, 0, 4)?;
-    let month = digits(s, 5, 2)?;
-    let day = digits(s, 8, 2)?;
-    let hour = digits(s, 11, 2)?;
-    let minute = digits(s, 14, 2)?;
-    let second = digits(s, 17, 2)?;
-    if s.get(4) != Some(&b'-')
-        || s.get(7) != Some(&b'-')
-        || s.get(13) != Some(&b':')
-        || s.get(16) != Some(&b':')
-    {
-        return None;
-    }
-    if !matches!(s.get(10), Some(b'T' | b' ')) {
-        return None;
-    }
-    let mut n = 19;
-    let mut nanos = 0u32;
-    if s.get(n) == Some(&b'.') {
-        let mut count = 0;
-        n += 1;
-        while let Some(b) = s.get(n).filter(|b| b.is_ascii_digit()) {
-            if count < 9 {
-                nanos = nanos * 10 + u32::from(b - b'0');
-                count += 1;
-            }
-            n += 1;
-        }
-        if count == 0 {
-            return None;
-        }
-        nanos *= 10u32.pow(9 - count);
-    }
-    if s.get(n) == Some(&b'Z') {
-        n += 1;
-    }
-    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
-    let time = date.and_hms_nano_opt(hour, minute, second, nanos)?;
-    Some((time.and_utc(), n))
-}
+pub use crate::aws::json_records::value::parse_datetime_prefix;
 
 fn trim_newlines(s: &[u8]) -> &[u8] {
     let mut s = s;

@@ -266,7 +266,7 @@ impl VpcFlowParser {
     pub fn with_format(format: &str) -> Result<Self, ParseError> {
         let mut columns = Vec::new();
         let mut offset = 0;
-        for word in format.split(' ') {
+        for word in format.split(|c: char| c.is_ascii_whitespace()) {
             let at = offset;
             offset += word.len() + 1;
             if word.is_empty() {
