@@ -12,10 +12,10 @@ use std::process::Command;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use vrl_stdlib as vrl;
 use vrl::compiler::state::RuntimeState;
 use vrl::compiler::{Context, TargetValue, TimeZone};
 use vrl::value::{ObjectMap, Secrets, Value};
+use vrl_stdlib as vrl;
 use weir_transforms::aws::catalogue;
 
 const RECORDS: usize = 20_000;
@@ -59,7 +59,10 @@ fn corpus(path: &str) -> Vec<Bytes> {
         let value: serde_json::Value = serde_json::from_slice(&text).expect("json");
         vec![Bytes::from(serde_json::to_vec(&value).expect("json"))]
     } else {
-        text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(Bytes::copy_from_slice).collect()
+        text.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(Bytes::copy_from_slice)
+            .collect()
     };
     records.iter().cycle().take(RECORDS).cloned().collect()
 }
@@ -67,7 +70,11 @@ fn corpus(path: &str) -> Vec<Bytes> {
 fn weir_case(c: &mut Criterion, format: &str, records: &[Bytes]) {
     let spec = catalogue::find(format).expect("format");
     let bytes: usize = records.iter().map(Bytes::len).sum();
-    eprintln!("{format}: {} records, {:.0} bytes/record", records.len(), bytes as f64 / records.len() as f64);
+    eprintln!(
+        "{format}: {} records, {:.0} bytes/record",
+        records.len(),
+        bytes as f64 / records.len() as f64
+    );
     let mut group = c.benchmark_group("parse");
     group.throughput(Throughput::Elements(records.len() as u64));
     group.sample_size(10);
@@ -126,13 +133,27 @@ fn parsers(c: &mut Criterion) {
     // The VRL function takes the default v2 format; skip the S3 header line for it.
     let vpc = generated("vpc.log", "vpc");
     weir_case(c, "vpc_flow", &vpc);
-    vrl_case(c, "vpc_flow", ". = parse_aws_vpc_flow_log!(.message)", &vpc[1..]);
+    vrl_case(
+        c,
+        "vpc_flow",
+        ". = parse_aws_vpc_flow_log!(.message)",
+        &vpc[1..],
+    );
 
     let cloudwatch = corpus("cloudwatch-subscription/vrl-expected/vrl-doc-example.json");
     weir_case(c, "cloudwatch_logs", &cloudwatch);
-    vrl_case(c, "cloudwatch_logs", ". = parse_aws_cloudwatch_log_subscription_message!(.message)", &cloudwatch);
+    vrl_case(
+        c,
+        "cloudwatch_logs",
+        ". = parse_aws_cloudwatch_log_subscription_message!(.message)",
+        &cloudwatch,
+    );
 
-    weir_case(c, "cloudtrail", &generated("cloudtrail.ndjson", "cloudtrail"));
+    weir_case(
+        c,
+        "cloudtrail",
+        &generated("cloudtrail.ndjson", "cloudtrail"),
+    );
     weir_case(c, "s3_access", &generated("s3access.log", "s3access"));
     weir_case(c, "cloudfront", &generated("cloudfront.log", "cloudfront"));
 
@@ -140,14 +161,32 @@ fn parsers(c: &mut Criterion) {
         ("nlb", "nlb/otel/tls-alpn-with-connection-creation-time.log"),
         ("elb_classic", "elb-classic/docs/http.log"),
         ("route53_query", "route53-query-logs/docs/query-log.log"),
-        ("route53_resolver", "route53-resolver-query-logs/docs/resolver-query-log.json"),
+        (
+            "route53_resolver",
+            "route53-resolver-query-logs/docs/resolver-query-log.json",
+        ),
         ("waf", "waf/docs/example-1.json"),
         ("lambda", "lambda-cloudwatch/docs/nodejs-logging-1.log"),
-        ("rds_postgresql", "rds/postgresql/docs-USER_LogAccess.Concepts.PostgreSQL-1.log"),
-        ("redshift_connection", "redshift-audit/signalfx/redshift_connectionlog.log"),
-        ("redshift_user_activity", "redshift-audit/signalfx/redshift_useractivitylog.log"),
-        ("apigateway_execution", "apigateway/signalfx/execution-log.json"),
-        ("s3_notification", "s3-event-notifications/sqs/docs-objectcreated-put.json"),
+        (
+            "rds_postgresql",
+            "rds/postgresql/docs-USER_LogAccess.Concepts.PostgreSQL-1.log",
+        ),
+        (
+            "redshift_connection",
+            "redshift-audit/signalfx/redshift_connectionlog.log",
+        ),
+        (
+            "redshift_user_activity",
+            "redshift-audit/signalfx/redshift_useractivitylog.log",
+        ),
+        (
+            "apigateway_execution",
+            "apigateway/signalfx/execution-log.json",
+        ),
+        (
+            "s3_notification",
+            "s3-event-notifications/sqs/docs-objectcreated-put.json",
+        ),
     ] {
         weir_case(c, format, &corpus(path));
     }

@@ -56,12 +56,42 @@ path = "{out}/out.log"
 encoding = "text"
 "#,
     },
-    Case { name: "alb", file: "alb.log", gen_only: "alb", pipeline: PARSE },
-    Case { name: "vpc", file: "vpc.log", gen_only: "vpc", pipeline: PARSE },
-    Case { name: "cloudtrail", file: "cloudtrail.ndjson", gen_only: "cloudtrail", pipeline: PARSE },
-    Case { name: "cloudtrail-records", file: "cloudtrail-records.json", gen_only: "cloudtrail", pipeline: PARSE },
-    Case { name: "s3access", file: "s3access.log", gen_only: "s3access", pipeline: PARSE },
-    Case { name: "cloudfront", file: "cloudfront.log", gen_only: "cloudfront", pipeline: PARSE },
+    Case {
+        name: "alb",
+        file: "alb.log",
+        gen_only: "alb",
+        pipeline: PARSE,
+    },
+    Case {
+        name: "vpc",
+        file: "vpc.log",
+        gen_only: "vpc",
+        pipeline: PARSE,
+    },
+    Case {
+        name: "cloudtrail",
+        file: "cloudtrail.ndjson",
+        gen_only: "cloudtrail",
+        pipeline: PARSE,
+    },
+    Case {
+        name: "cloudtrail-records",
+        file: "cloudtrail-records.json",
+        gen_only: "cloudtrail",
+        pipeline: PARSE,
+    },
+    Case {
+        name: "s3access",
+        file: "s3access.log",
+        gen_only: "s3access",
+        pipeline: PARSE,
+    },
+    Case {
+        name: "cloudfront",
+        file: "cloudfront.log",
+        gen_only: "cloudfront",
+        pipeline: PARSE,
+    },
 ];
 
 struct Measurement {
@@ -168,8 +198,11 @@ fn main() -> Result<()> {
     }
     let input_bytes = std::fs::metadata(&input)?.len();
     let input_lines = count_lines(&input)?;
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("manifest.json"))?)?;
-    let expected_events = manifest["files"][case.file]["events"].as_u64().unwrap_or(input_lines);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("manifest.json"))?)?;
+    let expected_events = manifest["files"][case.file]["events"]
+        .as_u64()
+        .unwrap_or(input_lines);
     let work = root.join("target/bench-run").join(case.name);
 
     let mut results = Vec::new();
@@ -196,7 +229,10 @@ fn main() -> Result<()> {
         } else {
             let failed = count_lines(&out.join("failed.ndjson")).unwrap_or(0);
             if failed > 0 {
-                bail!("{failed} records failed to parse (see {})", out.join("failed.ndjson").display());
+                bail!(
+                    "{failed} records failed to parse (see {})",
+                    out.join("failed.ndjson").display()
+                );
             }
             (count_lines(&out.join("out.ndjson"))?, expected_events)
         };
@@ -224,7 +260,11 @@ fn main() -> Result<()> {
         "case {} ({}), {} threads, median of {runs} runs",
         case.name, case.file, threads
     );
-    let events = if case.name == "passthrough" { input_lines } else { expected_events };
+    let events = if case.name == "passthrough" {
+        input_lines
+    } else {
+        expected_events
+    };
     println!("  events        {events}");
     println!("  wall          {wall:.3} s");
     println!("  events/s      {:.0}", events as f64 / wall);

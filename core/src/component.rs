@@ -186,7 +186,11 @@ impl SinkInput {
 
     fn count(&self, batch: &[Event]) {
         self.metrics.received_events.inc_by(batch.len() as u64);
-        let bytes: usize = batch.iter().map(Event::estimated_size).sum();
+        let bytes: usize = batch
+            .iter()
+            .filter_map(Event::message_bytes)
+            .map(<[u8]>::len)
+            .sum();
         self.metrics.received_bytes.inc_by(bytes as u64);
     }
 }

@@ -116,31 +116,6 @@ impl Event {
     pub fn finalize(mut self, status: EventStatus) {
         self.metadata.finalizers.finalize(status);
     }
-
-    /// An estimate of the event's JSON size in bytes, for byte metrics; cheap, not exact.
-    pub fn estimated_size(&self) -> usize {
-        object_size(&self.fields)
-    }
-}
-
-fn object_size(map: &ObjectMap) -> usize {
-    2 + map
-        .iter()
-        .map(|(k, v)| k.len() + 4 + value_size(v))
-        .sum::<usize>()
-}
-
-fn value_size(value: &Value) -> usize {
-    match value {
-        Value::Bytes(b) => b.len() + 2,
-        Value::String(s) => s.len() + 2,
-        Value::Object(map) => object_size(map),
-        Value::Array(items) => 2 + items.iter().map(|v| value_size(v) + 1).sum::<usize>(),
-        Value::Timestamp(_) => 32,
-        Value::Integer(_) | Value::Float(_) => 8,
-        Value::Boolean(_) | Value::Null => 5,
-        Value::Regex(r) => r.as_str().len() + 2,
-    }
 }
 
 /// Finalizes every event of a batch with one status.

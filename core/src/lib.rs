@@ -7,12 +7,14 @@
 //! * [`topology`] — the graph of components: validation and the running runtime.
 //! * [`metrics`] — the Prometheus registry every component reports into.
 //! * [`template`] — `{{ field }}` / strftime templates shared by sinks.
+//! * [`framing`] — byte-stream framing shared by sources: lines and streamed JSON records.
 #![warn(missing_docs)]
 
 pub mod ack;
 pub mod buffer;
 pub mod component;
 pub mod event;
+pub mod framing;
 pub mod metrics;
 pub mod output;
 pub mod shutdown;

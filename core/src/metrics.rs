@@ -88,7 +88,7 @@ impl Metrics {
         registry.register(Box::new(component_started.clone()))?;
         Ok(Arc::new(Self {
             received_events: counter_vec(&registry, "weir_component_received_events_total", "Events a component received.", &[])?,
-            received_bytes: counter_vec(&registry, "weir_component_received_bytes_total", "Bytes a component received (raw input for sources, estimated JSON size otherwise).", &[])?,
+            received_bytes: counter_vec(&registry, "weir_component_received_bytes_total", "Bytes a component received: raw input for sources; the events' `message` field for transforms and sinks.", &[])?,
             sent_events: counter_vec(&registry, "weir_component_sent_events_total", "Events a component sent on (delivered, for sinks).", &["output"])?,
             sent_bytes: counter_vec(&registry, "weir_component_sent_bytes_total", "Bytes a sink wrote to its destination.", &[])?,
             errors: counter_vec(&registry, "weir_component_errors_total", "Errors a component met, by type.", &["error_type"])?,
@@ -218,7 +218,9 @@ impl ComponentMetrics {
 
 impl std::fmt::Debug for ComponentMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ComponentMetrics").field("labels", &self.labels).finish()
+        f.debug_struct("ComponentMetrics")
+            .field("labels", &self.labels)
+            .finish()
     }
 }
 

@@ -2,7 +2,7 @@
 //! Detection plus the `aws_parse` transform over arbitrary lines of one stream.
 use std::sync::Arc;
 
-use weir_core::component::{BuildContext, ComponentKind, Transform, TransformConfig, TransformOutput};
+use weir_core::component::{BuildContext, ComponentKind, TransformConfig, TransformOutput};
 use weir_core::event::{Event, EventMetadata, StreamPosition};
 use weir_transforms::aws_parse::AwsParseConfig;
 

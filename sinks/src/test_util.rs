@@ -40,10 +40,12 @@ pub(crate) fn metrics(type_name: &str) -> ComponentMetrics {
 pub(crate) fn start(config: &dyn SinkConfig, type_name: &str) -> Running {
     start_with(
         config
-            .build(&BuildContext {
-                id: "id".into(),
-                data_dir: std::env::temp_dir(),
-            })
+            .build(&BuildContext::standalone(
+                "id",
+                weir_core::component::ComponentKind::Sink,
+                type_name,
+                std::env::temp_dir(),
+            ))
             .expect("build"),
         type_name,
     )

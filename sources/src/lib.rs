@@ -2,7 +2,6 @@
 #![warn(missing_docs)]
 
 pub mod file;
-pub mod framing;
 pub mod stdin;
 
 /// Every source this crate provides, for the registry.

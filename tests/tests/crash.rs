@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use weir_tests::{missing_and_duplicates, numbered_lines_in, write_numbered_lines, Weir};
 
-const LINES: usize = 400_000;
+const LINES: usize = 1_000_000;
 const WIDTH: usize = 100;
 
 fn random_delay_ms(round: u64) -> u64 {
@@ -12,7 +12,7 @@ fn random_delay_ms(round: u64) -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos() as u64)
         .unwrap_or(0);
-    200 + (nanos.wrapping_mul(6364136223846793005).wrapping_add(round) >> 20) % 1500
+    100 + (nanos.wrapping_mul(6364136223846793005).wrapping_add(round) >> 20) % 700
 }
 
 #[test]

@@ -337,7 +337,11 @@ async fn run_transform(
         };
         let Some(events) = next else { break };
         metrics.received_events.inc_by(events.len() as u64);
-        let bytes: usize = events.iter().map(Event::estimated_size).sum();
+        let bytes: usize = events
+            .iter()
+            .filter_map(Event::message_bytes)
+            .map(<[u8]>::len)
+            .sum();
         metrics.received_bytes.inc_by(bytes as u64);
         let mut result = TransformOutput::default();
         transform.transform(events, &mut result);

@@ -134,7 +134,11 @@ impl Sink for BlackholeSink {
                 if let Some(pacer) = pacer.as_mut() {
                     pacer.admit(chunk.len()).await;
                 }
-                let bytes: u64 = chunk.iter().map(|e| e.estimated_size() as u64).sum();
+                let bytes: u64 = chunk
+                    .iter()
+                    .filter_map(|e| e.message_bytes())
+                    .map(|m| m.len() as u64)
+                    .sum();
                 total_events += chunk.len() as u64;
                 total_bytes += bytes;
                 sent_events.inc_by(chunk.len() as u64);

@@ -29,9 +29,9 @@ pub use path::PathViolation;
 use writer::{Writer, SWEEP_PERIOD};
 
 /// A round (one write call per path) takes queued batches until it holds this many events...
-const MAX_ROUND_EVENTS: usize = 16_384;
+const MAX_ROUND_EVENTS: usize = 2_048;
 /// ... or this many bytes (estimated event size).
-const MAX_ROUND_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_ROUND_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Writes events to local files, one line per event.
 ///
@@ -211,7 +211,7 @@ impl Sink for FileSink {
             let Some(first) = first else { break };
             let mut events = first.len();
             round.push(first);
-            // `received_bytes` (estimated event sizes, counted by `SinkInput`) bounds the round's memory.
+            // `received_bytes` (message bytes, counted by `SinkInput`) bounds raw-line rounds' memory.
             let bytes_before = cx.metrics.received_bytes.get();
             while events < MAX_ROUND_EVENTS
                 && cx.metrics.received_bytes.get().saturating_sub(bytes_before) < MAX_ROUND_BYTES

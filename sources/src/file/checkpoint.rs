@@ -29,11 +29,29 @@ pub struct Checkpoint {
     pub key: FileKey,
     /// Last path it was seen at (informational).
     pub path: PathBuf,
-    /// Offset up to which every line was delivered.
+    /// Offset up to which every line was delivered. Under records framing, inside a document:
+    /// the offset of the document's first byte (see `skip_records`).
     pub offset: u64,
+    /// Records framing: records of the document starting at `offset` that were already delivered
+    /// (a restart reads the document from its start and skips them). 0 between documents; absent
+    /// in checkpoints written before records framing existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip_records: u64,
+    /// Records framing had fallen back to line framing before `offset` (the file turned out not
+    /// to hold records documents): the rest of the file is read as lines.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub line_fallback: bool,
     /// The whole file was read (gzip files are read once).
     #[serde(default)]
     pub finished: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Serialize, Deserialize)]
@@ -124,10 +142,40 @@ mod tests {
             key,
             path: "/x".into(),
             offset: 42,
+            skip_records: 7,
+            line_fallback: false,
             finished: false,
         });
         store.save().unwrap();
         let again = CheckpointStore::load(dir.path()).unwrap();
-        assert_eq!(again.get(&key).map(|c| c.offset), Some(42));
+        assert_eq!(
+            again.get(&key).map(|c| (c.offset, c.skip_records)),
+            Some((42, 7))
+        );
+    }
+
+    #[test]
+    fn checkpoints_without_the_records_fields_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("checkpoints.json"),
+            r#"{"version":1,"checkpoints":[{"key":{"dev":1,"ino":2,"head":3},"path":"/x","offset":42,"finished":false}]}"#,
+        )
+        .unwrap();
+        let store = CheckpointStore::load(dir.path()).unwrap();
+        let key = FileKey {
+            dev: 1,
+            ino: 2,
+            head: 3,
+        };
+        let cp = store.get(&key).unwrap();
+        assert_eq!(
+            (cp.offset, cp.skip_records, cp.line_fallback),
+            (42, 0, false)
+        );
+        // And line-framed positions are written without them.
+        store.save().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("checkpoints.json")).unwrap();
+        assert!(!text.contains("skip_records") && !text.contains("line_fallback"));
     }
 }

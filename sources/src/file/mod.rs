@@ -1,17 +1,25 @@
-//! Source `file`: tails files matched by globs, line by line, and checkpoints only what was delivered.
+//! Source `file`: tails files matched by globs, line by line or record by record, and checkpoints
+//! only what was delivered.
 //!
 //! * Files are found with `include`/`exclude` globs, rescanned every `glob_interval_ms`.
 //! * A file is identified by device, inode and a hash of its first line (see [`checkpoint`]): a
 //!   rotated file (renamed, then a new file created at the path) is read to its end under its new
 //!   name while the new file is read from its beginning; a truncated file starts over at offset 0.
 //! * `.gz` files are decompressed and read once, whole.
-//! * Lines longer than `max_line_bytes` are reported (error metric, log, and an event on the
-//!   `<id>.errors` output) and skipped — never cut silently, never a crash.
+//! * `framing` cuts a file into lines, or into the elements of `{"Records":[...]}` documents
+//!   (CloudTrail log files) streamed one element at a time, never holding a whole document; `auto`
+//!   decides per file from its first non-whitespace byte (see [`Framing`]).
+//! * Lines longer than `max_line_bytes` (records larger, under records framing) are reported
+//!   (error metric, log, and an event on the `<id>.errors` output) and skipped — never cut
+//!   silently, never a crash.
 //! * Each read chunk is one acknowledgement batch. The checkpoint of a file advances only over
 //!   batches that were delivered, in file order ([`weir_core::ack::OrderedCheckpoints`]), and is
-//!   written under `data_dir` every second and at shutdown.
+//!   written under `data_dir` every second and at shutdown. Inside a records document the
+//!   checkpoint is the document's first byte plus the number of its records already delivered: a
+//!   restart reads the document again from its start and skips those.
 
 pub mod checkpoint;
+mod framer;
 mod reader;
 #[cfg(test)]
 mod tests;
@@ -48,6 +56,25 @@ pub enum OnRejected {
     Skip,
 }
 
+/// How the `file` source cuts a file's bytes into events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    /// Decide per file from its first non-whitespace byte (default): `{` or `[` → `json_records`,
+    /// anything else → `newline`.
+    #[default]
+    Auto,
+    /// One event per line.
+    Newline,
+    /// One event per element of the records array of `{"Records":[...]}` documents (CloudTrail
+    /// log files; several documents per file, one per line or concatenated, are fine) or of bare
+    /// top-level arrays of objects (or arrays), streamed: a document is never held whole. A
+    /// document that is not a records document (NDJSON events, CloudTrail digest files, plain
+    /// text, `[INFO] ...` lines) switches the rest of the file to lines, quietly; a broken or
+    /// cut-short document is reported as an error, and the rest of the file is read as lines.
+    JsonRecords,
+}
+
 /// Configuration of the `file` source.
 ///
 /// ```toml
@@ -56,11 +83,13 @@ pub enum OnRejected {
 /// include = ["/var/log/app/*.log", "/var/log/app/*.log.gz"]
 /// exclude = ["/var/log/app/debug.log"]
 /// read_from = "beginning"
+/// framing = "auto"
 /// ```
 ///
-/// Each event has the fields `message` (the line, without its newline), `file` (the path it was
-/// read from) and `timestamp` (when it was read); its stream identity is the path and its offset
-/// the line's byte offset.
+/// Each event has the fields `message` (the line, without its newline, or the record's raw JSON),
+/// `file` (the path it was read from) and `timestamp` (when it was read); its stream identity is
+/// the path and its offset the byte offset of the line's or record's first byte (in the
+/// decompressed stream for `.gz` files).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSourceConfig {
@@ -73,7 +102,14 @@ pub struct FileSourceConfig {
     /// appear later are always read from their beginning.
     #[serde(default)]
     pub read_from: ReadFrom,
-    /// Longest accepted line in bytes (default 1 MiB). Longer lines are errors, not cut.
+    /// `auto` (default), `newline` or `json_records`: how files are cut into events (see
+    /// [`Framing`]). `auto` looks at each file's first non-whitespace byte: `{` or `[` →
+    /// `json_records` (one event per element of `{"Records":[...]}` documents, falling back to
+    /// lines for files that turn out not to be records documents), anything else → `newline`.
+    #[serde(default)]
+    pub framing: Framing,
+    /// Longest accepted line in bytes (default 1 MiB) — and, under records framing, largest
+    /// accepted record. Longer ones are errors, not cut.
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: usize,
     /// How often to look for new, rotated or removed files, in milliseconds (default 1000).

@@ -17,11 +17,12 @@ use vrl::value::{KeyString, ObjectMap, Value};
 use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers, OrderedCheckpoints};
 use weir_core::component::{ComponentError, SourceContext};
 use weir_core::event::{Event, EventMetadata, StreamPosition, MESSAGE, TIMESTAMP};
+use weir_core::framing::json_records::SplitError;
 use weir_core::metrics::ComponentMetrics;
 
 use super::checkpoint::{Checkpoint, CheckpointStore, FileKey};
-use super::{FileSource, OnRejected, ReadFrom};
-use crate::framing::{Frame, LineFramer};
+use super::framer::{FileFramer, Position, Start, Unit};
+use super::{FileSource, Framing, OnRejected, ReadFrom};
 
 /// Bytes read from one file per turn; one turn is one acknowledgement batch.
 const READ_CHUNK: usize = 256 * 1024;
@@ -31,6 +32,8 @@ const HEAD_BYTES: usize = 256;
 const IDLE_SLEEP: Duration = Duration::from_millis(100);
 /// How often dirty checkpoints are written.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
+/// `framing = "auto"` looks this far into a file for its first non-whitespace byte.
+const SNIFF_BYTES: usize = 64 * 1024;
 
 enum Input {
     Plain(tokio::fs::File),
@@ -53,12 +56,12 @@ struct Tracked {
     path_field: Bytes,
     stream: Arc<str>,
     input: Input,
-    framer: LineFramer,
+    framer: FileFramer,
     /// Bytes read from the (decompressed) stream so far.
     read_pos: u64,
     /// For gzip files resumed from a checkpoint: decompressed bytes to skip.
     skip_to: u64,
-    checkpoints: OrderedCheckpoints<u64>,
+    checkpoints: OrderedCheckpoints<Position>,
     /// Bumped on truncation so acknowledgements of the old content are ignored.
     generation: u32,
     /// A batch failed: the checkpoint stays put until a restart re-reads from it.
@@ -86,6 +89,7 @@ struct State {
     ack_tx: Option<mpsc::UnboundedSender<(u64, BatchStatus)>>,
     dirty: bool,
     on_rejected: OnRejected,
+    framing: Framing,
     max_line_bytes: usize,
     /// Events sent downstream so far.
     emitted: u64,
@@ -116,6 +120,7 @@ pub(super) async fn run(source: FileSource, cx: SourceContext) -> Result<(), Com
         ack_tx: Some(ack_tx),
         dirty: false,
         on_rejected: source.config.on_rejected,
+        framing: source.config.framing,
         max_line_bytes: source.config.max_line_bytes,
         emitted: 0,
     };
@@ -258,12 +263,32 @@ impl State {
             None if start_at_end && !gz => len,
             None => 0,
         };
+        let mut skip_records = saved.as_ref().map_or(0, |cp| cp.skip_records);
+        let mut line_fallback = saved.as_ref().is_some_and(|cp| cp.line_fallback);
         let finished =
             saved.as_ref().is_some_and(|cp| cp.finished) || (start_at_end && gz && saved.is_none());
         if !gz && offset > len {
             tracing::info!(source = %self.id, path = %path.display(), "file is shorter than its checkpoint; reading from the start");
             offset = 0;
+            skip_records = 0;
+            line_fallback = false;
         }
+        let start = match self.framing {
+            Framing::Newline => Start::Lines {
+                fallback: line_fallback,
+            },
+            _ if line_fallback => Start::Lines { fallback: true },
+            Framing::JsonRecords => Start::Records { skip: skip_records },
+            Framing::Auto if skip_records > 0 => Start::Records { skip: skip_records },
+            Framing::Auto if finished => Start::Lines { fallback: false },
+            // Decided by the file's first non-whitespace byte, wherever reading resumes; a file
+            // without one yet is decided by the first one read.
+            Framing::Auto => match first_non_whitespace(path, gz).await {
+                Some(b'{' | b'[') => Start::Records { skip: 0 },
+                Some(_) => Start::Lines { fallback: false },
+                None => Start::Undecided,
+            },
+        };
         let mut file = tokio::fs::File::open(path).await?;
         let (input, read_pos, skip_to) = if gz {
             let mut decoder = GzipDecoder::new(BufReader::with_capacity(READ_CHUNK, file));
@@ -280,7 +305,7 @@ impl State {
             path_field: Bytes::from(path_text.clone().into_bytes()),
             stream: Arc::from(path_text),
             input,
-            framer: LineFramer::new(offset, self.max_line_bytes),
+            framer: FileFramer::new(start, offset, self.max_line_bytes),
             read_pos,
             skip_to,
             checkpoints: OrderedCheckpoints::new(),
@@ -310,13 +335,19 @@ impl State {
             Ok(0) => {
                 let gz = matches!(file.input, Input::Gzip(_));
                 if gz || once {
-                    // The stream is complete: hand out a last line without newline.
+                    // The stream is complete: hand out a last line without newline, report a
+                    // records document cut short.
                     file.framer.finish(&mut frames);
                     file.finished = gz;
                 } else if let Some(truncated) = check_truncation(file).await {
                     if truncated {
                         tracing::info!(source = %self.id, path = %file.path.display(), "file truncated; reading from the start");
-                        file.framer.reset(0);
+                        let start = match self.framing {
+                            Framing::Auto => Start::Undecided,
+                            Framing::Newline => Start::Lines { fallback: false },
+                            Framing::JsonRecords => Start::Records { skip: 0 },
+                        };
+                        file.framer = FileFramer::new(start, 0, self.max_line_bytes);
                         file.read_pos = 0;
                         file.generation += 1;
                         file.checkpoints = OrderedCheckpoints::new();
@@ -325,6 +356,8 @@ impl State {
                             key: file.key,
                             path: file.path.clone(),
                             offset: 0,
+                            skip_records: 0,
+                            line_fallback: false,
                             finished: false,
                         });
                         self.dirty = true;
@@ -382,7 +415,7 @@ impl State {
         let mut errors = Vec::new();
         for frame in frames {
             match frame {
-                Frame::Line { offset, bytes } => {
+                Unit::Message { offset, bytes } => {
                     let mut fields = ObjectMap::new();
                     fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
                     fields.insert(
@@ -395,7 +428,7 @@ impl State {
                         metadata(&self.id, file, offset, now, &notifier),
                     ));
                 }
-                Frame::TooLong { offset, prefix } => {
+                Unit::LineTooLong { offset, prefix } => {
                     self.metrics.error("line_too_long", 1);
                     tracing::warn!(source = %self.id, path = %file.path.display(), offset, max_line_bytes = self.max_line_bytes, "line longer than max_line_bytes skipped");
                     let mut fields = ObjectMap::new();
@@ -418,6 +451,43 @@ impl State {
                         fields,
                         metadata(&self.id, file, offset, now, &notifier),
                     ));
+                }
+                Unit::RecordTooLarge { offset } => {
+                    self.metrics.error("record_too_large", 1);
+                    tracing::warn!(source = %self.id, path = %file.path.display(), offset, max_line_bytes = self.max_line_bytes, "record larger than max_line_bytes skipped");
+                    let message = format!(
+                        "record larger than max_line_bytes ({})",
+                        self.max_line_bytes
+                    );
+                    errors.push(error_event(
+                        &self.id,
+                        file,
+                        (message, "record_too_large"),
+                        offset,
+                        now,
+                        &notifier,
+                    ));
+                }
+                Unit::BadDocument { error, lines_from } => {
+                    let (error_type, offset) = match &error {
+                        SplitError::Truncated { offset } => ("truncated_document", *offset),
+                        SplitError::NotRecordsDocument { offset, .. }
+                        | SplitError::RecordTooLarge { offset, .. }
+                        | SplitError::Syntax { offset, .. } => ("invalid_document", *offset),
+                    };
+                    self.metrics.error(error_type, 1);
+                    tracing::warn!(source = %self.id, path = %file.path.display(), error = %error, lines_from, "broken records document; reading the rest of the file as lines");
+                    errors.push(error_event(
+                        &self.id,
+                        file,
+                        (error.to_string(), error_type),
+                        offset,
+                        now,
+                        &notifier,
+                    ));
+                }
+                Unit::NotRecords { offset, reason } => {
+                    tracing::info!(source = %self.id, path = %file.path.display(), offset, reason, "not a records document; reading the rest of the file as lines");
                 }
             }
         }
@@ -462,12 +532,14 @@ impl State {
         if !advance || file.held {
             return;
         }
-        if let Some(offset) = file.checkpoints.complete(batch.seq) {
+        if let Some(position) = file.checkpoints.complete(batch.seq) {
             let finished = file.finished && file.checkpoints.in_flight() == 0;
             self.store.set(Checkpoint {
                 key: file.key,
                 path: file.path.clone(),
-                offset,
+                offset: position.offset,
+                skip_records: position.skip_records,
+                line_fallback: position.line_fallback,
                 finished,
             });
             self.dirty = true;
@@ -508,6 +580,62 @@ fn metadata(
     });
     meta.finalizers = EventFinalizers::one(notifier.finalizer());
     meta
+}
+
+/// An event for the `errors` output: `error` (message, `error_type`) about the unit at `offset`.
+fn error_event(
+    id: &Arc<str>,
+    file: &Tracked,
+    (message, error_type): (String, &'static str),
+    offset: u64,
+    now: chrono::DateTime<Utc>,
+    notifier: &BatchNotifier,
+) -> Event {
+    let mut fields = ObjectMap::new();
+    fields.insert(KeyString::from("error"), Value::from(message));
+    fields.insert(KeyString::from("error_type"), Value::from(error_type));
+    fields.insert(
+        KeyString::from("file"),
+        Value::Bytes(file.path_field.clone()),
+    );
+    fields.insert(
+        KeyString::from("offset"),
+        Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
+    );
+    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
+    Event::new(fields, metadata(id, file, offset, now, notifier))
+}
+
+/// The first non-whitespace byte of a file (decompressed for `.gz`) within its first
+/// [`SNIFF_BYTES`]; `None` if there is none yet (or the file cannot be read: reading it proper will
+/// report that).
+async fn first_non_whitespace(path: &Path, gz: bool) -> Option<u8> {
+    let file = tokio::fs::File::open(path).await.ok()?;
+    let mut reader: Box<dyn AsyncRead + Unpin + Send> = if gz {
+        let mut decoder = GzipDecoder::new(BufReader::new(file));
+        decoder.multiple_members(true);
+        Box::new(decoder)
+    } else {
+        Box::new(file)
+    };
+    let mut buf = vec![0u8; 4096];
+    let mut seen = 0usize;
+    while seen < SNIFF_BYTES {
+        let n = reader.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        seen += n;
+        if let Some(b) = buf
+            .get(..n)?
+            .iter()
+            .copied()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            return Some(b);
+        }
+    }
+    None
 }
 
 /// `Some(true)` if the file on disk is now shorter than what was read from it.

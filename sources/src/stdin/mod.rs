@@ -18,7 +18,7 @@ use weir_core::component::{
 };
 use weir_core::event::{Event, EventMetadata, StreamPosition, MESSAGE, TIMESTAMP};
 
-use crate::framing::{Frame, LineFramer};
+use weir_core::framing::lines::{Frame, LineFramer};
 
 /// Configuration of the `stdin` source.
 ///

@@ -83,6 +83,59 @@ pub trait RecordParser: Send {
 /// Sets `aws.log_type` on a parsed record.
 pub fn set_log_type(map: &mut ObjectMap, log_type: &'static str) {
     let mut aws = ObjectMap::new();
-    aws.insert(KeyString::from("log_type"), Value::from(log_type));
+    aws.insert(
+        KeyString::from("log_type"),
+        Value::Bytes(Bytes::from_static(log_type.as_bytes())),
+    );
     map.insert(KeyString::from("aws"), Value::Object(aws));
+}
+
+#[cfg(test)]
+mod coverage_tests {
+    use std::path::{Path, PathBuf};
+
+    /// Folders whose format tests compare every `*.expected.json` they find (globbing).
+    const COMPARED_BY_GLOB: [&str; 3] = ["alb/", "s3-access-logs/", "vpc-flow-logs/"];
+    /// Expected files compared by tests that name them.
+    const COMPARED_BY_NAME: [&str; 5] = [
+        "cloudwatch-subscription/powertools/lambda-awslogs-event.expected.json",
+        "cloudwatch-subscription/vrl-expected/vrl-doc-example.expected.json",
+        "redshift-audit/signalfx/redshift_connectionlog.expected.json",
+        "redshift-audit/signalfx/redshift_useractivitylog.expected.json",
+        "redshift-audit/signalfx/redshift_userlog.expected.json",
+    ];
+
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.to_string_lossy().ends_with(".expected.json") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// A new expected parse in the corpus fails this test until a format test compares it (with a
+    /// documented name map), so no expected file is silently left unchecked.
+    #[test]
+    fn every_expected_parse_in_the_corpus_is_compared_by_a_format_test() {
+        let corpus = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"));
+        let mut files = Vec::new();
+        walk(corpus, &mut files);
+        assert!(files.len() >= 20, "found {} expected files", files.len());
+        let unchecked: Vec<String> = files
+            .iter()
+            .filter_map(|p| p.strip_prefix(corpus).ok())
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|p| {
+                !COMPARED_BY_GLOB.iter().any(|g| p.starts_with(g))
+                    && !COMPARED_BY_NAME.contains(&p.as_str())
+            })
+            .collect();
+        assert!(
+            unchecked.is_empty(),
+            "expected parses no test compares: {unchecked:?}"
+        );
+    }
 }

@@ -23,7 +23,6 @@ struct Pending {
 }
 
 struct Slot {
-    key: Option<Arc<str>>,
     format: Option<&'static Format>,
     parsers: Vec<(&'static str, Box<dyn RecordParser>)>,
     pending: Option<Pending>,
@@ -31,9 +30,8 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(key: Option<Arc<str>>, format: Option<&'static Format>, now: u64) -> Self {
+    fn new(format: Option<&'static Format>, now: u64) -> Self {
         Self {
-            key,
             format,
             parsers: Vec::new(),
             pending: None,
@@ -56,7 +54,7 @@ impl Default for Streams {
     fn default() -> Self {
         Self {
             index: HashMap::new(),
-            slots: vec![Slot::new(None, None, 0)],
+            slots: vec![Slot::new(None, 0)],
             free: Vec::new(),
             last: None,
             clock: 0,
@@ -86,7 +84,7 @@ impl Streams {
         let slot = match self.index.get(key) {
             Some(slot) => *slot,
             None => {
-                let state = Slot::new(Some(Arc::clone(key)), initial(), self.clock);
+                let state = Slot::new(initial(), self.clock);
                 let slot = match self.free.pop() {
                     Some(free) => {
                         self.slots[free] = state;
@@ -208,22 +206,11 @@ impl Streams {
             let s = &mut slots[*slot];
             let keep = s.last_used > cutoff || s.pending.is_some();
             if !keep {
-                *s = Slot::new(None, None, 0);
+                *s = Slot::new(None, 0);
                 free.push(*slot);
             }
             keep
         });
         self.last = None;
-    }
-
-    /// Streams currently known (for tests).
-    #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    #[allow(dead_code)]
-    fn key(&self, slot: usize) -> Option<&Arc<str>> {
-        self.slots.get(slot).and_then(|s| s.key.as_ref())
     }
 }

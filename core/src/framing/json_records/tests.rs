@@ -1,8 +1,39 @@
+use std::path::{Path, PathBuf};
+
 use bytes::Bytes;
 use proptest::prelude::*;
 
-use super::test_support::{input_files, read};
 use super::*;
+
+/// The shared corpus root.
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+
+/// Input files (not `*.expected.json`) under `corpus/<dir>`, recursively, sorted; panics if there
+/// are none.
+fn input_files(dir: &str) -> Vec<PathBuf> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if !path.to_string_lossy().ends_with(".expected.json") {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(CORPUS).join(dir);
+    let mut out = Vec::new();
+    walk(&root, &mut out);
+    out.sort();
+    assert!(!out.is_empty(), "no corpus files under {}", root.display());
+    out
+}
+
+/// Reads a file as [`Bytes`].
+fn read(path: &Path) -> Bytes {
+    Bytes::from(std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
 
 /// Splits `data` in chunks of `size` bytes, returning the elements and the first error.
 fn split_chunks(
@@ -201,6 +232,54 @@ fn not_records_documents_are_reported_with_their_bytes() {
 }
 
 #[test]
+fn bare_arrays_can_be_limited_to_objects_and_arrays() {
+    let config = SplitterConfig {
+        bare_array_objects_only: true,
+        ..SplitterConfig::default()
+    };
+    for input in [
+        &b"[INFO] started\n"[..],
+        b"[ \n 2024-01-01 ] x",
+        b"[\"a\",{\"b\":1}]",
+        b"[1]",
+    ] {
+        for size in 1..=input.len() {
+            let mut s = RecordsSplitter::new(config.clone());
+            let mut out = Vec::new();
+            let mut fed = 0;
+            let mut err = None;
+            for c in input.chunks(size) {
+                fed += c.len();
+                if let Err(e) = s.push(c, &mut out) {
+                    err = Some(e);
+                    break;
+                }
+            }
+            match err {
+                Some(SplitError::NotRecordsDocument {
+                    offset: 0,
+                    unconsumed,
+                    ..
+                }) => assert_eq!(&unconsumed[..], &input[..fed], "size {size}"),
+                other => panic!(
+                    "{:?} size {size}: {other:?}",
+                    String::from_utf8_lossy(input)
+                ),
+            }
+            assert!(out.is_empty());
+        }
+    }
+    let input = br#" [ {"a":1}, 2, "x" ] [[1],[2]] [] {"Records":[3]}"#;
+    for size in 1..=input.len() {
+        let (out, err) = split_chunks(input, size, &config);
+        assert_eq!(err, None, "size {size}");
+        let want: Vec<&[u8]> = vec![br#"{"a":1}"#, b"2", br#""x""#, b"[1]", b"[2]", b"3"];
+        let got: Vec<&[u8]> = out.iter().map(|b| &b[..]).collect();
+        assert_eq!(got, want, "size {size}");
+    }
+}
+
+#[test]
 fn garbage_and_syntax_errors() {
     let cases: &[&[u8]] = &[
         b"{\"Records\":[1 2]}",
@@ -316,6 +395,96 @@ fn reset_clears_failure() {
     assert!(s.is_between_documents());
     assert_eq!(s.bytes_consumed(), 3);
     assert_eq!(s.records_emitted(), 1);
+}
+
+#[test]
+fn elements_carry_offsets_and_every_oversize_element_is_reported() {
+    let config = SplitterConfig {
+        max_record_size: 10,
+        ..SplitterConfig::default()
+    };
+    let input = br#"{"Records":[{"a":"0123456789"},{"b":1},"0123456789abc",2]}"#;
+    let want = vec![
+        Element::TooLarge {
+            offset: 12,
+            limit: 10,
+        },
+        Element::Record {
+            offset: 31,
+            bytes: Bytes::from_static(br#"{"b":1}"#),
+        },
+        Element::TooLarge {
+            offset: 39,
+            limit: 10,
+        },
+        Element::Record {
+            offset: 55,
+            bytes: Bytes::from_static(b"2"),
+        },
+    ];
+    for size in 1..=input.len() {
+        let mut s = RecordsSplitter::new(config.clone());
+        let mut out = Vec::new();
+        for c in input.chunks(size) {
+            s.push_elements(c, &mut out).unwrap();
+        }
+        s.finish().unwrap();
+        assert_eq!(out, want, "size {size}");
+        assert_eq!(s.records_emitted(), 2);
+    }
+}
+
+#[test]
+fn document_position_and_skipping_resume_a_document() {
+    let input = b"{\"Records\":[10,{\"x\":[1]},\"big big big\",13]} [20,21]\n";
+    // Where each element ends, with (document offset, elements done) just after it.
+    let mut s = RecordsSplitter::new(SplitterConfig {
+        max_record_size: 9,
+        ..SplitterConfig::default()
+    });
+    let mut positions = Vec::new();
+    let mut out = Vec::new();
+    for b in input.chunks(1) {
+        s.push_elements(b, &mut out).unwrap();
+        positions.push((s.document_offset(), s.document_elements()));
+    }
+    s.finish().unwrap();
+    assert_eq!(positions[0], (Some(0), 0));
+    assert_eq!(positions[13], (Some(0), 0)); // `10` is complete only at its delimiter
+    assert_eq!(positions[14], (Some(0), 1));
+    assert_eq!(positions[37], (Some(0), 3)); // the too-large string counts
+    assert_eq!(positions[41], (Some(0), 4)); // the array is closed, the object is not
+    assert_eq!(positions[42], (None, 0)); // after `}`
+    assert_eq!(positions[44], (Some(44), 0)); // `[` of the bare array
+    assert_eq!(positions[47], (Some(44), 1));
+    assert_eq!(positions[50], (None, 0));
+    assert_eq!(s.documents_completed(), 2);
+
+    // Resuming at the first document with k elements done hands out exactly the rest, with the
+    // same offsets; the skip count does not leak into the next document.
+    let all: Vec<Element> = out;
+    for k in 0..=4u64 {
+        for size in [1, 3, input.len()] {
+            let mut s = RecordsSplitter::new(SplitterConfig {
+                max_record_size: 9,
+                ..SplitterConfig::default()
+            });
+            s.skip_elements(k);
+            let mut got = Vec::new();
+            for c in input.chunks(size) {
+                s.push_elements(c, &mut got).unwrap();
+            }
+            s.finish().unwrap();
+            // Elements of the first document: 10, {"x":[1]}, too large, 13.
+            assert_eq!(got[..], all[k as usize..], "k {k} size {size}");
+        }
+    }
+    // A skip count larger than the document stops at its end.
+    let mut s = RecordsSplitter::default();
+    s.skip_elements(100);
+    let mut got = Vec::new();
+    s.push(b"[1,2] [3]", &mut got).unwrap();
+    assert_eq!(got, vec![Bytes::from_static(b"3")]);
 }
 
 fn arb_json() -> impl Strategy<Value = serde_json::Value> {

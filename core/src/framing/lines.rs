@@ -1,6 +1,6 @@
-//! Newline framing shared by byte-stream sources (`file`, `stdin`): splits a growing buffer into
-//! lines without copying them (each line is a slice of the read chunk), enforces `max_line_bytes`
-//! (an oversize line is reported, then skipped up to its newline — never silently cut), and keeps the
+//! Newline framing for byte-stream sources (`file`, `stdin`): splits a growing buffer into lines
+//! without copying them (each line is a slice of the read chunk), enforces `max_line_bytes` (an
+//! oversize line is reported, then skipped up to its newline — never silently cut), and keeps the
 //! byte offset of every line so sources can checkpoint precisely.
 
 use bytes::{Bytes, BytesMut};
