@@ -27,14 +27,15 @@ pub enum WhenFull {
     DropNewest,
 }
 
-/// Default capacity of a sink's buffer.
-pub const DEFAULT_MAX_EVENTS: usize = 4096;
+/// Default capacity of a sink's buffer: a few thousand events, small enough that a buffer of
+/// parsed events (a few KiB each) stays well within tens of MiB.
+pub const DEFAULT_MAX_EVENTS: usize = 2048;
 
 /// A sink's `buffer` table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BufferConfig {
-    /// Capacity in events (default 4096).
+    /// Capacity in events (default 2048).
     #[serde(default = "default_max_events")]
     pub max_events: usize,
     /// `block` (default) or `drop_newest`.

@@ -15,6 +15,7 @@ pub mod buffer;
 pub mod component;
 pub mod event;
 pub mod framing;
+pub mod json;
 pub mod metrics;
 pub mod output;
 pub mod shutdown;

@@ -21,9 +21,6 @@ pub enum EncodeError {
     /// `text` encoding, but the event has no string `message` field.
     #[error("the event has no string `message` field")]
     MissingMessage,
-    /// JSON serialization failed.
-    #[error("cannot serialize the event as JSON: {0}")]
-    Json(#[from] serde_json::Error),
 }
 
 impl EncodeError {
@@ -31,7 +28,6 @@ impl EncodeError {
     pub fn error_type(&self) -> &'static str {
         match self {
             EncodeError::MissingMessage => "missing_message",
-            EncodeError::Json(_) => "encode_failed",
         }
     }
 }
@@ -47,11 +43,7 @@ impl Encoding {
                 out.push(b'\n');
             }
             Encoding::Ndjson => {
-                let start = out.len();
-                if let Err(error) = serde_json::to_writer(&mut *out, &event.fields) {
-                    out.truncate(start);
-                    return Err(error.into());
-                }
+                weir_core::json::write_object(&event.fields, out);
                 out.push(b'\n');
             }
         }

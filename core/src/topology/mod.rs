@@ -104,4 +104,4 @@ pub struct PipelineConfig {
 
 /// Capacity of a transform's input buffer, in events. Transforms are synchronous and fast; a small
 /// buffer keeps memory low while still letting a source read ahead by a batch or two.
-pub const TRANSFORM_BUFFER_EVENTS: usize = 2048;
+pub const TRANSFORM_BUFFER_EVENTS: usize = 1024;

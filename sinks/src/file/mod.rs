@@ -224,9 +224,10 @@ impl Sink for FileSink {
                     None => break,
                 }
             }
-            (writer, round) = blocking(move || {
-                writer.process(&mut round);
-                (writer, round)
+            writer.encode(&mut round);
+            writer = blocking(move || {
+                writer.write();
+                writer
             })
             .await?;
         }

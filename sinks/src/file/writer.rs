@@ -187,15 +187,21 @@ impl Writer {
         !self.files.is_empty()
     }
 
-    /// Processes one round of batches: encodes, writes, flushes, then acknowledges. Leaves `batches`
-    /// empty (its allocation is reused by the caller).
-    pub(super) fn process(&mut self, batches: &mut Vec<Vec<Event>>) {
+    /// Encodes one round of batches into per-path buffers. Runs on the sink's task, so events are
+    /// freed on the thread that made them (cross-thread frees cost the allocator dearly). Leaves
+    /// `batches` empty (its allocation is reused by the caller).
+    pub(super) fn encode(&mut self, batches: &mut Vec<Vec<Event>>) {
         self.begin_round();
         for batch in batches.drain(..) {
             for event in batch {
                 self.add(event);
             }
         }
+    }
+
+    /// Writes and flushes the encoded round, then acknowledges its events; closes idle files.
+    /// Blocking I/O: call from the blocking pool.
+    pub(super) fn write(&mut self) {
         self.write_round();
         if self.last_sweep.elapsed() >= SWEEP_PERIOD {
             self.close_idle();
