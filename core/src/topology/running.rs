@@ -105,17 +105,7 @@ impl RunningTopology {
             return Err(errors);
         }
 
-        // 2. Metrics and an input buffer for every consumer.
-        let component_metrics: BTreeMap<String, ComponentMetrics> = config
-            .components
-            .iter()
-            .map(|(id, c)| {
-                (
-                    id.clone(),
-                    metrics.component(id, c.plugin.kind(), &c.type_name),
-                )
-            })
-            .collect();
+        // 2. An input buffer for every consumer.
         let mut senders: BTreeMap<String, BufferSender> = BTreeMap::new();
         let mut receivers: BTreeMap<String, BufferReceiver> = BTreeMap::new();
         for (id, component) in &config.components {

@@ -929,6 +929,50 @@ fn strip_quotes(mut span: Span, record: &[u8]) -> Span {
 }
 
 /// Test helpers shared by the format modules' tests.
+
+/// Declares a stateless parser for a space-delimited format from its field table: the struct, its
+/// `parse_record`, and its [`RecordParser`](super::RecordParser) impl. Each format module then holds
+/// only what differs: its fields and how many are mandatory.
+macro_rules! spaced_parser {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
+
+        impl $name {
+            /// Parses one record into a map (the [`RecordParser`](crate::aws::RecordParser) form
+            /// appends it to a vector).
+            pub fn parse_record(
+                &self,
+                record: &bytes::Bytes,
+            ) -> Result<vrl::value::ObjectMap, crate::aws::ParseError> {
+                static LAYOUT: std::sync::OnceLock<crate::aws::fields::SpecLayout> =
+                    std::sync::OnceLock::new();
+                let layout = LAYOUT.get_or_init(|| crate::aws::fields::SpecLayout::new(FIELDS));
+                let mut map = crate::aws::fields::parse_spaced(LOG_TYPE, layout, MANDATORY, record)?;
+                crate::aws::set_log_type(&mut map, LOG_TYPE);
+                Ok(map)
+            }
+        }
+
+        impl crate::aws::RecordParser for $name {
+            fn log_type(&self) -> &'static str {
+                LOG_TYPE
+            }
+
+            fn parse(
+                &mut self,
+                record: &bytes::Bytes,
+                out: &mut Vec<vrl::value::ObjectMap>,
+            ) -> Result<(), crate::aws::ParseError> {
+                out.push(self.parse_record(record)?);
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use spaced_parser;
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use std::path::{Path, PathBuf};

@@ -40,13 +40,7 @@
 //! | `unparsed_trailing` | array of strings | fields past the known ones, verbatim |
 //! | `aws.log_type` | string | `s3_access` |
 
-use std::sync::OnceLock;
-
-use bytes::Bytes;
-use vrl::value::ObjectMap;
-
-use super::fields::{parse_spaced, spec, FieldSpec, Kind, SpecLayout};
-use super::{set_log_type, ParseError, RecordParser};
+use super::fields::{spec, FieldSpec, Kind};
 
 #[cfg(test)]
 mod tests;
@@ -94,32 +88,7 @@ pub(crate) const FIELDS: &[FieldSpec] = &[
     spec("acl_required", Kind::Str),
 ];
 
-/// The output layout of [`FIELDS`], computed once.
-fn layout() -> &'static SpecLayout {
-    static LAYOUT: OnceLock<SpecLayout> = OnceLock::new();
-    LAYOUT.get_or_init(|| SpecLayout::new(FIELDS))
-}
-
-/// Parser for S3 server access log records (stateless).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct S3AccessParser;
-
-impl S3AccessParser {
-    /// Parses one record into a map (the [`RecordParser`] form appends it to a vector).
-    pub fn parse_record(&self, record: &Bytes) -> Result<ObjectMap, ParseError> {
-        let mut map = parse_spaced(LOG_TYPE, layout(), MANDATORY, record)?;
-        set_log_type(&mut map, LOG_TYPE);
-        Ok(map)
-    }
-}
-
-impl RecordParser for S3AccessParser {
-    fn log_type(&self) -> &'static str {
-        LOG_TYPE
-    }
-
-    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
-        out.push(self.parse_record(record)?);
-        Ok(())
-    }
+crate::aws::fields::spaced_parser! {
+    /// Parser for S3 server access log records (stateless).
+    S3AccessParser
 }

@@ -1,5 +1,7 @@
+use crate::aws::RecordParser;
 use bytes::Bytes;
 use proptest::prelude::*;
+use vrl::value::ObjectMap;
 use vrl::value::Value;
 
 use super::*;
