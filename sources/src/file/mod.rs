@@ -14,7 +14,7 @@
 //!   silently, never a crash.
 //! * Each read chunk is one acknowledgement batch. The checkpoint of a file advances only over
 //!   batches that were delivered, in file order ([`weir_core::ack::OrderedCheckpoints`]), and is
-//!   written under `data_dir` every second and at shutdown. Inside a records document the
+//!   written under `data_dir` every 250 ms and at shutdown. Inside a records document the
 //!   checkpoint is the document's first byte plus the number of its records already delivered: a
 //!   restart reads the document again from its start and skips those.
 

@@ -30,8 +30,9 @@ const READ_CHUNK: usize = 256 * 1024;
 const HEAD_BYTES: usize = 256;
 /// Pause when no file had new data.
 const IDLE_SLEEP: Duration = Duration::from_millis(100);
-/// How often dirty checkpoints are written.
-const SAVE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often dirty checkpoints are written: a small atomic file write; often enough that a crash
+/// re-reads little.
+const SAVE_INTERVAL: Duration = Duration::from_millis(250);
 /// `framing = "auto"` looks this far into a file for its first non-whitespace byte.
 const SNIFF_BYTES: usize = 64 * 1024;
 
