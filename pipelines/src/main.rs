@@ -15,6 +15,17 @@ use weir_core::topology::{RunOptions, RunningTopology};
 use weir_pipelines::config::{self, Diagnostic, Loaded};
 use weir_pipelines::{api, quickstart, registry};
 
+/// jemalloc, as Vector ships: each event allocates many small, short-lived values (map keys,
+/// fields) and a faster allocator is worth a large share of throughput.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc tuned for a bounded footprint: one arena (thread caches keep the hot path lock-free),
+/// freed pages returned after 50 ms instead of 10 s, so peak RSS tracks the buffers, not history.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] = b"narenas:1,dirty_decay_ms:50,muzzy_decay_ms:0\0";
+
 #[derive(Parser)]
 #[command(name = "weir", version, about = "A streaming pipeline for AWS logs.")]
 struct Cli {
