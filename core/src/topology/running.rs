@@ -350,3 +350,178 @@ async fn send_results(out: &mut Outputs, result: TransformOutput) {
         out.send_named(name, events).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::ack::{BatchNotifier, BatchStatus, EventFinalizers, EventStatus};
+    use crate::component::{Sink, SinkConfig, Source, SourceConfig};
+    use crate::event::EventMetadata;
+    use crate::topology::{ComponentConfig, PluginConfig};
+
+    /// Emits `events` events in batches of 10, then waits for every batch's status.
+    #[derive(Debug)]
+    struct Emit {
+        events: usize,
+        statuses: Arc<Mutex<Vec<BatchStatus>>>,
+    }
+
+    struct EmitSource(usize, Arc<Mutex<Vec<BatchStatus>>>);
+
+    impl SourceConfig for Emit {
+        fn build(&self, _: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
+            Ok(Box::new(EmitSource(
+                self.events,
+                Arc::clone(&self.statuses),
+            )))
+        }
+    }
+
+    #[async_trait]
+    impl Source for EmitSource {
+        async fn run(self: Box<Self>, mut cx: SourceContext) -> Result<(), ComponentError> {
+            let mut pending = Vec::new();
+            for chunk in 0..self.0.div_ceil(10) {
+                let (batch, status) = BatchNotifier::with_receiver();
+                let events = (0..10.min(self.0 - chunk * 10))
+                    .map(|i| {
+                        let mut meta =
+                            EventMetadata::new(Arc::clone(&cx.id), "test", chrono::Utc::now());
+                        meta.finalizers = EventFinalizers::one(batch.finalizer());
+                        Event::from_message(format!("{chunk}-{i}"), meta)
+                    })
+                    .collect();
+                drop(batch);
+                cx.out.send(events).await;
+                pending.push(status);
+            }
+            drop(cx.out);
+            for status in pending {
+                if let Ok(status) = status.await {
+                    self.1.lock().unwrap().push(status);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// Finalizes everything with one status, optionally slowly; counts what it saw.
+    #[derive(Debug)]
+    struct Finish {
+        status: EventStatus,
+        delay_ms: u64,
+        seen: Arc<AtomicUsize>,
+    }
+
+    struct FinishSink(EventStatus, u64, Arc<AtomicUsize>);
+
+    impl SinkConfig for Finish {
+        fn build(&self, _: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
+            Ok(Box::new(FinishSink(
+                self.status,
+                self.delay_ms,
+                Arc::clone(&self.seen),
+            )))
+        }
+    }
+
+    #[async_trait]
+    impl Sink for FinishSink {
+        async fn run(
+            self: Box<Self>,
+            mut input: SinkInput,
+            _cx: SinkContext,
+        ) -> Result<(), ComponentError> {
+            while let Some(events) = input.next_batch().await {
+                tokio::time::sleep(Duration::from_millis(self.1)).await;
+                self.2.fetch_add(events.len(), Ordering::Relaxed);
+                crate::event::finalize_all(events, self.0);
+            }
+            Ok(())
+        }
+    }
+
+    fn component(inputs: &[&str], max_events: usize, plugin: PluginConfig) -> ComponentConfig {
+        ComponentConfig {
+            type_name: "test".into(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            buffer: BufferConfig {
+                max_events,
+                ..BufferConfig::default()
+            },
+            plugin,
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    async fn fan_out(second: EventStatus) -> (Vec<BatchStatus>, usize, usize) {
+        let statuses = Arc::new(Mutex::new(Vec::new()));
+        let (fast, slow) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut config = PipelineConfig::default();
+        let emit = Emit {
+            events: 100,
+            statuses: Arc::clone(&statuses),
+        };
+        config.components.insert(
+            "src".into(),
+            component(&[], 1, PluginConfig::Source(Box::new(emit))),
+        );
+        let a = Finish {
+            status: EventStatus::Delivered,
+            delay_ms: 0,
+            seen: Arc::clone(&fast),
+        };
+        let b = Finish {
+            status: second,
+            delay_ms: 5,
+            seen: Arc::clone(&slow),
+        };
+        config.components.insert(
+            "a".into(),
+            component(&["src"], 1000, PluginConfig::Sink(Box::new(a))),
+        );
+        config.components.insert(
+            "b".into(),
+            component(&["src"], 10, PluginConfig::Sink(Box::new(b))),
+        );
+        let metrics = Metrics::new("test").unwrap();
+        let mut topology =
+            RunningTopology::start(config, &metrics, RunOptions { once: true }).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), topology.wait())
+            .await
+            .unwrap();
+        let statuses = statuses.lock().unwrap().clone();
+        (
+            statuses,
+            fast.load(Ordering::Relaxed),
+            slow.load(Ordering::Relaxed),
+        )
+    }
+
+    #[tokio::test]
+    async fn fan_out_delivers_every_event_to_every_consumer() {
+        let (statuses, fast, slow) = fan_out(EventStatus::Delivered).await;
+        assert_eq!(
+            (fast, slow),
+            (100, 100),
+            "the slow consumer with a small buffer still gets everything"
+        );
+        assert_eq!(statuses, vec![BatchStatus::Delivered; 10]);
+    }
+
+    #[tokio::test]
+    async fn fan_out_with_one_rejecting_sink_reports_rejected_to_the_source() {
+        let (statuses, fast, slow) = fan_out(EventStatus::Rejected).await;
+        assert_eq!((fast, slow), (100, 100));
+        assert_eq!(
+            statuses,
+            vec![BatchStatus::Rejected; 10],
+            "a rejection is never a delivery"
+        );
+    }
+}
