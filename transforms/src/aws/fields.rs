@@ -928,8 +928,6 @@ fn strip_quotes(mut span: Span, record: &[u8]) -> Span {
     span
 }
 
-/// Test helpers shared by the format modules' tests.
-
 /// Declares a stateless parser for a space-delimited format from its field table: the struct, its
 /// `parse_record`, and its [`RecordParser`](super::RecordParser) impl. Each format module then holds
 /// only what differs: its fields and how many are mandatory.
@@ -973,6 +971,7 @@ macro_rules! spaced_parser {
 }
 pub(crate) use spaced_parser;
 
+/// Test helpers shared by the format modules' tests.
 #[cfg(test)]
 pub(crate) mod test_support {
     use std::path::{Path, PathBuf};
