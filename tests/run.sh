@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Weir's whole test suite, as CI runs it (`.ci/run` calls this file).
 #
-# 1. Installs and starts the services the tests need, on 127.0.0.1 only (none yet: the AWS, Kafka
-#    and Elasticsearch test servers join here with the issues that need them).
+# 1. Installs the real servers the tests need (moto, tansu, osmem-server; pinned, in a venv under
+#    target/, idempotent). Each end-to-end test starts its own server processes on 127.0.0.1.
 # 2. Checks formatting and lints (warnings are errors).
 # 3. Runs every test of the workspace: unit tests, and the end-to-end tests in tests/ that drive
 #    real `weir` processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== test services"
+bash tests/services/install.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,6 +1,8 @@
 //! Support for Weir's end-to-end tests: build and start real `weir` processes, signal them, scrape
 //! their metrics, and read what they wrote.
 
+pub mod services;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
