@@ -27,15 +27,17 @@ pub enum WhenFull {
     DropNewest,
 }
 
-/// Default capacity of a sink's buffer: a few thousand events, small enough that a buffer of
-/// parsed events (a few KiB each) stays well within tens of MiB.
-pub const DEFAULT_MAX_EVENTS: usize = 2048;
+/// Default capacity of a sink's buffer: 500 events, as Vector's. Parsed events take a few KiB
+/// each, so this bounds a buffer to a few MiB; measured end to end (one thread, ALB, CloudTrail,
+/// CloudFront) it lowers peak RSS by 10–16 MB against 2048 for no more instructions, since the
+/// sink still drains whole batches.
+pub const DEFAULT_MAX_EVENTS: usize = 500;
 
 /// A sink's `buffer` table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BufferConfig {
-    /// Capacity in events (default 2048).
+    /// Capacity in events (default 500).
     #[serde(default = "default_max_events")]
     pub max_events: usize,
     /// `block` (default) or `drop_newest`.
