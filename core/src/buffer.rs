@@ -77,6 +77,25 @@ pub struct BufferSender {
     shared: Arc<Shared>,
 }
 
+/// A handle on a buffer that does not keep it open: the topology holds one per consumer so that a
+/// reload can wire new producers to it, while the buffer still closes (and its consumer finishes)
+/// once every real producer is gone.
+#[derive(Clone)]
+pub struct WeakBufferSender {
+    tx: mpsc::WeakUnboundedSender<Chunk>,
+    shared: Arc<Shared>,
+}
+
+impl WeakBufferSender {
+    /// A real sender, if the buffer is still open.
+    pub fn upgrade(&self) -> Option<BufferSender> {
+        Some(BufferSender {
+            tx: self.tx.upgrade()?,
+            shared: Arc::clone(&self.shared),
+        })
+    }
+}
+
 /// The reading end of a buffer, owned by the consuming component.
 pub struct BufferReceiver {
     rx: mpsc::UnboundedReceiver<Chunk>,
@@ -111,6 +130,19 @@ pub fn buffer(config: &BufferConfig, metrics: ComponentMetrics) -> (BufferSender
 }
 
 impl BufferSender {
+    /// A handle that does not keep the buffer open.
+    pub fn downgrade(&self) -> WeakBufferSender {
+        WeakBufferSender {
+            tx: self.tx.downgrade(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Whether both senders feed the same buffer.
+    pub fn same_buffer(&self, other: &BufferSender) -> bool {
+        self.tx.same_channel(&other.tx)
+    }
+
     /// Queues a batch, waiting for room (`block`) or dropping what does not fit (`drop_newest`).
     pub async fn send(&self, mut events: Vec<Event>) -> Result<(), BufferClosed> {
         while !events.is_empty() {

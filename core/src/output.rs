@@ -2,28 +2,86 @@
 //! each fanning out to every consumer that lists it as an input.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, Weak};
 
 use prometheus::IntCounter;
-use tokio::sync::mpsc;
 
 use crate::ack::EventStatus;
 use crate::buffer::BufferSender;
 use crate::event::{finalize_all, Event};
 use crate::metrics::{ComponentMetrics, DEFAULT_OUTPUT};
 
-/// A change to a fan-out's consumer list, applied between batches (used by rewiring on reload).
-pub enum FanoutControl {
-    /// Add (or replace) the consumer with this id.
-    Add(String, BufferSender),
-    /// Remove the consumer with this id.
-    Remove(String),
+/// The consumers of one output port: `(consumer id, its input buffer)`.
+///
+/// Shared between the producing component's [`Fanout`] and the topology, so a reload can add,
+/// replace or remove consumers at once, even while the producer is idle. Only producers hold
+/// these lists strongly (the topology keeps a [`WeakConsumers`]): when a producer finishes, its
+/// lists go, their buffer senders go, and consumers whose every producer is gone see their input
+/// end — the shutdown cascade.
+#[derive(Clone, Default)]
+pub struct Consumers(Arc<Mutex<ConsumerList>>);
+
+/// One snapshot of a port's consumers: `(consumer id, its input buffer)`.
+pub type ConsumerList = Arc<Vec<(String, BufferSender)>>;
+
+/// A [`Consumers`] handle that does not keep the list (and the buffers in it) alive.
+#[derive(Clone, Default)]
+pub struct WeakConsumers(Weak<Mutex<ConsumerList>>);
+
+impl Consumers {
+    /// A list with these consumers.
+    pub fn new(consumers: Vec<(String, BufferSender)>) -> Self {
+        Self(Arc::new(Mutex::new(Arc::new(consumers))))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ConsumerList> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The consumers right now; a send works on this snapshot, so a concurrent change applies from
+    /// the next batch on.
+    pub fn snapshot(&self) -> ConsumerList {
+        Arc::clone(&self.lock())
+    }
+
+    /// Adds the consumer `id`, or points it at a new buffer if it is already there.
+    pub fn set(&self, id: &str, sender: BufferSender) {
+        let mut list = self.lock();
+        let mut next: Vec<_> = list.iter().filter(|(c, _)| c != id).cloned().collect();
+        next.push((id.to_string(), sender));
+        *list = Arc::new(next);
+    }
+
+    /// Removes the consumer `id` (its buffer closes once no other producer feeds it).
+    pub fn remove(&self, id: &str) {
+        let mut list = self.lock();
+        if list.iter().any(|(c, _)| c == id) {
+            *list = Arc::new(list.iter().filter(|(c, _)| c != id).cloned().collect());
+        }
+    }
+
+    /// The ids of the consumers.
+    pub fn ids(&self) -> Vec<String> {
+        self.snapshot().iter().map(|(c, _)| c.clone()).collect()
+    }
+
+    /// A handle that does not keep the list alive.
+    pub fn downgrade(&self) -> WeakConsumers {
+        WeakConsumers(Arc::downgrade(&self.0))
+    }
+}
+
+impl WeakConsumers {
+    /// The list, if its producer still runs.
+    pub fn upgrade(&self) -> Option<Consumers> {
+        self.0.upgrade().map(Consumers)
+    }
 }
 
 /// One output port feeding several consumers. Under `block` buffers the slowest consumer sets the
 /// pace: a batch is handed to each consumer in turn, waiting for room in each.
 pub struct Fanout {
-    consumers: Vec<(String, BufferSender)>,
-    control: Option<mpsc::UnboundedReceiver<FanoutControl>>,
+    consumers: Consumers,
     sent: IntCounter,
     discarded: IntCounter,
 }
@@ -32,37 +90,24 @@ impl Fanout {
     /// A fan-out to the given consumers (`(consumer id, buffer)`).
     pub fn new(
         consumers: Vec<(String, BufferSender)>,
-        control: Option<mpsc::UnboundedReceiver<FanoutControl>>,
         sent: IntCounter,
         discarded: IntCounter,
     ) -> Self {
+        Self::shared(Consumers::new(consumers), sent, discarded)
+    }
+
+    /// A fan-out to a consumer list the topology can change while it runs.
+    pub fn shared(consumers: Consumers, sent: IntCounter, discarded: IntCounter) -> Self {
         Self {
             consumers,
-            control,
             sent,
             discarded,
         }
     }
 
-    fn apply_control(&mut self) {
-        let Some(control) = self.control.as_mut() else {
-            return;
-        };
-        while let Ok(msg) = control.try_recv() {
-            match msg {
-                FanoutControl::Add(id, sender) => {
-                    self.consumers.retain(|(c, _)| *c != id);
-                    self.consumers.push((id, sender));
-                }
-                FanoutControl::Remove(id) => self.consumers.retain(|(c, _)| *c != id),
-            }
-        }
-    }
-
     /// Whether anything consumes this output.
     pub fn has_consumers(&mut self) -> bool {
-        self.apply_control();
-        !self.consumers.is_empty()
+        !self.consumers.snapshot().is_empty()
     }
 
     /// Sends a batch to every consumer. With no consumer the events are discarded and acknowledged
@@ -71,9 +116,9 @@ impl Fanout {
         if events.is_empty() {
             return;
         }
-        self.apply_control();
+        let consumers = self.consumers.snapshot();
         let n = events.len() as u64;
-        let Some(((_, last), rest)) = self.consumers.split_last() else {
+        let Some(((_, last), rest)) = consumers.split_last() else {
             self.discarded.inc_by(n);
             finalize_all(events, EventStatus::Dropped);
             return;

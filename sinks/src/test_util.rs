@@ -59,7 +59,6 @@ pub(crate) fn start_with(sink: Box<dyn weir_core::component::Sink>, type_name: &
     let out = Outputs::new(
         Fanout::new(
             vec![],
-            None,
             metrics.sent_events(DEFAULT_OUTPUT),
             metrics.discarded.clone(),
         ),

@@ -1,6 +1,7 @@
 //! A pipeline as the runtime sees it: validated component configs wired into a graph, and the
 //! running set of tasks built from them.
 
+pub mod diff;
 pub mod graph;
 pub mod running;
 
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::buffer::BufferConfig;
 use crate::component::{ComponentKind, SinkConfig, SourceConfig, TransformConfig};
 
-pub use running::{RunOptions, RunningTopology, StopError};
+pub use running::{ReloadError, RunOptions, RunningTopology, StopError};
 
 /// The `[api]` table: where `/metrics` and `/health` are served.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -50,7 +50,6 @@ fn start(config: FileSourceConfig, data_dir: &Path, once: bool) -> Harness {
     let (etx, errors) = buffer(&big, consumer);
     let default = Fanout::new(
         vec![("sink".into(), tx)],
-        None,
         metrics.sent_events(DEFAULT_OUTPUT),
         metrics.discarded.clone(),
     );
@@ -59,7 +58,6 @@ fn start(config: FileSourceConfig, data_dir: &Path, once: bool) -> Harness {
         "errors".to_string(),
         Fanout::new(
             vec![("sink".into(), etx)],
-            None,
             metrics.sent_events("errors"),
             metrics.discarded.clone(),
         ),
