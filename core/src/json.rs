@@ -1,7 +1,8 @@
 //! A JSON writer for events, byte-for-byte the output of `serde_json` on `vrl` values, without
-//! serde's per-value dispatch: strings are validated with SIMD and copied whole when they need no
-//! escaping (the common case), so encoding costs little more than a copy. Sinks that write JSON
-//! (file, console, Kafka, Elasticsearch) share it.
+//! serde's per-value dispatch: a string that is plain ASCII with nothing to escape (the common
+//! case) is recognised in one pass of eight bytes at a time and copied whole, and timestamps are
+//! formatted straight into the output, so encoding costs little more than a copy. Sinks that
+//! write JSON (file, console, Kafka, Elasticsearch) share it.
 
 use vrl::value::{ObjectMap, Value};
 
@@ -41,8 +42,7 @@ pub fn write_value(value: &Value, out: &mut Vec<u8>) {
         Value::Boolean(false) => out.extend_from_slice(b"false"),
         Value::Timestamp(ts) => {
             out.push(b'"');
-            let text = ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-            out.extend_from_slice(text.as_bytes());
+            write_timestamp(ts, out);
             out.push(b'"');
         }
         Value::Object(map) => write_object(map, out),
@@ -78,10 +78,92 @@ static ESCAPE: [u8; 256] = {
     table
 };
 
+/// Appends a timestamp as `to_rfc3339_opts(SecondsFormat::AutoSi, true)` does (`Z`, and 0, 3, 6
+/// or 9 fraction digits, whichever is exact), without that call's temporary `String`. Years
+/// outside 0–9999 and leap seconds, which chrono writes its own way, go through chrono.
+fn write_timestamp(ts: &chrono::DateTime<chrono::Utc>, out: &mut Vec<u8>) {
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (ts.year(), ts.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        let text = ts.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    push_digits(out, year as u32, 4);
+    out.push(b'-');
+    push_digits(out, ts.month(), 2);
+    out.push(b'-');
+    push_digits(out, ts.day(), 2);
+    out.push(b'T');
+    push_digits(out, ts.hour(), 2);
+    out.push(b':');
+    push_digits(out, ts.minute(), 2);
+    out.push(b':');
+    push_digits(out, ts.second(), 2);
+    if nanos != 0 {
+        out.push(b'.');
+        if nanos % 1_000_000 == 0 {
+            push_digits(out, nanos / 1_000_000, 3);
+        } else if nanos % 1_000 == 0 {
+            push_digits(out, nanos / 1_000, 6);
+        } else {
+            push_digits(out, nanos, 9);
+        }
+    }
+    out.push(b'Z');
+}
+
+/// Appends the last `digits` decimal digits of `value`, zero-padded.
+fn push_digits(out: &mut Vec<u8>, value: u32, digits: u32) {
+    for i in (0..digits).rev() {
+        out.push(b'0' + (value / 10u32.pow(i) % 10) as u8);
+    }
+}
+
+/// Bytes that end the plain run of a string: those that need escaping, and non-ASCII (whose
+/// UTF-8 must be checked).
+static NOT_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = ESCAPE[i] != 0 || i >= 0x80;
+        i += 1;
+    }
+    table
+};
+
+/// Length of the longest prefix of `bytes` that is ASCII with nothing to escape.
+#[inline]
+fn plain_prefix(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        if chunk_needs_escape(w) || w & 0x8080_8080_8080_8080 != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if NOT_PLAIN[b as usize] {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Appends a JSON string. Invalid UTF-8 is replaced by U+FFFD, as a lossy conversion would.
 pub fn write_str(bytes: &[u8], out: &mut Vec<u8>) {
-    // Most log text is ASCII, which `is_ascii` confirms a word at a time; only other strings pay
-    // for UTF-8 validation.
+    if plain_prefix(bytes) == bytes.len() {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    // Escapes or non-ASCII text: only these strings pay for UTF-8 validation and the byte loop.
     if bytes.is_ascii() || simdutf8::basic::from_utf8(bytes).is_ok() {
         write_escaped(bytes, out);
     } else {
@@ -189,6 +271,21 @@ mod tests {
             Value::Timestamp(chrono::Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap()),
         );
         same_as_serde(&Value::Object(map));
+        // Every fraction width, and the years and leap seconds left to chrono.
+        for (secs, nanos) in [
+            (0, 0),
+            (1_714_521_600, 1_000_000),
+            (1_714_521_600, 120_000),
+            (1_714_521_600, 7),
+            (1_714_521_600, 999_999_999),
+            (-62_167_219_200, 0),
+            (-62_167_219_201, 5),
+            (253_402_300_800, 0),
+            (1_483_228_799, 1_500_000_000),
+        ] {
+            let ts = chrono::DateTime::from_timestamp(secs, nanos).expect("in range");
+            same_as_serde(&Value::Timestamp(ts));
+        }
         for s in [
             "",
             "\"",
