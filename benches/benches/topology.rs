@@ -136,8 +136,15 @@ fn run_once(runtime: &tokio::runtime::Runtime) -> Duration {
     let metrics = Metrics::new("bench").expect("metrics");
     let start = Instant::now();
     runtime.block_on(async {
-        let mut topology =
-            RunningTopology::start(config, &metrics, RunOptions { once: true }).expect("starts");
+        let mut topology = RunningTopology::start(
+            config,
+            &metrics,
+            RunOptions {
+                once: true,
+                ..RunOptions::default()
+            },
+        )
+        .expect("starts");
         topology.wait().await;
     });
     assert_eq!(count.load(Ordering::Relaxed), EVENTS);

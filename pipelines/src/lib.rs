@@ -7,3 +7,4 @@ pub mod config;
 pub mod parse;
 pub mod quickstart;
 pub mod registry;
+pub mod reload;

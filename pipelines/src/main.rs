@@ -1,5 +1,6 @@
 //! `weir`: run, validate and list pipelines.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,9 +12,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokio::signal::unix::{signal, SignalKind};
 use weir_core::component::ComponentKind;
 use weir_core::metrics::Metrics;
-use weir_core::topology::{RunOptions, RunningTopology};
+use weir_core::topology::{ApiConfig, RunOptions, RunningTopology};
 use weir_pipelines::config::{self, Diagnostic, Loaded};
-use weir_pipelines::{api, quickstart, registry};
+use weir_pipelines::{api, quickstart, registry, reload};
 
 /// jemalloc, as Vector ships: each event allocates many small, short-lived values (map keys,
 /// fields) and a faster allocator is worth a large share of throughput.
@@ -88,6 +89,9 @@ struct RunArgs {
     /// Seconds to wait for in-flight events at shutdown before giving up (exit non-zero).
     #[arg(long, default_value_t = 30)]
     shutdown_timeout_secs: u64,
+    /// Do not watch the pipeline files for changes (SIGHUP still reloads).
+    #[arg(long)]
+    no_watch: bool,
 }
 
 fn main() -> ExitCode {
@@ -253,6 +257,68 @@ fn parse(
     })
 }
 
+/// One reload: load and validate the files, bind a changed API address, apply the new pipeline.
+/// Any failure leaves the running pipeline (and API) as they were. Returns whether it applied.
+async fn reload_pipeline(
+    paths: &[PathBuf],
+    topology: &mut RunningTopology,
+    api_config: &mut ApiConfig,
+    api_task: &mut Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
+    state: api::ApiState,
+) -> bool {
+    let Loaded { config, warnings } = match config::load_paths(paths) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            for error in &errors {
+                tracing::error!("{error}");
+            }
+            tracing::error!(
+                errors = errors.len(),
+                "reload refused: the pipeline files are invalid; the running pipeline is unchanged"
+            );
+            return false;
+        }
+    };
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    // A new API address is bound before anything else changes, so a busy port refuses the reload.
+    let new_api = config.api.clone();
+    let mut new_task = None;
+    if new_api != *api_config && new_api.enabled {
+        match api::serve(new_api.address, state).await {
+            Ok(task) => new_task = Some(task),
+            Err(error) => {
+                tracing::error!(%error, "reload refused: the running pipeline is unchanged");
+                return false;
+            }
+        }
+    }
+    match topology.reload(config) {
+        Ok(plan) => {
+            tracing::info!(changes = %plan.summary(), "pipeline reloaded");
+            if new_api != *api_config {
+                if let Some((_, old)) = api_task.take() {
+                    old.abort();
+                }
+                if let Some((address, task)) = new_task {
+                    tracing::info!(%address, "API listening: /metrics and /health");
+                    *api_task = Some((address, task));
+                }
+                *api_config = new_api;
+            }
+            true
+        }
+        Err(error) => {
+            if let Some((_, task)) = new_task {
+                task.abort();
+            }
+            tracing::error!(%error, "reload refused: the running pipeline is unchanged");
+            false
+        }
+    }
+}
+
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let threads = args
         .threads
@@ -312,16 +378,20 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut topology =
-        match RunningTopology::start(config, &metrics, RunOptions { once: args.once }) {
-            Ok(t) => t,
-            Err(errors) => {
-                for (id, e) in errors {
-                    eprintln!("error: component `{id}`: {e}");
-                }
-                return Ok(ExitCode::FAILURE);
+    let options = RunOptions {
+        once: args.once,
+        drain_timeout: Duration::from_secs(args.shutdown_timeout_secs),
+    };
+    let mut api_config = config.api.clone();
+    let mut topology = match RunningTopology::start(config, &metrics, options) {
+        Ok(t) => t,
+        Err(errors) => {
+            for (id, e) in errors {
+                eprintln!("error: component `{id}`: {e}");
             }
-        };
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     if let Some(samples) = &quickstart_samples {
         let metrics_url = api_task
             .as_ref()
@@ -334,10 +404,51 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let stop = tokio::select! {
-        _ = sigint.recv() => true,
-        _ = sigterm.recv() => true,
-        _ = topology.wait() => false,
+    let reload_metrics =
+        reload::ReloadMetrics::new(metrics.registry()).context("cannot set up reload metrics")?;
+    let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let watch = !(args.no_watch || args.once || args.config.is_empty());
+    let mut watcher = if watch {
+        let watcher = reload::ConfigWatcher::new(&args.config, reload::DEBOUNCE)
+            .context("cannot watch the pipeline files")?;
+        tracing::info!("watching the pipeline files; a change reloads the pipeline");
+        Some(watcher)
+    } else {
+        None
+    };
+    let mut api_task = api_task;
+    let stop = loop {
+        let changed = async {
+            match watcher.as_mut() {
+                Some(watcher) => watcher.next_change().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = sigint.recv() => break true,
+            _ = sigterm.recv() => break true,
+            _ = topology.wait() => break false,
+            Some(()) = changed => {}
+            _ = sighup.recv() => tracing::info!("SIGHUP: reloading"),
+        }
+        if args.config.is_empty() {
+            tracing::warn!("the embedded quickstart pipeline cannot be reloaded");
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let state = api::ApiState {
+            metrics: Arc::clone(&metrics),
+            shutting_down: Arc::clone(&shutting_down),
+        };
+        let applied = reload_pipeline(
+            &args.config,
+            &mut topology,
+            &mut api_config,
+            &mut api_task,
+            state,
+        )
+        .await;
+        reload_metrics.record(applied, started.elapsed());
     };
     let code = if stop {
         shutting_down.store(true, Ordering::Release);
