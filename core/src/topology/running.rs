@@ -360,11 +360,12 @@ impl RunningTopology {
                     sink.run(SinkInput::new(input, m.clone()), cx)
                 }
             };
+            // The instance this one replaces; also a removed one still draining when the same id
+            // is added back, so two instances never share a checkpoint or an output.
             let predecessor = self
                 .tasks
                 .iter()
-                .position(|t| t.id == id)
-                .filter(|_| plan.changes[&id] == Change::Changed)
+                .rposition(|t| t.id == id)
                 .map(|index| self.tasks.remove(index));
             let drain_timeout = self.options.drain_timeout;
             let started = m.clone();
