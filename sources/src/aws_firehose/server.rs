@@ -1,0 +1,353 @@
+//! The HTTP side of the Firehose source: accept, authenticate, decode, forward, and answer only
+//! once the request's events are delivered.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, CONTENT_ENCODING, CONTENT_TYPE};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use subtle::ConstantTimeEq;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+use tokio::task::JoinSet;
+use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers};
+use weir_core::component::{ComponentError, SourceContext};
+use weir_core::event::{Event, EventMetadata};
+use weir_core::metrics::ComponentMetrics;
+use weir_core::output::Outputs;
+use weir_core::shutdown::ShutdownSignal;
+use weir_transforms::aws::cloudwatch::{gunzip, is_gzip};
+use weir_transforms::aws::firehose::{parse_http_endpoint_request, HttpEndpointRequest};
+
+use super::AwsFirehoseConfig;
+use crate::decoding::{cloudwatch, Decoding};
+
+const REQUEST_ID: &str = "x-amz-firehose-request-id";
+const ACCESS_KEY: &str = "x-amz-firehose-access-key";
+const SOURCE_TYPE: &str = "aws_firehose";
+
+/// What every request handler shares.
+struct State {
+    config: AwsFirehoseConfig,
+    id: Arc<str>,
+    out: Mutex<Outputs>,
+    metrics: ComponentMetrics,
+    shutdown: ShutdownSignal,
+}
+
+/// Serves until shut down; then stops accepting, lets in-flight requests finish (their events
+/// drain and are acknowledged), and returns.
+pub async fn serve(
+    config: AwsFirehoseConfig,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    cx: SourceContext,
+) -> Result<(), ComponentError> {
+    let listener = TcpListener::bind(config.address)
+        .await
+        .map_err(|e| ComponentError(format!("cannot listen on {}: {e}", config.address)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| ComponentError(e.to_string()))?;
+    tracing::info!(source = %cx.id, %address, tls = tls.is_some(), "Firehose endpoint listening");
+    let state = Arc::new(State {
+        config,
+        id: Arc::clone(&cx.id),
+        out: Mutex::new(cx.out),
+        metrics: cx.metrics,
+        shutdown: cx.shutdown.clone(),
+    });
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = cx.shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(error) => {
+                tracing::warn!(%error, "Firehose endpoint: accept failed");
+                continue;
+            }
+        };
+        let state = Arc::clone(&state);
+        let tls = tls.clone();
+        connections.spawn(async move {
+            match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => serve_connection(stream, state).await,
+                    Err(error) => {
+                        state.metrics.error("tls_handshake", 1);
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                    }
+                },
+                None => serve_connection(stream, state).await,
+            }
+        });
+        // Reap finished connections as we go.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One HTTP/1.1 connection; on shutdown it finishes the request in progress and closes.
+async fn serve_connection<S>(stream: S, state: Arc<State>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let shutdown = state.shutdown.clone();
+    let service = service_fn(move |req| {
+        let state = Arc::clone(&state);
+        async move { Ok::<_, Infallible>(handle(req, &state).await) }
+    });
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "Firehose connection ended with an error");
+            }
+            return;
+        }
+        _ = shutdown.cancelled() => connection.as_mut().graceful_shutdown(),
+    }
+    if let Err(error) = connection.await {
+        tracing::debug!(%error, "Firehose connection ended with an error");
+    }
+}
+
+/// A failed request: its status, the error type counted, and the message for Firehose.
+struct Refusal {
+    status: StatusCode,
+    error_type: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error_type,
+            message: message.into(),
+        }
+    }
+}
+
+async fn handle(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> {
+    let header_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match process(req, state).await {
+        Ok(request_id) => respond(StatusCode::OK, request_id.or(header_id), None),
+        Err(refusal) => {
+            state.metrics.error(refusal.error_type, 1);
+            tracing::warn!(
+                source = %state.id,
+                status = refusal.status.as_u16(),
+                request_id = header_id.as_deref().unwrap_or("-"),
+                error = %refusal.message,
+                "Firehose request refused"
+            );
+            respond(refusal.status, header_id, Some(&refusal.message))
+        }
+    }
+}
+
+/// Handles one request; `Ok` carries the request id once its events are delivered.
+async fn process(req: Request<Incoming>, state: &State) -> Result<Option<String>, Refusal> {
+    if state.shutdown.is_cancelled() {
+        return Err(Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "shutting down; retry",
+        ));
+    }
+    if req.method() != Method::POST {
+        return Err(Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "only POST is accepted",
+        ));
+    }
+    if !authorized(req.headers(), &state.config.access_keys) {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or invalid X-Amz-Firehose-Access-Key",
+        ));
+    }
+    let gzip_encoded = req
+        .headers()
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let body = Limited::new(req.into_body(), state.config.max_body_bytes)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("body over {} bytes", state.config.max_body_bytes),
+                )
+            } else {
+                Refusal::new(StatusCode::BAD_REQUEST, "body_read", e.to_string())
+            }
+        })?
+        .to_bytes();
+    state.metrics.received_bytes.inc_by(body.len() as u64);
+    let body = if gzip_encoded || is_gzip(&body) {
+        Bytes::from(
+            gunzip(
+                "firehose_http_request",
+                &body,
+                state.config.max_decompressed_bytes,
+            )
+            .map_err(|e| {
+                Refusal::new(StatusCode::BAD_REQUEST, "malformed_request", e.to_string())
+            })?,
+        )
+    } else {
+        body
+    };
+    let request = parse_http_endpoint_request(&body)
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "malformed_request", e.to_string()))?;
+    let request_id = request.request_id.clone();
+    let (batch, status) = BatchNotifier::with_receiver();
+    let (events, errors) = decode(&request, state, &batch);
+    drop(batch);
+    state.metrics.received_events.inc_by(events.len() as u64);
+    if !errors.is_empty() {
+        state.metrics.error("invalid_record", errors.len() as u64);
+    }
+    {
+        let mut out = state.out.lock().await;
+        out.send(events).await;
+        out.send_named("errors", errors).await;
+    }
+    match status.await {
+        Ok(BatchStatus::Delivered) => Ok(request_id),
+        Ok(other) => Err(Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "delivery_failed",
+            format!("delivery {other:?}; retry"),
+        )),
+        Err(_) => Err(Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "delivery_failed",
+            "acknowledgement lost; retry",
+        )),
+    }
+}
+
+/// Compares the access key with every configured one in constant time.
+fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
+    if keys.is_empty() {
+        return true;
+    }
+    let Some(given) = headers.get(ACCESS_KEY) else {
+        return false;
+    };
+    keys.iter().fold(false, |ok, key| {
+        ok | bool::from(key.as_bytes().ct_eq(given.as_bytes()))
+    })
+}
+
+/// The request's records as events (and the undecodable ones as error events).
+fn decode(
+    request: &HttpEndpointRequest,
+    state: &State,
+    batch: &BatchNotifier,
+) -> (Vec<Event>, Vec<Event>) {
+    let request_id = request.request_id.as_deref().unwrap_or("");
+    let received = Utc::now();
+    let timestamp = request.timestamp.unwrap_or(received);
+    let (mut events, mut errors) = (Vec::new(), Vec::new());
+    let metadata = |id: String| {
+        let mut meta = EventMetadata::new(Arc::clone(&state.id), SOURCE_TYPE, received);
+        meta.id = Some(Arc::from(id));
+        meta.finalizers = EventFinalizers::one(batch.finalizer());
+        meta
+    };
+    for (index, record) in request.records.iter().enumerate() {
+        let base_id = format!("{request_id}:{index}");
+        let envelope = match state.config.decoding {
+            Decoding::Raw => false,
+            Decoding::Auto => cloudwatch::looks_like_envelope(record),
+            Decoding::CloudwatchLogs => true,
+        };
+        if !envelope {
+            let mut fields = firehose_fields(request_id, index, timestamp);
+            fields.insert(KeyString::from("message"), Value::Bytes(record.clone()));
+            fields.insert(KeyString::from("timestamp"), Value::Timestamp(timestamp));
+            events.push(Event::new(fields, metadata(base_id)));
+            continue;
+        }
+        match cloudwatch::decode(record, state.config.max_decompressed_bytes) {
+            Ok(log_events) => {
+                for log_event in log_events {
+                    let mut fields = log_event.fields;
+                    fields.extend(firehose_fields(request_id, index, timestamp));
+                    let id = format!("{base_id}:{}", log_event.id);
+                    events.push(Event::new(fields, metadata(id)));
+                }
+            }
+            Err(error) => {
+                let mut fields = firehose_fields(request_id, index, timestamp);
+                fields.insert(KeyString::from("message"), Value::Bytes(record.clone()));
+                fields.insert(
+                    KeyString::from("error"),
+                    Value::from(format!(
+                        "record {index}: not a CloudWatch Logs envelope: {error}"
+                    )),
+                );
+                errors.push(Event::new(fields, metadata(base_id)));
+            }
+        }
+    }
+    (events, errors)
+}
+
+/// `firehose.request_id`, `firehose.record_index`, `firehose.timestamp`.
+fn firehose_fields(request_id: &str, index: usize, timestamp: DateTime<Utc>) -> ObjectMap {
+    let mut firehose = ObjectMap::new();
+    firehose.insert(KeyString::from("request_id"), Value::from(request_id));
+    firehose.insert(KeyString::from("record_index"), Value::from(index as i64));
+    firehose.insert(KeyString::from("timestamp"), Value::Timestamp(timestamp));
+    let mut fields = ObjectMap::new();
+    fields.insert(KeyString::from("firehose"), Value::Object(firehose));
+    fields
+}
+
+/// Firehose's response body: `{"requestId", "timestamp"[, "errorMessage"]}`.
+fn respond(
+    status: StatusCode,
+    request_id: Option<String>,
+    error: Option<&str>,
+) -> Response<Full<Bytes>> {
+    let mut body = serde_json::json!({
+        "requestId": request_id.unwrap_or_default(),
+        "timestamp": Utc::now().timestamp_millis(),
+    });
+    if let Some(message) = error {
+        body["errorMessage"] = serde_json::Value::from(message);
+    }
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
