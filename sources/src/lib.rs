@@ -1,10 +1,13 @@
 //! Weir's sources: one module folder per plugin.
 #![warn(missing_docs)]
 
+pub mod aws;
+pub mod aws_s3;
 pub mod file;
+pub(crate) mod framing;
 pub mod stdin;
 
 /// Every source this crate provides, for the registry.
 pub fn specs() -> Vec<weir_core::component::ComponentSpec> {
-    vec![file::SPEC, stdin::SPEC]
+    vec![aws_s3::SPEC, file::SPEC, stdin::SPEC]
 }
