@@ -148,14 +148,17 @@ impl<R: AsyncRead + Unpin> AsyncRead for Capped<R> {
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 let n = (buf.filled().len() - before) as u64;
-                self.read += n;
-                self.counter.inc_by(n);
-                if self.read > self.limit {
+                if self.read + n > self.limit {
+                    // Over the cap: hand out none of these bytes (a failed read reads nothing).
+                    buf.set_filled(before);
+                    self.read = self.limit + 1;
                     return Poll::Ready(Err(io::Error::other(CapExceeded {
                         kind: self.kind,
                         limit: self.limit,
                     })));
                 }
+                self.read += n;
+                self.counter.inc_by(n);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) if self.transport => {
@@ -572,4 +575,116 @@ pub(super) fn object_error_event(
     let mut meta = EventMetadata::new(Arc::clone(id), "aws_s3", now);
     meta.finalizers = EventFinalizers::one(notifier.finalizer());
     Event::new(fields, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A body whose transport fails after some bytes.
+    struct Failing(Vec<u8>);
+
+    impl AsyncRead for Failing {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if self.0.is_empty() {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    "connection reset",
+                )));
+            }
+            let n = self.0.len().min(buf.remaining());
+            let head: Vec<u8> = self.0.drain(..n).collect();
+            buf.put_slice(&head);
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn counter() -> IntCounter {
+        IntCounter::new("test_bytes", "test").unwrap()
+    }
+
+    fn decoded(
+        reader: impl AsyncRead + Unpin + Send + 'static,
+        limit: u64,
+    ) -> Capped<Box<dyn AsyncRead + Unpin + Send>> {
+        let body = Capped::new(reader, u64::MAX, "object_too_large", counter(), true);
+        let mut gz = GzipDecoder::new(BufReader::new(body));
+        gz.multiple_members(true);
+        Capped::new(
+            Box::new(gz),
+            limit,
+            "decompressed_too_large",
+            counter(),
+            false,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_bomb_stops_at_the_decompressed_cap() {
+        let bomb = gzip(&vec![b'\n'; 8 * 1024 * 1024]);
+        let mut reader = decoded(std::io::Cursor::new(bomb), 1024 * 1024);
+        let mut out = Vec::new();
+        let error = reader.read_to_end(&mut out).await.unwrap_err();
+        assert!(matches!(
+            classify(error),
+            ReadError::Permanent {
+                kind: "decompressed_too_large",
+                ..
+            }
+        ));
+        // Stopped near the cap, not at the end of the bomb.
+        assert!(
+            reader.read <= 1024 * 1024 + 2 * READ_CHUNK as u64,
+            "{}",
+            reader.read
+        );
+    }
+
+    #[tokio::test]
+    async fn corrupt_data_is_permanent_and_a_broken_transport_is_transient() {
+        let whole = gzip(b"line one\nline two\n");
+        // Truncated object: the body ends cleanly, the gzip stream does not.
+        let truncated = whole[..whole.len() - 6].to_vec();
+        let mut reader = decoded(std::io::Cursor::new(truncated), u64::MAX);
+        let error = reader.read_to_end(&mut Vec::new()).await.unwrap_err();
+        assert!(matches!(
+            classify(error),
+            ReadError::Permanent {
+                kind: "decompression_failed",
+                ..
+            }
+        ));
+        // The connection breaks mid-body: worth a retry.
+        let mut reader = decoded(Failing(whole[..10].to_vec()), u64::MAX);
+        let error = reader.read_to_end(&mut Vec::new()).await.unwrap_err();
+        assert!(matches!(classify(error), ReadError::Transient(_)));
+    }
+
+    #[tokio::test]
+    async fn the_stored_size_cap_counts_body_bytes() {
+        let body = vec![b'x'; 1000];
+        let count = counter();
+        let mut reader = Capped::new(&body[..], 100, "object_too_large", count.clone(), true);
+        let error = reader.read_to_end(&mut Vec::new()).await.unwrap_err();
+        assert!(matches!(
+            classify(error),
+            ReadError::Permanent {
+                kind: "object_too_large",
+                ..
+            }
+        ));
+        assert!(count.get() <= 100);
+    }
 }
