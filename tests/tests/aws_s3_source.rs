@@ -1023,3 +1023,49 @@ fn two_processes_share_one_queue() {
         "each object read once"
     );
 }
+
+/// Backpressure: with a slow sink and `concurrency = 1`, the source never holds more than one
+/// message: the others stay visible on the queue (for other consumers) instead of timing out in
+/// Weir's memory.
+#[test]
+fn a_slow_sink_stops_the_source_from_receiving() {
+    let aws = Aws::start();
+    let (queue, _) = aws.queue("logs", 30);
+    aws.bucket("logs-bucket");
+    for i in 0..4 {
+        let key = format!("app/{i}.log");
+        aws.put("logs-bucket", &key, numbered_object(i, 100));
+        aws.send(&queue, &notification("logs-bucket", &[&key]));
+    }
+    let sink = r#"
+[sinks.slow]
+type = "blackhole"
+inputs = ["s3"]
+rate_limit_events_per_sec = 200
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let port = pipeline(
+        dir.path(),
+        &aws,
+        &queue,
+        "",
+        &format!("concurrency = 1\n{sink}"),
+    );
+    let weir = start_weir(dir.path());
+    let mut most_in_flight = 0;
+    let mut most_received_ahead = 0.0f64;
+    wait_until(Duration::from_secs(60), "every message done", || {
+        let (visible, in_flight) = aws.queue_counts(&queue);
+        most_in_flight = most_in_flight.max(in_flight);
+        let received = s3_metric(port, "weir_aws_s3_messages_received_total");
+        let deleted = s3_metric(port, "weir_aws_s3_messages_deleted_total");
+        most_received_ahead = most_received_ahead.max(received - deleted);
+        visible + in_flight == 0 && deleted == 4.0
+    });
+    stop(weir);
+    assert_eq!(most_in_flight, 1, "messages taken while the sink was busy");
+    assert!(
+        most_received_ahead <= 1.0,
+        "{most_received_ahead} messages received ahead"
+    );
+}
