@@ -508,6 +508,10 @@ fn corpus_objects_through_direct_notifications() {
         Some(4.0)
     );
     assert_eq!(
+        metric(&metrics, "weir_aws_s3_object_lag_seconds_count", &[]),
+        Some(4.0)
+    );
+    assert_eq!(
         metric(&metrics, "weir_aws_s3_messages_deleted_total", &[]),
         Some(5.0)
     );
@@ -1067,5 +1071,44 @@ rate_limit_events_per_sec = 200
     assert!(
         most_received_ahead <= 1.0,
         "{most_received_ahead} messages received ahead"
+    );
+}
+
+/// `auth.assume_role`: the source assumes the role through STS (moto's) and reads with the
+/// role's credentials; a failing STS call would fail every request.
+#[test]
+fn assume_role_credentials_are_used() {
+    let aws = Aws::start();
+    let (queue, _) = aws.queue("logs", 30);
+    aws.bucket("logs-bucket");
+    aws.put("logs-bucket", "app.log", numbered_object(0, 10));
+    aws.send(&queue, &notification("logs-bucket", &["app.log"]));
+    let dir = tempfile::tempdir().unwrap();
+    let port = pipeline(
+        dir.path(),
+        &aws,
+        &queue,
+        "[sources.s3.auth.assume_role]\nrole_arn = \"arn:aws:iam::123456789012:role/weir-reader\"\nexternal_id = \"weir-test\"\nsession_name = \"weir-e2e\"",
+        RAW_TO_FILE,
+    );
+    let weir = start_weir(dir.path());
+    let text = wait_for_metrics(port, Duration::from_secs(30), |t| {
+        metric(t, "weir_aws_s3_messages_deleted_total", &[]).unwrap_or(0.0) >= 1.0
+    });
+    let log = stop(weir);
+    assert_eq!(
+        metric(&text, "weir_aws_s3_objects_read_total", &[]),
+        Some(1.0),
+        "{log}"
+    );
+    assert_eq!(numbered(&ndjson_in(&dir.path().join("out"))).len(), 10);
+    // moto recorded the role session, with our session name and external id.
+    let state = http_get(aws.moto.port, "/moto-api/data.json")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    assert!(
+        state.contains("assumed-role/weir-reader/weir-e2e")
+            && state.contains("\"external_id\": \"weir-test\""),
+        "no AssumeRole session in moto's state: {state}"
     );
 }
