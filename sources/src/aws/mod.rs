@@ -137,3 +137,31 @@ impl std::fmt::Debug for S3Clients {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_clients_follow_the_record_region() {
+        let sdk = SdkConfig::builder()
+            .region(Region::new("us-east-1"))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let clients = S3Clients::new(sdk, true);
+        let region = |r: Option<&str>| {
+            clients
+                .client(r)
+                .config()
+                .region()
+                .map(|r| r.to_string())
+        };
+        assert_eq!(region(None).as_deref(), Some("us-east-1"));
+        assert_eq!(region(Some("eu-west-1")).as_deref(), Some("eu-west-1"));
+        assert_eq!(region(Some("")).as_deref(), Some("us-east-1"));
+        // One client per region (none and empty are the configured one), reused.
+        assert_eq!(clients.by_region.lock().unwrap().len(), 2);
+        let _ = clients.client(Some("eu-west-1"));
+        assert_eq!(clients.by_region.lock().unwrap().len(), 2);
+    }
+}
