@@ -515,7 +515,16 @@ fn corpus_objects_through_direct_notifications() {
         metric(&metrics, "weir_aws_s3_messages_deleted_total", &[]),
         Some(5.0)
     );
-    assert!(metric(&metrics, "weir_aws_s3_compressed_bytes_total", &[]).unwrap_or(0.0) > 0.0);
+    let compressed = metric(&metrics, "weir_aws_s3_compressed_bytes_total", &[]).unwrap_or(0.0);
+    assert!(compressed > 0.0);
+    assert_eq!(
+        metric(
+            &metrics,
+            "weir_component_received_bytes_total",
+            &[("component_id", "s3")]
+        ),
+        Some(compressed)
+    );
     let decompressed: usize = objects.iter().map(|(_, c)| c.len()).sum();
     assert_eq!(
         metric(&metrics, "weir_aws_s3_decompressed_bytes_total", &[]),

@@ -149,13 +149,7 @@ mod tests {
             .behavior_version(BehaviorVersion::latest())
             .build();
         let clients = S3Clients::new(sdk, true);
-        let region = |r: Option<&str>| {
-            clients
-                .client(r)
-                .config()
-                .region()
-                .map(|r| r.to_string())
-        };
+        let region = |r: Option<&str>| clients.client(r).config().region().map(|r| r.to_string());
         assert_eq!(region(None).as_deref(), Some("us-east-1"));
         assert_eq!(region(Some("eu-west-1")).as_deref(), Some("eu-west-1"));
         assert_eq!(region(Some("")).as_deref(), Some("us-east-1"));

@@ -119,7 +119,8 @@ pub enum OnRejected {
     #[default]
     Retry,
     /// Delete the message anyway. **The rejected events are lost** unless the sink dead-letters
-    /// them.
+    /// them. (Retriable failures — `Errored`: an outage, a sink torn down — always keep the
+    /// message.)
     Delete,
 }
 

@@ -121,18 +121,24 @@ struct Capped<R> {
     read: u64,
     limit: u64,
     kind: &'static str,
-    counter: IntCounter,
+    counters: Vec<IntCounter>,
     transport: bool,
 }
 
 impl<R> Capped<R> {
-    fn new(inner: R, limit: u64, kind: &'static str, counter: IntCounter, transport: bool) -> Self {
+    fn new(
+        inner: R,
+        limit: u64,
+        kind: &'static str,
+        counters: Vec<IntCounter>,
+        transport: bool,
+    ) -> Self {
         Self {
             inner,
             read: 0,
             limit,
             kind,
-            counter,
+            counters,
             transport,
         }
     }
@@ -158,7 +164,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for Capped<R> {
                     })));
                 }
                 self.read += n;
-                self.counter.inc_by(n);
+                for counter in &self.counters {
+                    counter.inc_by(n);
+                }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) if self.transport => {
@@ -310,7 +318,10 @@ pub(super) async fn read_object(
         output.body.into_async_read(),
         settings.max_object_bytes,
         "object_too_large",
-        cx.s3_metrics.compressed.clone(),
+        vec![
+            cx.s3_metrics.compressed.clone(),
+            cx.metrics.received_bytes.clone(),
+        ],
         true,
     );
     let mut body = BufReader::with_capacity(BODY_BUFFER, body);
@@ -339,7 +350,7 @@ pub(super) async fn read_object(
         decoder,
         settings.max_decompressed_bytes,
         "decompressed_too_large",
-        cx.s3_metrics.decompressed.clone(),
+        vec![cx.s3_metrics.decompressed.clone()],
         false,
     );
     let start = match settings.framing {
@@ -619,14 +630,14 @@ mod tests {
         reader: impl AsyncRead + Unpin + Send + 'static,
         limit: u64,
     ) -> Capped<Box<dyn AsyncRead + Unpin + Send>> {
-        let body = Capped::new(reader, u64::MAX, "object_too_large", counter(), true);
+        let body = Capped::new(reader, u64::MAX, "object_too_large", vec![counter()], true);
         let mut gz = GzipDecoder::new(BufReader::new(body));
         gz.multiple_members(true);
         Capped::new(
             Box::new(gz),
             limit,
             "decompressed_too_large",
-            counter(),
+            vec![counter()],
             false,
         )
     }
@@ -676,7 +687,13 @@ mod tests {
     async fn the_stored_size_cap_counts_body_bytes() {
         let body = vec![b'x'; 1000];
         let count = counter();
-        let mut reader = Capped::new(&body[..], 100, "object_too_large", count.clone(), true);
+        let mut reader = Capped::new(
+            &body[..],
+            100,
+            "object_too_large",
+            vec![count.clone()],
+            true,
+        );
         let error = reader.read_to_end(&mut Vec::new()).await.unwrap_err();
         assert!(matches!(
             classify(error),
