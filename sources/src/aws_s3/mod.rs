@@ -40,7 +40,7 @@
 //!   and the message is deleted once what could be read was delivered: reading it again would fail
 //!   the same way. Lines that are not UTF-8 and lines over `max_line_bytes` go to `<id>.errors` too.
 //! * **Visibility heartbeat.** While a message is in flight, its visibility is extended by
-//!   `sqs.visibility_timeout_secs` every half timeout (`ChangeMessageVisibility`), so a large
+//!   `sqs.visibility_timeout_secs` every third of the timeout (`ChangeMessageVisibility`), so a large
 //!   object or a slow sink never lets it reappear for another consumer mid-read. Extensions stop
 //!   when the message is done. At shutdown, messages whose objects were not completely read are made
 //!   visible again at once.
@@ -138,7 +138,7 @@ pub struct SqsConfig {
     #[serde(default = "default_max_number_of_messages")]
     pub max_number_of_messages: u32,
     /// Visibility timeout given to received messages, in seconds (default 300, 1–43200). The
-    /// heartbeat extends it every half timeout while a message is in flight.
+    /// heartbeat extends it every third of the timeout while a message is in flight.
     #[serde(default = "default_visibility_timeout_secs")]
     pub visibility_timeout_secs: u32,
     /// Messages in flight at once — read or awaiting acknowledgement (default 8, at least 1).

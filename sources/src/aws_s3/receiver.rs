@@ -182,7 +182,9 @@ async fn receive_loop(
     while tasks.join_next().await.is_some() {}
 }
 
-/// Visibility heartbeat of one message: extends it every half timeout until dropped.
+/// Visibility heartbeat of one message: extends it every third of the timeout until dropped (a
+/// third, not a half: a slow `ChangeMessageVisibility` answer must still land before the timeout
+/// runs out). Ticks are counted from the start, so slow answers do not push later ones back.
 struct Heartbeat(tokio::task::JoinHandle<()>);
 
 impl Heartbeat {
@@ -192,10 +194,13 @@ impl Heartbeat {
         let message_id = message_id.to_string();
         let timeout = shared.visibility_timeout;
         let period =
-            Duration::from_millis(u64::from(timeout) * 500).max(Duration::from_millis(500));
+            Duration::from_millis(u64::from(timeout) * 1000 / 3).max(Duration::from_millis(500));
         Self(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tokio::time::sleep(period).await;
+                ticks.tick().await;
+                let started = std::time::Instant::now();
                 let result = shared
                     .sqs
                     .change_message_visibility()
@@ -207,7 +212,7 @@ impl Heartbeat {
                 match result {
                     Ok(_) => {
                         shared.s3_metrics.extensions.inc();
-                        tracing::debug!(source = %shared.id, message_id, "visibility extended");
+                        tracing::debug!(source = %shared.id, message_id, took_ms = started.elapsed().as_millis() as u64, "visibility extended");
                     }
                     Err(error) => {
                         shared.metrics.error("visibility_extension_failed", 1);
