@@ -10,12 +10,17 @@
 //! cargo run --release -p weir-benches -- passthrough --threads 2 --runs 5
 //! ```
 //! The workload is generated into `target/bench-data` on first use.
+//!
+//! `weir-throughput s3 [--objects N] [--lines N]` measures the `aws_s3` source against moto
+//! instead (see the `s3` module).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+
+mod s3;
 
 /// One benchmark case: which generated file, and the pipeline body around it.
 struct Case {
@@ -156,6 +161,9 @@ fn count_lines(path: &Path) -> Result<u64> {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let case_name = args.first().map(String::as_str).unwrap_or("passthrough");
+    if case_name == "s3" {
+        return s3::run(&root(), &args[1..]);
+    }
     let flag = |name: &str, default: usize| -> usize {
         args.iter()
             .position(|a| a == name)

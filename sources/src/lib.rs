@@ -1,12 +1,15 @@
 //! Weir's sources: one module folder per plugin.
 #![warn(missing_docs)]
 
+pub mod aws;
 pub mod aws_firehose;
+pub mod aws_s3;
 pub mod decoding;
 pub mod file;
+pub(crate) mod framing;
 pub mod stdin;
 
 /// Every source this crate provides, for the registry.
 pub fn specs() -> Vec<weir_core::component::ComponentSpec> {
-    vec![aws_firehose::SPEC, file::SPEC, stdin::SPEC]
+    vec![aws_firehose::SPEC, aws_s3::SPEC, file::SPEC, stdin::SPEC]
 }

@@ -97,6 +97,7 @@ fn list_names_every_component_type_with_a_description() {
     for (kind, name) in [
         ("source", "file"),
         ("source", "stdin"),
+        ("source", "aws_s3"),
         ("transform", "sample"),
         ("sink", "file"),
         ("sink", "console"),

@@ -19,7 +19,6 @@
 //!   restart reads the document again from its start and skips those.
 
 pub mod checkpoint;
-mod framer;
 mod reader;
 #[cfg(test)]
 mod tests;

@@ -21,8 +21,8 @@ use weir_core::framing::json_records::SplitError;
 use weir_core::metrics::ComponentMetrics;
 
 use super::checkpoint::{Checkpoint, CheckpointStore, FileKey};
-use super::framer::{FileFramer, Position, Start, Unit};
 use super::{FileSource, Framing, OnRejected, ReadFrom};
+use crate::framing::{FileFramer, Position, Start, Unit};
 
 /// Bytes read from one file per turn; one turn is one acknowledgement batch.
 const READ_CHUNK: usize = 256 * 1024;

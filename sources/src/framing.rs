@@ -12,7 +12,7 @@ use weir_core::framing::lines::{Frame, LineFramer};
 
 /// Where a restart resumes reading a file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Position {
+pub(crate) struct Position {
     /// Byte offset (of the decompressed stream for `.gz` files) to read from.
     pub offset: u64,
     /// Records framing: `offset` is the start of a document whose first `skip_records` elements
@@ -24,7 +24,7 @@ pub(super) struct Position {
 
 /// How a file starts being framed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Start {
+pub(crate) enum Start {
     /// Lines; `fallback` if records framing had fallen back to lines before.
     Lines {
         /// Records framing had fallen back to lines.
@@ -42,7 +42,7 @@ pub(super) enum Start {
 
 /// One framed unit of a file.
 #[derive(Debug)]
-pub(super) enum Unit {
+pub(crate) enum Unit {
     /// An event: a line, or a record's raw JSON.
     Message {
         /// Byte offset of its first byte.
@@ -99,7 +99,7 @@ enum Mode {
 }
 
 /// The framing state of one file.
-pub(super) struct FileFramer {
+pub(crate) struct FileFramer {
     mode: Mode,
     max_bytes: usize,
 }

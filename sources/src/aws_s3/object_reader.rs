@@ -1,0 +1,707 @@
+//! Reading one S3 object: streamed body → stored-size cap → decompression → decompressed-size cap
+//! → framing → events. Memory is one read chunk plus one line or record, whatever the object size.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
+use chrono::{DateTime, Utc};
+use prometheus::IntCounter;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader, ReadBuf};
+use tokio::sync::mpsc;
+use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::ack::{BatchNotifier, EventFinalizers};
+use weir_core::event::{Event, EventMetadata, StreamPosition, MESSAGE, TIMESTAMP};
+use weir_core::framing::json_records::SplitError;
+use weir_core::metrics::ComponentMetrics;
+use weir_core::shutdown::ShutdownSignal;
+
+use super::ids::record_id;
+use super::metrics::S3Metrics;
+use super::{Compression, Framing};
+use crate::framing::{FileFramer, Start, Unit};
+
+/// Decompressed bytes read per turn; one turn's events are sent as one batch.
+const READ_CHUNK: usize = 256 * 1024;
+/// Buffer between the S3 body and the decompressor.
+const BODY_BUFFER: usize = 64 * 1024;
+
+/// A batch for the source's outputs.
+pub(super) struct Batch {
+    /// Events for the default output.
+    pub events: Vec<Event>,
+    /// Events for `<id>.errors`.
+    pub errors: Vec<Event>,
+}
+
+/// How objects are read (from the config).
+#[derive(Clone, Debug)]
+pub(super) struct ReadSettings {
+    pub compression: Compression,
+    pub framing: Framing,
+    pub max_line_bytes: usize,
+    pub max_object_bytes: u64,
+    pub max_decompressed_bytes: u64,
+}
+
+/// Everything a reader needs besides the object.
+pub(super) struct ReaderContext {
+    pub id: Arc<str>,
+    pub metrics: ComponentMetrics,
+    pub s3_metrics: S3Metrics,
+    pub settings: ReadSettings,
+    pub tx: mpsc::Sender<Batch>,
+    pub shutdown: ShutdownSignal,
+}
+
+/// The object to read, from a notification.
+#[derive(Clone, Debug)]
+pub(super) struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+    pub region: Option<String>,
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// Why an object was not read to its end.
+#[derive(Debug)]
+pub(super) enum ReadError {
+    /// May pass on retry (outage, throttling, access denied): keep the message.
+    Transient(String),
+    /// Will fail the same way every time; reported on `<id>.errors`, the message may go.
+    Permanent {
+        /// `error_type` label.
+        kind: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// Shutdown came first.
+    Cancelled,
+}
+
+/// Marks errors of the S3 body stream itself (transport), as opposed to the data's.
+#[derive(Debug)]
+struct Transport(io::Error);
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "reading the object body: {}", self.0)
+    }
+}
+impl std::error::Error for Transport {}
+
+/// A byte cap was exceeded.
+#[derive(Debug)]
+struct CapExceeded {
+    kind: &'static str,
+    limit: u64,
+}
+
+impl std::fmt::Display for CapExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            "object_too_large" => write!(f, "object larger than max_object_bytes ({})", self.limit),
+            _ => write!(
+                f,
+                "object decompresses to more than max_decompressed_bytes ({})",
+                self.limit
+            ),
+        }
+    }
+}
+impl std::error::Error for CapExceeded {}
+
+/// Counts the bytes read through it and fails once more than `limit` were read. With
+/// `transport`, errors of the inner reader are tagged as [`Transport`].
+struct Capped<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    kind: &'static str,
+    counters: Vec<IntCounter>,
+    transport: bool,
+}
+
+impl<R> Capped<R> {
+    fn new(
+        inner: R,
+        limit: u64,
+        kind: &'static str,
+        counters: Vec<IntCounter>,
+        transport: bool,
+    ) -> Self {
+        Self {
+            inner,
+            read: 0,
+            limit,
+            kind,
+            counters,
+            transport,
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Capped<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let n = (buf.filled().len() - before) as u64;
+                if self.read + n > self.limit {
+                    // Over the cap: hand out none of these bytes (a failed read reads nothing).
+                    buf.set_filled(before);
+                    self.read = self.limit + 1;
+                    return Poll::Ready(Err(io::Error::other(CapExceeded {
+                        kind: self.kind,
+                        limit: self.limit,
+                    })));
+                }
+                self.read += n;
+                for counter in &self.counters {
+                    counter.inc_by(n);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) if self.transport => {
+                Poll::Ready(Err(io::Error::other(Transport(e))))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Sorts a read error: transport (transient), cap (permanent), else corrupt data (permanent).
+fn classify(error: io::Error) -> ReadError {
+    if let Some(inner) = error.get_ref() {
+        if let Some(cap) = inner.downcast_ref::<CapExceeded>() {
+            return ReadError::Permanent {
+                kind: cap.kind,
+                message: cap.to_string(),
+            };
+        }
+        if inner.downcast_ref::<Transport>().is_some() {
+            return ReadError::Transient(error.to_string());
+        }
+    }
+    ReadError::Permanent {
+        kind: "decompression_failed",
+        message: format!("cannot decompress the object: {error}"),
+    }
+}
+
+/// The compression of an object under `auto`: magic bytes, then `Content-Encoding`, then the key's
+/// extension.
+pub(super) fn detect_compression(
+    head: &[u8],
+    content_encoding: Option<&str>,
+    key: &str,
+) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Compression::Gzip;
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Compression::Zstd;
+    }
+    let encoding = content_encoding.unwrap_or_default().to_ascii_lowercase();
+    if encoding.contains("gzip") {
+        return Compression::Gzip;
+    }
+    if encoding.contains("zstd") {
+        return Compression::Zstd;
+    }
+    let lower = key.to_ascii_lowercase();
+    if lower.ends_with(".gz") || lower.ends_with(".gzip") {
+        Compression::Gzip
+    } else if lower.ends_with(".zst") || lower.ends_with(".zstd") {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// Per-object data shared by its events.
+struct ObjectInfo {
+    stream: Arc<str>,
+    s3: ObjectMap,
+    bucket: String,
+    key: String,
+    version: String,
+}
+
+/// Reads one object, sending its events in batches whose finalizers belong to `notifier`.
+/// Returns the number of events emitted.
+pub(super) async fn read_object(
+    client: &aws_sdk_s3::Client,
+    object: &ObjectRef,
+    cx: &ReaderContext,
+    notifier: &BatchNotifier,
+) -> Result<u64, ReadError> {
+    let settings = &cx.settings;
+    let mut request = client.get_object().bucket(&object.bucket).key(&object.key);
+    if let Some(version) = object.version_id.as_deref().filter(|v| *v != "null") {
+        request = request.version_id(version);
+    }
+    let response = tokio::select! {
+        r = request.send() => r,
+        _ = cx.shutdown.cancelled() => return Err(ReadError::Cancelled),
+    };
+    let output = match response {
+        Ok(output) => output,
+        Err(error) => {
+            let service = error.as_service_error();
+            if service.is_some_and(|e| e.is_no_such_key()) {
+                return Err(ReadError::Permanent {
+                    kind: "object_not_found",
+                    message: "the object does not exist (NoSuchKey)".into(),
+                });
+            }
+            let text = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
+            if text.contains("NoSuchBucket") {
+                return Err(ReadError::Permanent {
+                    kind: "object_not_found",
+                    message: "the bucket does not exist (NoSuchBucket)".into(),
+                });
+            }
+            return Err(ReadError::Transient(text));
+        }
+    };
+    if let Some(length) = output.content_length().and_then(|l| u64::try_from(l).ok()) {
+        if length > settings.max_object_bytes {
+            return Err(ReadError::Permanent {
+                kind: "object_too_large",
+                message: format!(
+                    "object of {length} bytes is larger than max_object_bytes ({})",
+                    settings.max_object_bytes
+                ),
+            });
+        }
+    }
+    let last_modified = output
+        .last_modified()
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
+    let version = output
+        .version_id()
+        .filter(|v| *v != "null")
+        .or(output.e_tag())
+        .or(object.version_id.as_deref().filter(|v| *v != "null"))
+        .or(object.etag.as_deref())
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string();
+    let content_encoding = output.content_encoding().map(str::to_string);
+
+    let mut s3 = ObjectMap::new();
+    s3.insert("bucket".into(), Value::from(object.bucket.as_str()));
+    s3.insert("key".into(), Value::from(object.key.as_str()));
+    if let Some(region) = &object.region {
+        s3.insert("region".into(), Value::from(region.as_str()));
+    }
+    if let Some(modified) = last_modified {
+        s3.insert("last_modified".into(), Value::Timestamp(modified));
+    }
+    let info = ObjectInfo {
+        stream: Arc::from(format!("s3://{}/{}", object.bucket, object.key)),
+        s3,
+        bucket: object.bucket.clone(),
+        key: object.key.clone(),
+        version,
+    };
+
+    let body = Capped::new(
+        output.body.into_async_read(),
+        settings.max_object_bytes,
+        "object_too_large",
+        vec![
+            cx.s3_metrics.compressed.clone(),
+            cx.metrics.received_bytes.clone(),
+        ],
+        true,
+    );
+    let mut body = BufReader::with_capacity(BODY_BUFFER, body);
+    let head = match body.fill_buf().await {
+        Ok(head) => head,
+        Err(e) => return Err(classify(e)),
+    };
+    let compression = match settings.compression {
+        Compression::Auto => detect_compression(head, content_encoding.as_deref(), &object.key),
+        other => other,
+    };
+    let decoder: Box<dyn AsyncRead + Unpin + Send> = match compression {
+        Compression::Gzip => {
+            let mut d = GzipDecoder::new(body);
+            d.multiple_members(true);
+            Box::new(d)
+        }
+        Compression::Zstd => {
+            let mut d = ZstdDecoder::new(body);
+            d.multiple_members(true);
+            Box::new(d)
+        }
+        Compression::None | Compression::Auto => Box::new(body),
+    };
+    let mut reader = Capped::new(
+        decoder,
+        settings.max_decompressed_bytes,
+        "decompressed_too_large",
+        vec![cx.s3_metrics.decompressed.clone()],
+        false,
+    );
+    let start = match settings.framing {
+        Framing::Auto => Start::Undecided,
+        Framing::Newline => Start::Lines { fallback: false },
+        Framing::JsonRecords => Start::Records { skip: 0 },
+    };
+    let mut framer = FileFramer::new(start, 0, settings.max_line_bytes);
+    let mut ordinal = 0u64;
+    let mut emitted = 0u64;
+    loop {
+        let buffer = framer.buffer_mut();
+        buffer.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            r = reader.read_buf(buffer) => r,
+            _ = cx.shutdown.cancelled() => return Err(ReadError::Cancelled),
+        };
+        let mut units = Vec::new();
+        let mut failure = None;
+        let done = match read {
+            Ok(0) => {
+                framer.finish(&mut units);
+                true
+            }
+            Ok(_) => {
+                framer.drain(&mut units);
+                false
+            }
+            Err(error) => match classify(error) {
+                ReadError::Permanent { kind, message } => {
+                    // What was decoded before the failure is good data: hand it out.
+                    framer.drain(&mut units);
+                    failure = Some((kind, message));
+                    true
+                }
+                other => return Err(other),
+            },
+        };
+        let batch = build_batch(cx, &info, units, &mut ordinal, notifier, failure.as_ref());
+        emitted += batch.events.len() as u64;
+        if !(batch.events.is_empty() && batch.errors.is_empty()) && cx.tx.send(batch).await.is_err()
+        {
+            return Err(ReadError::Cancelled);
+        }
+        if let Some((kind, message)) = failure {
+            // Already reported on `<id>.errors` by `build_batch`; the caller counts it.
+            return Err(ReadError::Permanent {
+                kind,
+                message: format!("{message} (after {emitted} events)"),
+            });
+        }
+        if done {
+            return Ok(emitted);
+        }
+    }
+}
+
+/// Turns framed units into events (valid UTF-8 messages) and error events.
+fn build_batch(
+    cx: &ReaderContext,
+    info: &ObjectInfo,
+    units: Vec<Unit>,
+    ordinal: &mut u64,
+    notifier: &BatchNotifier,
+    failure: Option<&(&'static str, String)>,
+) -> Batch {
+    let now = Utc::now();
+    let mut events = Vec::with_capacity(units.len());
+    let mut errors = Vec::new();
+    let max = cx.settings.max_line_bytes;
+    for unit in units {
+        match unit {
+            Unit::Message { offset, bytes } => {
+                let n = *ordinal;
+                *ordinal += 1;
+                if std::str::from_utf8(&bytes).is_err() {
+                    cx.metrics.error("invalid_utf8", 1);
+                    tracing::warn!(source = %cx.id, object = %info.stream, offset, "line is not valid UTF-8; sent to the errors output");
+                    let mut event = error_event(
+                        cx,
+                        info,
+                        ("line is not valid UTF-8".into(), "invalid_utf8"),
+                        offset,
+                        now,
+                        notifier,
+                    );
+                    event
+                        .fields
+                        .insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
+                    errors.push(event);
+                    continue;
+                }
+                let id = record_id(&info.bucket, &info.key, &info.version, n);
+                let mut s3 = info.s3.clone();
+                s3.insert(KeyString::from("record_id"), Value::from(id.as_str()));
+                let mut fields = ObjectMap::new();
+                fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
+                fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
+                fields.insert(KeyString::from("s3"), Value::Object(s3));
+                let mut meta = metadata(cx, info, offset, now, notifier);
+                meta.id = Some(Arc::from(id));
+                events.push(Event::new(fields, meta));
+            }
+            Unit::LineTooLong { offset, prefix } => {
+                *ordinal += 1;
+                cx.metrics.error("line_too_long", 1);
+                tracing::warn!(source = %cx.id, object = %info.stream, offset, max_line_bytes = max, "line longer than max_line_bytes skipped");
+                let mut event = error_event(
+                    cx,
+                    info,
+                    (
+                        format!("line longer than max_line_bytes ({max})"),
+                        "line_too_long",
+                    ),
+                    offset,
+                    now,
+                    notifier,
+                );
+                event
+                    .fields
+                    .insert(KeyString::from("line_prefix"), Value::Bytes(prefix));
+                errors.push(event);
+            }
+            Unit::RecordTooLarge { offset } => {
+                *ordinal += 1;
+                cx.metrics.error("record_too_large", 1);
+                tracing::warn!(source = %cx.id, object = %info.stream, offset, max_line_bytes = max, "record larger than max_line_bytes skipped");
+                errors.push(error_event(
+                    cx,
+                    info,
+                    (
+                        format!("record larger than max_line_bytes ({max})"),
+                        "record_too_large",
+                    ),
+                    offset,
+                    now,
+                    notifier,
+                ));
+            }
+            Unit::BadDocument { error, lines_from } => {
+                let (kind, offset) = match &error {
+                    SplitError::Truncated { offset } => ("truncated_document", *offset),
+                    SplitError::NotRecordsDocument { offset, .. }
+                    | SplitError::RecordTooLarge { offset, .. }
+                    | SplitError::Syntax { offset, .. } => ("invalid_document", *offset),
+                };
+                cx.metrics.error(kind, 1);
+                tracing::warn!(source = %cx.id, object = %info.stream, error = %error, lines_from, "broken records document; reading the rest of the object as lines");
+                errors.push(error_event(
+                    cx,
+                    info,
+                    (error.to_string(), kind),
+                    offset,
+                    now,
+                    notifier,
+                ));
+            }
+            Unit::NotRecords { offset, reason } => {
+                tracing::debug!(source = %cx.id, object = %info.stream, offset, reason, "not a records document; reading the rest of the object as lines");
+            }
+        }
+    }
+    if let Some((kind, message)) = failure {
+        errors.push(error_event(
+            cx,
+            info,
+            (message.clone(), kind),
+            0,
+            now,
+            notifier,
+        ));
+    }
+    cx.metrics.received_events.inc_by(events.len() as u64);
+    Batch { events, errors }
+}
+
+fn metadata(
+    cx: &ReaderContext,
+    info: &ObjectInfo,
+    offset: u64,
+    now: DateTime<Utc>,
+    notifier: &BatchNotifier,
+) -> EventMetadata {
+    let mut meta = EventMetadata::new(Arc::clone(&cx.id), "aws_s3", now);
+    meta.stream = Some(StreamPosition {
+        stream: Arc::clone(&info.stream),
+        offset,
+    });
+    meta.finalizers = EventFinalizers::one(notifier.finalizer());
+    meta
+}
+
+/// An event for `<id>.errors` about the unit at `offset` of an object.
+fn error_event(
+    cx: &ReaderContext,
+    info: &ObjectInfo,
+    (message, error_type): (String, &'static str),
+    offset: u64,
+    now: DateTime<Utc>,
+    notifier: &BatchNotifier,
+) -> Event {
+    let mut fields = ObjectMap::new();
+    fields.insert(KeyString::from("error"), Value::from(message));
+    fields.insert(KeyString::from("error_type"), Value::from(error_type));
+    fields.insert(KeyString::from("s3"), Value::Object(info.s3.clone()));
+    fields.insert(
+        KeyString::from("offset"),
+        Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
+    );
+    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
+    Event::new(fields, metadata(cx, info, offset, now, notifier))
+}
+
+/// An event for `<id>.errors` about an object that could not be read at all.
+pub(super) fn object_error_event(
+    id: &Arc<str>,
+    object: &ObjectRef,
+    (message, error_type): (&str, &'static str),
+    notifier: &BatchNotifier,
+) -> Event {
+    let now = Utc::now();
+    let mut s3 = ObjectMap::new();
+    s3.insert("bucket".into(), Value::from(object.bucket.as_str()));
+    s3.insert("key".into(), Value::from(object.key.as_str()));
+    if let Some(region) = &object.region {
+        s3.insert("region".into(), Value::from(region.as_str()));
+    }
+    let mut fields = ObjectMap::new();
+    fields.insert(KeyString::from("error"), Value::from(message));
+    fields.insert(KeyString::from("error_type"), Value::from(error_type));
+    fields.insert(KeyString::from("s3"), Value::Object(s3));
+    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
+    let mut meta = EventMetadata::new(Arc::clone(id), "aws_s3", now);
+    meta.finalizers = EventFinalizers::one(notifier.finalizer());
+    Event::new(fields, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A body whose transport fails after some bytes.
+    struct Failing(Vec<u8>);
+
+    impl AsyncRead for Failing {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if self.0.is_empty() {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    "connection reset",
+                )));
+            }
+            let n = self.0.len().min(buf.remaining());
+            let head: Vec<u8> = self.0.drain(..n).collect();
+            buf.put_slice(&head);
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn counter() -> IntCounter {
+        IntCounter::new("test_bytes", "test").unwrap()
+    }
+
+    fn decoded(
+        reader: impl AsyncRead + Unpin + Send + 'static,
+        limit: u64,
+    ) -> Capped<Box<dyn AsyncRead + Unpin + Send>> {
+        let body = Capped::new(reader, u64::MAX, "object_too_large", vec![counter()], true);
+        let mut gz = GzipDecoder::new(BufReader::new(body));
+        gz.multiple_members(true);
+        Capped::new(
+            Box::new(gz),
+            limit,
+            "decompressed_too_large",
+            vec![counter()],
+            false,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_bomb_stops_at_the_decompressed_cap() {
+        let bomb = gzip(&vec![b'\n'; 8 * 1024 * 1024]);
+        let mut reader = decoded(std::io::Cursor::new(bomb), 1024 * 1024);
+        let mut out = Vec::new();
+        let error = reader.read_to_end(&mut out).await.unwrap_err();
+        assert!(matches!(
+            classify(error),
+            ReadError::Permanent {
+                kind: "decompressed_too_large",
+                ..
+            }
+        ));
+        // Stopped near the cap, not at the end of the bomb.
+        assert!(
+            reader.read <= 1024 * 1024 + 2 * READ_CHUNK as u64,
+            "{}",
+            reader.read
+        );
+    }
+
+    #[tokio::test]
+    async fn corrupt_data_is_permanent_and_a_broken_transport_is_transient() {
+        let whole = gzip(b"line one\nline two\n");
+        // Truncated object: the body ends cleanly, the gzip stream does not.
+        let truncated = whole[..whole.len() - 6].to_vec();
+        let mut reader = decoded(std::io::Cursor::new(truncated), u64::MAX);
+        let error = reader.read_to_end(&mut Vec::new()).await.unwrap_err();
+        assert!(matches!(
+            classify(error),
+            ReadError::Permanent {
+                kind: "decompression_failed",
+                ..
+            }
+        ));
+        // The connection breaks mid-body: worth a retry.
+        let mut reader = decoded(Failing(whole[..10].to_vec()), u64::MAX);
+        let error = reader.read_to_end(&mut Vec::new()).await.unwrap_err();
+        assert!(matches!(classify(error), ReadError::Transient(_)));
+    }
+
+    #[tokio::test]
+    async fn the_stored_size_cap_counts_body_bytes() {
+        let body = vec![b'x'; 1000];
+        let count = counter();
+        let mut reader = Capped::new(
+            &body[..],
+            100,
+            "object_too_large",
+            vec![count.clone()],
+            true,
+        );
+        let error = reader.read_to_end(&mut Vec::new()).await.unwrap_err();
+        assert!(matches!(
+            classify(error),
+            ReadError::Permanent {
+                kind: "object_too_large",
+                ..
+            }
+        ));
+        assert!(count.get() <= 100);
+    }
+}
