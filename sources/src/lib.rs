@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod aws_firehose;
+pub mod aws_kinesis;
 pub mod aws_s3;
 pub mod decoding;
 pub mod file;
@@ -11,5 +12,11 @@ pub mod stdin;
 
 /// Every source this crate provides, for the registry.
 pub fn specs() -> Vec<weir_core::component::ComponentSpec> {
-    vec![aws_firehose::SPEC, aws_s3::SPEC, file::SPEC, stdin::SPEC]
+    vec![
+        aws_firehose::SPEC,
+        aws_kinesis::SPEC,
+        aws_s3::SPEC,
+        file::SPEC,
+        stdin::SPEC,
+    ]
 }

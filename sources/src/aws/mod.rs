@@ -1,4 +1,4 @@
-//! AWS client setup shared by the AWS sources (`aws_s3` now, a Kinesis source later): region,
+//! AWS client setup shared by the AWS sources (`aws_s3`, `aws_kinesis`): region,
 //! endpoint override, the standard credential chain plus an optional assumed role, and client
 //! builders (path-style addressing for S3 behind a custom endpoint).
 //!
@@ -90,6 +90,16 @@ impl AwsConnection {
 /// An SQS client.
 pub fn sqs_client(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(sdk)
+}
+
+/// A Kinesis Data Streams client.
+pub fn kinesis_client(sdk: &SdkConfig) -> aws_sdk_kinesis::Client {
+    aws_sdk_kinesis::Client::new(sdk)
+}
+
+/// A DynamoDB client (the `aws_kinesis` lease table).
+pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
 }
 
 /// S3 clients per region, built on demand from one SDK config: a bucket may live in another

@@ -1,0 +1,448 @@
+//! Shard discovery, the lease loop (create, renew, take, steal, release) and the shard readers it
+//! starts and stops. Parent-before-child: a child shard is eligible only once each parent is
+//! finished (`SHARD_END`) or gone from the stream.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_kinesis::error::DisplayErrorContext;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use weir_core::component::{ComponentError, SourceContext};
+
+use super::leases::{Lease, LeaseTable};
+use super::metrics::KinesisMetrics;
+use super::shard_reader::{self, Batch, Outcome, ShardTask, Shared, StreamRef};
+use super::AwsKinesisConfig;
+use crate::aws::{dynamodb_client, kinesis_client, AwsConnection};
+
+/// One shard as listed.
+#[derive(Clone, Debug)]
+struct ShardInfo {
+    stream: usize,
+    shard_id: String,
+    /// Lease keys of the parent and adjacent parent.
+    parents: Vec<String>,
+}
+
+/// A lease this process holds, and its reader.
+struct Held {
+    counter: i64,
+    stop: CancellationToken,
+    reader: JoinHandle<Outcome>,
+}
+
+/// What the last scans said about a row: its owner and counter, and since when they are so.
+struct Observed {
+    owner: String,
+    counter: i64,
+    since: Instant,
+}
+
+pub(super) async fn run(config: AwsKinesisConfig, cx: SourceContext) -> Result<(), ComponentError> {
+    let SourceContext {
+        id,
+        mut out,
+        shutdown,
+        metrics,
+        once: _,
+    } = cx;
+    let connection = AwsConnection {
+        region: config.region.clone(),
+        endpoint: config.endpoint.clone(),
+        auth: config.auth.clone(),
+    };
+    let sdk = connection.sdk_config().await;
+    let kinesis_metrics = KinesisMetrics::new(&metrics)
+        .map_err(|e| ComponentError(format!("cannot register metrics: {e}")))?;
+    let worker = config.worker_id.clone().unwrap_or_else(default_worker_id);
+    let (tx, mut rx) = mpsc::channel::<Batch>(16);
+    let shared = Arc::new(Shared {
+        id: Arc::clone(&id),
+        worker: worker.clone(),
+        kinesis: kinesis_client(&sdk),
+        table: LeaseTable::new(dynamodb_client(&sdk), &config.lease_table),
+        metrics: metrics.clone(),
+        kinesis_metrics,
+        tx,
+        decoding: config.decoding,
+        max_decompressed_bytes: config.max_decompressed_bytes,
+        start_position: config.start_position,
+        start_timestamp: config.start_timestamp,
+        max_records: config.max_records,
+        poll_interval: Duration::from_millis(config.poll_interval_ms),
+        checkpoint_interval: Duration::from_millis(config.checkpoint_interval_ms),
+        on_rejected: config.on_rejected,
+        shutdown: shutdown.clone(),
+    });
+    tracing::info!(source = %id, %worker, streams = ?config.streams, table = %config.lease_table, "aws_kinesis source starting");
+    let coordinator = tokio::spawn(Coordinator::new(shared, &config).run());
+    // Readers send batches here; this task alone owns the outputs.
+    while let Some(batch) = rx.recv().await {
+        if !batch.errors.is_empty() {
+            out.send_named("errors", batch.errors).await;
+        }
+        if !batch.events.is_empty() {
+            out.send(batch.events).await;
+        }
+    }
+    drop(out);
+    match coordinator.await {
+        Ok(result) => result,
+        Err(e) => Err(ComponentError(format!(
+            "aws_kinesis coordinator failed: {e}"
+        ))),
+    }
+}
+
+/// `<hostname>-<pid>-<random>`.
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "weir".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{host}-{}-{nanos:08x}", std::process::id())
+}
+
+struct Coordinator {
+    shared: Arc<Shared>,
+    streams: Vec<StreamRef>,
+    lease_duration: Duration,
+    discovery_interval: Duration,
+    shards: BTreeMap<String, ShardInfo>,
+    observed: HashMap<String, Observed>,
+    held: HashMap<String, Held>,
+}
+
+impl Coordinator {
+    fn new(shared: Arc<Shared>, config: &AwsKinesisConfig) -> Self {
+        Self {
+            shared,
+            streams: config.streams.iter().map(|s| StreamRef::parse(s)).collect(),
+            lease_duration: Duration::from_millis(config.lease_duration_ms),
+            discovery_interval: Duration::from_millis(config.discovery_interval_ms),
+            shards: BTreeMap::new(),
+            observed: HashMap::new(),
+            held: HashMap::new(),
+        }
+    }
+
+    async fn run(mut self) -> Result<(), ComponentError> {
+        let shutdown = self.shared.shutdown.clone();
+        // The table first (retried: DynamoDB may be briefly unreachable at start).
+        loop {
+            match self.shared.table.ensure().await {
+                Ok(()) => break,
+                Err(error) => {
+                    self.shared.metrics.error("lease_table_failed", 1);
+                    tracing::warn!(source = %self.shared.id, %error, "cannot prepare the lease table; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                        _ = shutdown.cancelled() => return Ok(()),
+                    }
+                }
+            }
+        }
+        let period = (self.lease_duration / 3).max(Duration::from_millis(200));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_discovery: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.cancelled() => break,
+            }
+            if last_discovery.is_none_or(|t| t.elapsed() >= self.discovery_interval) {
+                if self.discover().await {
+                    last_discovery = Some(Instant::now());
+                }
+            }
+            if let Err(error) = self.round().await {
+                self.shared.metrics.error("lease_table_failed", 1);
+                tracing::warn!(source = %self.shared.id, %error, "lease round failed; retrying");
+            }
+        }
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// Lists the shards of every stream and creates rows for new ones; `false` on failure.
+    async fn discover(&mut self) -> bool {
+        let mut listed = BTreeMap::new();
+        for (index, stream) in self.streams.iter().enumerate() {
+            let mut token: Option<String> = None;
+            loop {
+                let mut request = self.shared.kinesis.list_shards();
+                request = match &token {
+                    Some(t) => request.next_token(t),
+                    None => match &stream.arn {
+                        Some(arn) => request.stream_arn(arn),
+                        None => request.stream_name(&stream.name),
+                    },
+                };
+                let page = match request.send().await {
+                    Ok(page) => page,
+                    Err(error) => {
+                        if error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_limit_exceeded_exception())
+                        {
+                            self.shared.kinesis_metrics.throttles.inc();
+                        } else {
+                            self.shared.metrics.error("list_shards_failed", 1);
+                        }
+                        tracing::warn!(source = %self.shared.id, stream = %stream.name, error = %DisplayErrorContext(&error), "ListShards failed; keeping the known shards");
+                        return false;
+                    }
+                };
+                for shard in page.shards() {
+                    let key = lease_key(&stream.name, shard.shard_id());
+                    let parents = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| !p.is_empty())
+                        .map(|p| lease_key(&stream.name, p))
+                        .collect();
+                    listed.insert(
+                        key,
+                        ShardInfo {
+                            stream: index,
+                            shard_id: shard.shard_id().to_string(),
+                            parents,
+                        },
+                    );
+                }
+                match page.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        for key in listed.keys() {
+            if !self.shards.contains_key(key) {
+                if let Err(error) = self.shared.table.create(key).await {
+                    self.shared.metrics.error("lease_table_failed", 1);
+                    tracing::warn!(source = %self.shared.id, %error, lease = %key, "cannot create the lease row");
+                    return false;
+                }
+            }
+        }
+        if listed.len() != self.shards.len() {
+            tracing::info!(source = %self.shared.id, shards = listed.len(), "shards discovered");
+        }
+        self.shards = listed;
+        true
+    }
+
+    /// One lease round: scan, reap finished readers, renew, then take or steal up to the target.
+    async fn round(&mut self) -> Result<(), super::leases::LeaseError> {
+        let rows = self.shared.table.scan().await?;
+        let now = Instant::now();
+        let rows: HashMap<String, Lease> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+        for row in rows.values() {
+            let changed = self
+                .observed
+                .get(&row.key)
+                .is_none_or(|o| o.owner != row.owner || o.counter != row.counter);
+            if changed {
+                self.observed.insert(
+                    row.key.clone(),
+                    Observed {
+                        owner: row.owner.clone(),
+                        counter: row.counter,
+                        since: now,
+                    },
+                );
+            }
+        }
+        let me = self.shared.worker.clone();
+
+        // Readers that ended: a finished shard's lease is released (nobody needs to hold it).
+        let ended: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(_, h)| h.reader.is_finished())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in ended {
+            if let Some(held) = self.held.remove(&key) {
+                let outcome = held.reader.await.unwrap_or(Outcome::Stopped);
+                tracing::debug!(source = %self.shared.id, lease = %key, ?outcome, "shard reader ended");
+                let _ = self.shared.table.release(&key, &me).await;
+            }
+        }
+
+        // Renew; a lease someone else took (or that vanished) is dropped at once.
+        let keys: Vec<String> = self.held.keys().cloned().collect();
+        for key in keys {
+            let lost = match rows.get(&key) {
+                Some(row) if row.owner == me => {
+                    let counter = self.held.get(&key).map_or(row.counter, |h| h.counter);
+                    match self.shared.table.renew(&key, &me, counter).await {
+                        Ok(true) => {
+                            if let Some(held) = self.held.get_mut(&key) {
+                                held.counter = counter + 1;
+                            }
+                            false
+                        }
+                        Ok(false) => true,
+                        Err(error) => {
+                            tracing::warn!(source = %self.shared.id, %error, lease = %key, "cannot renew the lease");
+                            false
+                        }
+                    }
+                }
+                _ => true,
+            };
+            if lost {
+                if let Some(held) = self.held.remove(&key) {
+                    tracing::info!(source = %self.shared.id, lease = %key, "lease lost to another worker; stopping its reader");
+                    held.stop.cancel();
+                }
+            }
+        }
+
+        // Balance.
+        let alive = |row: &Lease| -> bool {
+            !row.owner.is_empty()
+                && !row.finished()
+                && (row.owner == me
+                    || self
+                        .observed
+                        .get(&row.key)
+                        .is_some_and(|o| now.duration_since(o.since) < self.lease_duration))
+        };
+        let eligible: Vec<&String> = self
+            .shards
+            .keys()
+            .filter(|key| {
+                rows.get(*key).is_some_and(|r| !r.finished()) && self.parents_done(key, &rows)
+            })
+            .collect();
+        let mut load: HashMap<&str, usize> = HashMap::new();
+        for key in &eligible {
+            if let Some(row) = rows.get(*key) {
+                if alive(row) && row.owner != me {
+                    *load.entry(row.owner.as_str()).or_default() += 1;
+                }
+            }
+        }
+        let workers = load.len() + 1;
+        let target = eligible.len().div_ceil(workers);
+        let mut to_start = Vec::new();
+        // Free or expired leases first.
+        for key in &eligible {
+            if self.held.len() + to_start.len() >= target {
+                break;
+            }
+            let Some(row) = rows.get(*key) else {
+                continue;
+            };
+            if self.held.contains_key(*key) || alive(row) {
+                continue;
+            }
+            if let Some(counter) = self.shared.table.take(key, &me, row.counter).await? {
+                if !row.owner.is_empty() && row.owner != me {
+                    self.shared.kinesis_metrics.takeovers.inc();
+                    tracing::info!(source = %self.shared.id, lease = %key, previous = %row.owner, "took over an expired lease");
+                }
+                to_start.push(((*key).clone(), counter, row.checkpoint.clone()));
+            }
+        }
+        // Then steal one lease from the busiest worker if it holds more than the target.
+        if self.held.len() + to_start.len() < target {
+            if let Some((victim, count)) = load
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(o, c)| (o.to_string(), *c))
+            {
+                if count > target {
+                    let candidate = eligible.iter().find(|key| {
+                        rows.get(**key)
+                            .is_some_and(|r| r.owner == victim && alive(r))
+                    });
+                    if let Some(key) = candidate {
+                        if let Some(counter) = self.shared.table.steal(key, &me, &victim).await? {
+                            self.shared.kinesis_metrics.takeovers.inc();
+                            tracing::info!(source = %self.shared.id, lease = %key, from = %victim, target, "stole a lease for balance");
+                            let checkpoint = rows.get(*key).and_then(|r| r.checkpoint.clone());
+                            to_start.push(((*key).clone(), counter, checkpoint));
+                        }
+                    }
+                }
+            }
+        }
+        for (key, counter, checkpoint) in to_start {
+            self.start(key, counter, checkpoint);
+        }
+        self.shared
+            .kinesis_metrics
+            .leases
+            .set(self.held.len() as i64);
+        Ok(())
+    }
+
+    /// Whether every parent of a shard is finished or no longer listed.
+    fn parents_done(&self, key: &str, rows: &HashMap<String, Lease>) -> bool {
+        let Some(info) = self.shards.get(key) else {
+            return false;
+        };
+        info.parents.iter().all(|parent| {
+            rows.get(parent).is_some_and(Lease::finished) || !self.shards.contains_key(parent)
+        })
+    }
+
+    fn start(&mut self, key: String, counter: i64, checkpoint: Option<String>) {
+        let Some(info) = self.shards.get(&key) else {
+            return;
+        };
+        let Some(stream) = self.streams.get(info.stream).cloned() else {
+            return;
+        };
+        let stop = CancellationToken::new();
+        let task = ShardTask {
+            stream,
+            shard_id: info.shard_id.clone(),
+            lease_key: key.clone(),
+            checkpoint,
+            has_parents: !info.parents.is_empty(),
+            stop: stop.clone(),
+        };
+        let reader = tokio::spawn(shard_reader::run(Arc::clone(&self.shared), task));
+        self.held.insert(
+            key,
+            Held {
+                counter,
+                stop,
+                reader,
+            },
+        );
+    }
+
+    /// Shutdown: readers drain and checkpoint; then the leases are released.
+    async fn shutdown(&mut self) {
+        let me = self.shared.worker.clone();
+        for (key, held) in self.held.drain() {
+            let _ = held.reader.await;
+            match self.shared.table.release(&key, &me).await {
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::debug!(source = %self.shared.id, %error, lease = %key, "cannot release the lease; it expires")
+                }
+            }
+        }
+        self.shared.kinesis_metrics.leases.set(0);
+    }
+}
+
+fn lease_key(stream: &str, shard_id: &str) -> String {
+    format!("{stream}/{shard_id}")
+}

@@ -1,0 +1,739 @@
+//! One shard's reader: iterator from the checkpoint (or the start position), the GetRecords loop
+//! with back-off, decoding into events (one acknowledgement batch per GetRecords answer), and
+//! ordered checkpointing over out-of-order acknowledgements.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_kinesis::error::DisplayErrorContext;
+use aws_sdk_kinesis::primitives::DateTime as AwsDateTime;
+use aws_sdk_kinesis::types::{Record, ShardIteratorType};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers, OrderedCheckpoints};
+use weir_core::event::{Event, EventMetadata, StreamPosition};
+use weir_core::metrics::ComponentMetrics;
+
+use super::ids::record_id;
+use super::leases::{LeaseTable, SHARD_END};
+use super::metrics::KinesisMetrics;
+use super::{OnRejected, StartPosition};
+use crate::decoding::{cloudwatch, kpl, Decoding};
+
+const SOURCE_TYPE: &str = "aws_kinesis";
+/// Longest pause after failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// First pause after a failure.
+const MIN_BACKOFF: Duration = Duration::from_millis(250);
+/// GetRecords answers of one shard waiting for their acknowledgements at most.
+const MAX_IN_FLIGHT: usize = 16;
+/// How long a stopping reader waits for its last acknowledgements.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Events of one GetRecords answer, for the task that owns the outputs.
+pub(super) struct Batch {
+    pub events: Vec<Event>,
+    pub errors: Vec<Event>,
+}
+
+/// A stream as configured: its name, and its ARN when given as one.
+#[derive(Clone, Debug)]
+pub(super) struct StreamRef {
+    pub name: String,
+    pub arn: Option<String>,
+}
+
+impl StreamRef {
+    pub fn parse(text: &str) -> Self {
+        if text.starts_with("arn:") {
+            let name = text.rsplit_once("stream/").map_or(text, |(_, n)| n);
+            Self {
+                name: name.to_string(),
+                arn: Some(text.to_string()),
+            }
+        } else {
+            Self {
+                name: text.to_string(),
+                arn: None,
+            }
+        }
+    }
+}
+
+/// What every reader shares.
+pub(super) struct Shared {
+    pub id: Arc<str>,
+    pub worker: String,
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub table: LeaseTable,
+    pub metrics: ComponentMetrics,
+    pub kinesis_metrics: KinesisMetrics,
+    pub tx: mpsc::Sender<Batch>,
+    pub decoding: Decoding,
+    pub max_decompressed_bytes: usize,
+    pub start_position: StartPosition,
+    pub start_timestamp: Option<DateTime<Utc>>,
+    pub max_records: Option<i32>,
+    pub poll_interval: Duration,
+    pub checkpoint_interval: Duration,
+    pub on_rejected: OnRejected,
+    /// Cancelled at shutdown: readers drain, checkpoint and stop.
+    pub shutdown: CancellationToken,
+}
+
+/// One shard to read.
+pub(super) struct ShardTask {
+    pub stream: StreamRef,
+    pub shard_id: String,
+    pub lease_key: String,
+    /// The checkpoint in the lease row when the lease was taken.
+    pub checkpoint: Option<String>,
+    /// The shard has parents: without a checkpoint it is read from its start.
+    pub has_parents: bool,
+    /// Cancelled when the lease is lost: the reader stops at once, writing nothing.
+    pub stop: CancellationToken,
+}
+
+/// How a reader ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// The shard was read to its end and `SHARD_END` checkpointed.
+    Finished,
+    /// Stopped (shutdown, lease lost, or a failure writing the checkpoint).
+    Stopped,
+}
+
+/// Where a batch ends: its last sequence number, or the end of the shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Position {
+    Sequence(String),
+    End,
+}
+
+impl Position {
+    fn as_checkpoint(&self) -> &str {
+        match self {
+            Position::Sequence(s) => s,
+            Position::End => SHARD_END,
+        }
+    }
+}
+
+struct Reader {
+    shared: Arc<Shared>,
+    task: ShardTask,
+    /// Everything up to here is delivered.
+    delivered: Option<String>,
+    /// Last checkpoint written to (or read from) the table.
+    written: Option<String>,
+    last_write: Instant,
+    identity: Arc<str>,
+    ordinal: u64,
+    behind: prometheus::IntGauge,
+}
+
+/// Reads a shard until it ends, the lease is lost or the source shuts down.
+pub(super) async fn run(shared: Arc<Shared>, task: ShardTask) -> Outcome {
+    let identity: Arc<str> = Arc::from(format!("kinesis://{}/{}", task.stream.name, task.shard_id));
+    let behind = shared
+        .kinesis_metrics
+        .behind(&task.stream.name, &task.shard_id);
+    let mut reader = Reader {
+        delivered: task.checkpoint.clone(),
+        written: task.checkpoint.clone(),
+        last_write: Instant::now(),
+        identity,
+        ordinal: 0,
+        behind,
+        shared,
+        task,
+    };
+    if reader.written.as_deref() == Some(SHARD_END) {
+        return Outcome::Finished;
+    }
+    tracing::info!(source = %reader.shared.id, stream = %reader.task.stream.name, shard = %reader.task.shard_id, checkpoint = reader.written.as_deref().unwrap_or("-"), "reading shard");
+    let outcome = reader.read().await;
+    reader
+        .shared
+        .kinesis_metrics
+        .forget_shard(&reader.task.stream.name, &reader.task.shard_id);
+    tracing::info!(source = %reader.shared.id, stream = %reader.task.stream.name, shard = %reader.task.shard_id, ?outcome, "stopped reading shard");
+    outcome
+}
+
+/// Why the inner loop ended.
+enum LoopEnd {
+    Done(Outcome),
+    /// A batch failed: read again from the last delivered position after a pause.
+    Rewind,
+}
+
+impl Reader {
+    async fn read(&mut self) -> Outcome {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            match self.generation().await {
+                LoopEnd::Done(outcome) => return outcome,
+                LoopEnd::Rewind => {
+                    tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, checkpoint = self.delivered.as_deref().unwrap_or("-"), pause_ms = backoff.as_millis() as u64, "records not delivered; reading the shard again from its checkpoint");
+                    if !self.pause(backoff).await {
+                        return Outcome::Stopped;
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Sleeps unless stopped; `false` if stopped or shutting down.
+    async fn pause(&self, duration: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => true,
+            _ = self.task.stop.cancelled() => false,
+            _ = self.shared.shutdown.cancelled() => false,
+        }
+    }
+
+    /// A shard iterator after `after` (or at the start position), retried with back-off.
+    async fn iterator(&self, after: Option<&str>) -> Option<String> {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let mut request = self
+                .shared
+                .kinesis
+                .get_shard_iterator()
+                .shard_id(&self.task.shard_id);
+            request = match &self.task.stream.arn {
+                Some(arn) => request.stream_arn(arn),
+                None => request.stream_name(&self.task.stream.name),
+            };
+            request = match after {
+                Some(sequence) => request
+                    .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                    .starting_sequence_number(sequence),
+                None if self.task.has_parents => {
+                    request.shard_iterator_type(ShardIteratorType::TrimHorizon)
+                }
+                None => match self.shared.start_position {
+                    StartPosition::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
+                    StartPosition::TrimHorizon => {
+                        request.shard_iterator_type(ShardIteratorType::TrimHorizon)
+                    }
+                    StartPosition::AtTimestamp => {
+                        let at = self.shared.start_timestamp.unwrap_or_else(Utc::now);
+                        request
+                            .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                            .timestamp(AwsDateTime::from_millis(at.timestamp_millis()))
+                    }
+                },
+            };
+            let result = tokio::select! {
+                r = request.send() => r,
+                _ = self.task.stop.cancelled() => return None,
+                _ = self.shared.shutdown.cancelled() => return None,
+            };
+            match result {
+                Ok(out) => match out.shard_iterator {
+                    Some(iterator) => return Some(iterator),
+                    None => {
+                        self.shared.metrics.error("get_shard_iterator_failed", 1);
+                        tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, "GetShardIterator answered without an iterator");
+                    }
+                },
+                Err(error) => {
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_provisioned_throughput_exceeded_exception())
+                    {
+                        self.shared.kinesis_metrics.throttles.inc();
+                    } else {
+                        self.shared.metrics.error("get_shard_iterator_failed", 1);
+                        tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, error = %DisplayErrorContext(&error), "GetShardIterator failed; retrying");
+                    }
+                }
+            }
+            if !self.pause(backoff).await {
+                return None;
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Reads from the last delivered position until done or a batch fails.
+    async fn generation(&mut self) -> LoopEnd {
+        let (ack_tx, mut acks) = mpsc::unbounded_channel::<(u64, BatchStatus)>();
+        let mut tracker: OrderedCheckpoints<Position> = OrderedCheckpoints::new();
+        let mut last_read = self.delivered.clone();
+        let Some(mut iterator) = self.iterator(last_read.as_deref()).await else {
+            return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await);
+        };
+        let mut shard_ended = false;
+        let mut next_poll = Instant::now();
+        let mut backoff = MIN_BACKOFF;
+        let mut checkpoint_tick = tokio::time::interval(
+            self.shared
+                .checkpoint_interval
+                .max(Duration::from_millis(100)),
+        );
+        checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let may_poll = !shard_ended && tracker.in_flight() < MAX_IN_FLIGHT;
+            tokio::select! {
+                biased;
+                _ = self.task.stop.cancelled() => return LoopEnd::Done(Outcome::Stopped),
+                _ = self.shared.shutdown.cancelled() => {
+                    return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await);
+                }
+                Some((seq, status)) = acks.recv() => {
+                    match self.acknowledged(&mut tracker, seq, status).await {
+                        Ok(Some(outcome)) => return LoopEnd::Done(outcome),
+                        Ok(None) => {}
+                        Err(()) => return LoopEnd::Rewind,
+                    }
+                }
+                _ = checkpoint_tick.tick() => {
+                    if !self.write_checkpoint(false).await {
+                        return LoopEnd::Done(Outcome::Stopped);
+                    }
+                }
+                _ = tokio::time::sleep_until(next_poll), if may_poll => {
+                    let mut request = self.shared.kinesis.get_records().shard_iterator(&iterator);
+                    if let Some(arn) = &self.task.stream.arn {
+                        request = request.stream_arn(arn);
+                    }
+                    if let Some(limit) = self.shared.max_records {
+                        request = request.limit(limit);
+                    }
+                    let result = tokio::select! {
+                        r = request.send() => r,
+                        _ = self.task.stop.cancelled() => return LoopEnd::Done(Outcome::Stopped),
+                        _ = self.shared.shutdown.cancelled() => {
+                            return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await);
+                        }
+                    };
+                    let out = match result {
+                        Ok(out) => {
+                            backoff = MIN_BACKOFF;
+                            out
+                        }
+                        Err(error) => {
+                            let service = error.as_service_error();
+                            if service.is_some_and(|e| e.is_expired_iterator_exception()) {
+                                tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, "shard iterator expired; getting a new one");
+                                match self.iterator(last_read.as_deref()).await {
+                                    Some(fresh) => iterator = fresh,
+                                    None => return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await),
+                                }
+                                next_poll = Instant::now();
+                            } else {
+                                if service.is_some_and(|e| {
+                                    e.is_provisioned_throughput_exceeded_exception()
+                                        || e.is_kms_throttling_exception()
+                                }) {
+                                    self.shared.kinesis_metrics.throttles.inc();
+                                    tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, "GetRecords throttled; backing off");
+                                } else {
+                                    self.shared.metrics.error("get_records_failed", 1);
+                                    tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, error = %DisplayErrorContext(&error), "GetRecords failed; backing off");
+                                }
+                                next_poll = Instant::now() + backoff;
+                                backoff = (backoff * 2).min(MAX_BACKOFF);
+                            }
+                            continue;
+                        }
+                    };
+                    if let Some(ms) = out.millis_behind_latest {
+                        self.behind.set(ms);
+                    }
+                    let records = out.records;
+                    let got_records = !records.is_empty();
+                    if let Some(last) = records.last() {
+                        last_read = Some(last.sequence_number.clone());
+                    }
+                    let position = match out.next_shard_iterator {
+                        Some(next) => {
+                            iterator = next;
+                            last_read.clone().map(Position::Sequence)
+                        }
+                        None => {
+                            shard_ended = true;
+                            Some(Position::End)
+                        }
+                    };
+                    if let Some(position) = position.filter(|_| got_records || shard_ended) {
+                        let seq = tracker.register(position);
+                        let notifier = BatchNotifier::with_channel(seq, ack_tx.clone());
+                        let batch = self.decode(records, &notifier);
+                        drop(notifier);
+                        if !batch.events.is_empty() || !batch.errors.is_empty() {
+                            let sent = tokio::select! {
+                                r = self.shared.tx.send(batch) => r.is_ok(),
+                                _ = self.task.stop.cancelled() => return LoopEnd::Done(Outcome::Stopped),
+                            };
+                            if !sent {
+                                return LoopEnd::Done(Outcome::Stopped);
+                            }
+                        }
+                    }
+                    next_poll = if got_records {
+                        Instant::now()
+                    } else {
+                        Instant::now() + self.shared.poll_interval
+                    };
+                }
+            }
+        }
+    }
+
+    /// Handles one acknowledgement: `Ok(Some)` when the shard is finished, `Err` to rewind.
+    async fn acknowledged(
+        &mut self,
+        tracker: &mut OrderedCheckpoints<Position>,
+        seq: u64,
+        status: BatchStatus,
+    ) -> Result<Option<Outcome>, ()> {
+        let done = match status {
+            BatchStatus::Delivered => true,
+            BatchStatus::Rejected if self.shared.on_rejected == OnRejected::Skip => {
+                self.shared.metrics.error("rejected_skipped", 1);
+                true
+            }
+            BatchStatus::Rejected => {
+                self.shared.metrics.error("delivery_rejected", 1);
+                false
+            }
+            BatchStatus::Errored => {
+                self.shared.metrics.error("delivery_failed", 1);
+                false
+            }
+        };
+        if !done {
+            return Err(());
+        }
+        match tracker.complete(seq) {
+            Some(Position::End) => {
+                self.delivered = Some(SHARD_END.to_string());
+                if self.write_checkpoint(true).await {
+                    Ok(Some(Outcome::Finished))
+                } else {
+                    Ok(Some(Outcome::Stopped))
+                }
+            }
+            Some(position) => {
+                self.delivered = Some(position.as_checkpoint().to_string());
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the delivered position if it moved (and `force` or the interval passed); `false`
+    /// when the lease is lost or the write failed for good.
+    async fn write_checkpoint(&mut self, force: bool) -> bool {
+        if self.delivered == self.written {
+            return true;
+        }
+        if !force && self.last_write.elapsed() < self.shared.checkpoint_interval {
+            return true;
+        }
+        let Some(checkpoint) = self.delivered.clone() else {
+            return true;
+        };
+        let result = self
+            .shared
+            .table
+            .checkpoint(&self.task.lease_key, &self.shared.worker, &checkpoint)
+            .await;
+        self.last_write = Instant::now();
+        match result {
+            Ok(true) => {
+                self.shared.kinesis_metrics.checkpoints.inc();
+                tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, %checkpoint, "checkpoint written");
+                self.written = Some(checkpoint);
+                true
+            }
+            Ok(false) => {
+                tracing::info!(source = %self.shared.id, shard = %self.task.shard_id, "lease lost; checkpoint not written");
+                false
+            }
+            Err(error) => {
+                self.shared.metrics.error("checkpoint_failed", 1);
+                tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, %error, "cannot write the checkpoint; retrying later");
+                true
+            }
+        }
+    }
+
+    /// Shutdown: waits for the in-flight acknowledgements (bounded), writes the checkpoint.
+    async fn stopping(
+        &mut self,
+        acks: &mut mpsc::UnboundedReceiver<(u64, BatchStatus)>,
+        tracker: &mut OrderedCheckpoints<Position>,
+        ack_tx: mpsc::UnboundedSender<(u64, BatchStatus)>,
+    ) -> Outcome {
+        drop(ack_tx);
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        let mut outcome = Outcome::Stopped;
+        while tracker.in_flight() > 0 {
+            let ack = tokio::select! {
+                a = acks.recv() => a,
+                _ = tokio::time::sleep_until(deadline) => None,
+                _ = self.task.stop.cancelled() => return Outcome::Stopped,
+            };
+            let Some((seq, status)) = ack else {
+                break;
+            };
+            match self.acknowledged(tracker, seq, status).await {
+                Ok(Some(done)) => return done,
+                Ok(None) => {}
+                Err(()) => break,
+            }
+        }
+        if !self.write_checkpoint(true).await {
+            outcome = Outcome::Stopped;
+        }
+        outcome
+    }
+
+    /// One GetRecords answer as events (and error events for undecodable records).
+    fn decode(&mut self, records: Vec<Record>, notifier: &BatchNotifier) -> Batch {
+        let mut batch = Batch {
+            events: Vec::new(),
+            errors: Vec::new(),
+        };
+        let received = Utc::now();
+        for record in records {
+            let data = Bytes::from(record.data.into_inner());
+            let bytes = data.len() as u64;
+            self.shared.kinesis_metrics.records.inc();
+            self.shared.kinesis_metrics.bytes.inc_by(bytes);
+            self.shared.metrics.received_bytes.inc_by(bytes);
+            let arrival = record
+                .approximate_arrival_timestamp
+                .and_then(|t| DateTime::<Utc>::from_timestamp_millis(t.to_millis().ok()?))
+                .unwrap_or(received);
+            let origin = Origin {
+                sequence: record.sequence_number,
+                partition_key: record.partition_key.unwrap_or_default(),
+                arrival,
+            };
+            if kpl::is_aggregated(&data) {
+                match kpl::deaggregate(&data) {
+                    Ok(users) => {
+                        for user in users {
+                            let unit = Unit {
+                                data: user.data,
+                                partition_key: &user.partition_key,
+                                sub_sequence: Some(user.sub_sequence),
+                            };
+                            self.unit(&origin, unit, notifier, received, &mut batch);
+                        }
+                    }
+                    Err(error) => {
+                        let message = format!("KPL aggregate: {error}");
+                        self.error_event(
+                            &origin, data, None, &message, notifier, received, &mut batch,
+                        );
+                    }
+                }
+            } else {
+                let unit = Unit {
+                    data,
+                    partition_key: &origin.partition_key,
+                    sub_sequence: None,
+                };
+                self.unit(&origin, unit, notifier, received, &mut batch);
+            }
+        }
+        self.shared
+            .metrics
+            .received_events
+            .inc_by(batch.events.len() as u64);
+        if !batch.errors.is_empty() {
+            self.shared
+                .metrics
+                .error("invalid_record", batch.errors.len() as u64);
+        }
+        batch
+    }
+
+    /// One user record (a whole Kinesis record, or one of an aggregate) → events.
+    fn unit(
+        &mut self,
+        origin: &Origin,
+        unit: Unit<'_>,
+        notifier: &BatchNotifier,
+        received: DateTime<Utc>,
+        batch: &mut Batch,
+    ) {
+        let envelope = match self.shared.decoding {
+            Decoding::Raw => false,
+            Decoding::Auto => cloudwatch::looks_like_envelope(&unit.data),
+            Decoding::CloudwatchLogs => true,
+        };
+        let sub = unit.sub_sequence.unwrap_or(0);
+        if !envelope {
+            let id = record_id(
+                &self.task.stream.name,
+                &self.task.shard_id,
+                &origin.sequence,
+                sub,
+                "",
+            );
+            let mut fields =
+                self.kinesis_fields(origin, unit.partition_key, unit.sub_sequence, &id);
+            fields.insert(KeyString::from("message"), Value::Bytes(unit.data));
+            fields.insert(
+                KeyString::from("timestamp"),
+                Value::Timestamp(origin.arrival),
+            );
+            let mut meta = self.metadata(received, id, notifier);
+            meta.stream = Some(StreamPosition {
+                stream: Arc::clone(&self.identity),
+                offset: self.ordinal,
+            });
+            self.ordinal += 1;
+            batch.events.push(Event::new(fields, meta));
+            return;
+        }
+        match cloudwatch::decode(&unit.data, self.shared.max_decompressed_bytes) {
+            Ok(log_events) => {
+                for (index, log_event) in log_events.into_iter().enumerate() {
+                    let part = if log_event.id.is_empty() {
+                        index.to_string()
+                    } else {
+                        log_event.id
+                    };
+                    let id = record_id(
+                        &self.task.stream.name,
+                        &self.task.shard_id,
+                        &origin.sequence,
+                        sub,
+                        &part,
+                    );
+                    let mut fields = log_event.fields;
+                    fields.extend(self.kinesis_fields(
+                        origin,
+                        unit.partition_key,
+                        unit.sub_sequence,
+                        &id,
+                    ));
+                    batch
+                        .events
+                        .push(Event::new(fields, self.metadata(received, id, notifier)));
+                }
+            }
+            Err(error) => {
+                let message = format!("not a CloudWatch Logs envelope: {error}");
+                self.error_event(
+                    origin,
+                    unit.data,
+                    unit.sub_sequence,
+                    &message,
+                    notifier,
+                    received,
+                    batch,
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn error_event(
+        &self,
+        origin: &Origin,
+        data: Bytes,
+        sub_sequence: Option<u64>,
+        message: &str,
+        notifier: &BatchNotifier,
+        received: DateTime<Utc>,
+        batch: &mut Batch,
+    ) {
+        tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, sequence = %origin.sequence, error = %message, "undecodable record sent to the errors output");
+        let id = record_id(
+            &self.task.stream.name,
+            &self.task.shard_id,
+            &origin.sequence,
+            sub_sequence.unwrap_or(0),
+            "error",
+        );
+        let mut fields = self.kinesis_fields(origin, &origin.partition_key, sub_sequence, &id);
+        fields.insert(KeyString::from("message"), Value::Bytes(data));
+        fields.insert(KeyString::from("error"), Value::from(message));
+        fields.insert(
+            KeyString::from("timestamp"),
+            Value::Timestamp(origin.arrival),
+        );
+        batch
+            .errors
+            .push(Event::new(fields, self.metadata(received, id, notifier)));
+    }
+
+    fn metadata(
+        &self,
+        received: DateTime<Utc>,
+        id: String,
+        notifier: &BatchNotifier,
+    ) -> EventMetadata {
+        let mut meta = EventMetadata::new(Arc::clone(&self.shared.id), SOURCE_TYPE, received);
+        meta.id = Some(Arc::from(id));
+        meta.finalizers = EventFinalizers::one(notifier.finalizer());
+        meta
+    }
+
+    /// The `kinesis` object.
+    fn kinesis_fields(
+        &self,
+        origin: &Origin,
+        partition_key: &str,
+        sub_sequence: Option<u64>,
+        id: &str,
+    ) -> ObjectMap {
+        let mut kinesis = ObjectMap::new();
+        kinesis.insert(
+            KeyString::from("stream"),
+            Value::from(self.task.stream.name.as_str()),
+        );
+        kinesis.insert(
+            KeyString::from("shard_id"),
+            Value::from(self.task.shard_id.as_str()),
+        );
+        kinesis.insert(
+            KeyString::from("sequence_number"),
+            Value::from(origin.sequence.as_str()),
+        );
+        if let Some(sub) = sub_sequence {
+            kinesis.insert(
+                KeyString::from("sub_sequence_number"),
+                Value::Integer(i64::try_from(sub).unwrap_or(i64::MAX)),
+            );
+        }
+        kinesis.insert(KeyString::from("partition_key"), Value::from(partition_key));
+        kinesis.insert(
+            KeyString::from("arrival_time"),
+            Value::Timestamp(origin.arrival),
+        );
+        kinesis.insert(KeyString::from("record_id"), Value::from(id));
+        let mut fields = ObjectMap::new();
+        fields.insert(KeyString::from("kinesis"), Value::Object(kinesis));
+        fields
+    }
+}
+
+/// The Kinesis record a unit came from.
+struct Origin {
+    sequence: String,
+    partition_key: String,
+    arrival: DateTime<Utc>,
+}
+
+/// One user record.
+struct Unit<'a> {
+    data: Bytes,
+    partition_key: &'a str,
+    sub_sequence: Option<u64>,
+}
