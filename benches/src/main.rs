@@ -12,7 +12,8 @@
 //! The workload is generated into `target/bench-data` on first use.
 //!
 //! `weir-throughput s3 [--objects N] [--lines N]` measures the `aws_s3` source against moto
-//! instead (see the `s3` module).
+//! instead (see the `s3` module); `weir-throughput kinesis [--records N] [--shards N]` the
+//! `aws_kinesis` source (see the `kinesis` module).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+mod kinesis;
 mod s3;
 
 /// One benchmark case: which generated file, and the pipeline body around it.
@@ -163,6 +165,9 @@ fn main() -> Result<()> {
     let case_name = args.first().map(String::as_str).unwrap_or("passthrough");
     if case_name == "s3" {
         return s3::run(&root(), &args[1..]);
+    }
+    if case_name == "kinesis" {
+        return kinesis::run(&root(), &args[1..]);
     }
     let flag = |name: &str, default: usize| -> usize {
         args.iter()

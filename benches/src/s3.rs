@@ -43,7 +43,7 @@ for i in range(objects):
 print(queue)
 "#;
 
-struct Moto(Child);
+pub(crate) struct Moto(Child);
 
 impl Drop for Moto {
     fn drop(&mut self) {
@@ -52,11 +52,11 @@ impl Drop for Moto {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn start_moto(root: &Path, port: u16) -> Result<Moto> {
+pub(crate) fn start_moto(root: &Path, port: u16) -> Result<Moto> {
     let program = root.join("target/test-venv/bin/moto_server");
     if !program.is_file() {
         bail!(

@@ -48,7 +48,7 @@ pub(super) async fn run(config: AwsKinesisConfig, cx: SourceContext) -> Result<(
         mut out,
         shutdown,
         metrics,
-        once: _,
+        once,
     } = cx;
     let connection = AwsConnection {
         region: config.region.clone(),
@@ -77,6 +77,7 @@ pub(super) async fn run(config: AwsKinesisConfig, cx: SourceContext) -> Result<(
         checkpoint_interval: Duration::from_millis(config.checkpoint_interval_ms),
         on_rejected: config.on_rejected,
         shutdown: shutdown.clone(),
+        once,
     });
     tracing::info!(source = %id, %worker, streams = ?config.streams, table = %config.lease_table, "aws_kinesis source starting");
     let coordinator = tokio::spawn(Coordinator::new(shared, &config).run());
@@ -120,6 +121,8 @@ struct Coordinator {
     shards: BTreeMap<String, ShardInfo>,
     observed: HashMap<String, Observed>,
     held: HashMap<String, Held>,
+    /// `--once`: shards read up to their tip.
+    caught_up: std::collections::HashSet<String>,
 }
 
 impl Coordinator {
@@ -132,6 +135,7 @@ impl Coordinator {
             shards: BTreeMap::new(),
             observed: HashMap::new(),
             held: HashMap::new(),
+            caught_up: std::collections::HashSet::new(),
         }
     }
 
@@ -165,9 +169,16 @@ impl Coordinator {
                     last_discovery = Some(Instant::now());
                 }
             }
-            if let Err(error) = self.round().await {
-                self.shared.metrics.error("lease_table_failed", 1);
-                tracing::warn!(source = %self.shared.id, %error, "lease round failed; retrying");
+            match self.round().await {
+                Ok(true) => {
+                    tracing::info!(source = %self.shared.id, "every shard read up to its tip (--once)");
+                    break;
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    self.shared.metrics.error("lease_table_failed", 1);
+                    tracing::warn!(source = %self.shared.id, %error, "lease round failed; retrying");
+                }
             }
         }
         self.shutdown().await;
@@ -243,7 +254,8 @@ impl Coordinator {
     }
 
     /// One lease round: scan, reap finished readers, renew, then take or steal up to the target.
-    async fn round(&mut self) -> Result<(), super::leases::LeaseError> {
+    /// `Ok(true)` under `--once` when every shard was read up to its tip.
+    async fn round(&mut self) -> Result<bool, super::leases::LeaseError> {
         let rows = self.shared.table.scan().await?;
         let now = Instant::now();
         let rows: HashMap<String, Lease> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
@@ -276,6 +288,9 @@ impl Coordinator {
             if let Some(held) = self.held.remove(&key) {
                 let outcome = held.reader.await.unwrap_or(Outcome::Stopped);
                 tracing::debug!(source = %self.shared.id, lease = %key, ?outcome, "shard reader ended");
+                if outcome == Outcome::CaughtUp {
+                    self.caught_up.insert(key.clone());
+                }
                 let _ = self.shared.table.release(&key, &me).await;
             }
         }
@@ -314,11 +329,16 @@ impl Coordinator {
         let alive = |row: &Lease| -> bool {
             !row.owner.is_empty()
                 && !row.finished()
-                && (row.owner == me
-                    || self
+                && if row.owner == me {
+                    // A row naming this worker that it does not hold (a restart with the
+                    // same worker id) is free for it to take.
+                    self.held.contains_key(&row.key)
+                } else {
+                    self
                         .observed
                         .get(&row.key)
-                        .is_some_and(|o| now.duration_since(o.since) < self.lease_duration))
+                        .is_some_and(|o| now.duration_since(o.since) < self.lease_duration)
+                }
         };
         let eligible: Vec<&String> = self
             .shards
@@ -346,7 +366,7 @@ impl Coordinator {
             let Some(row) = rows.get(*key) else {
                 continue;
             };
-            if self.held.contains_key(*key) || alive(row) {
+            if self.held.contains_key(*key) || alive(row) || self.caught_up.contains(*key) {
                 continue;
             }
             if let Some(counter) = self.shared.table.take(key, &me, row.counter).await? {
@@ -380,6 +400,11 @@ impl Coordinator {
                 }
             }
         }
+        let all_done = self.shared.once
+            && !self.shards.is_empty()
+            && self.held.is_empty()
+            && to_start.is_empty()
+            && eligible.iter().all(|key| self.caught_up.contains(*key));
         for (key, counter, checkpoint) in to_start {
             self.start(key, counter, checkpoint);
         }
@@ -387,7 +412,7 @@ impl Coordinator {
             .kinesis_metrics
             .leases
             .set(self.held.len() as i64);
-        Ok(())
+        Ok(all_done)
     }
 
     /// Whether every parent of a shard is finished or no longer listed.

@@ -83,6 +83,8 @@ pub(super) struct Shared {
     pub on_rejected: OnRejected,
     /// Cancelled at shutdown: readers drain, checkpoint and stop.
     pub shutdown: CancellationToken,
+    /// `--once`: a reader stops (drained, checkpointed) once its shard is caught up.
+    pub once: bool,
 }
 
 /// One shard to read.
@@ -105,6 +107,8 @@ pub(super) enum Outcome {
     Finished,
     /// Stopped (shutdown, lease lost, or a failure writing the checkpoint).
     Stopped,
+    /// `--once`: everything up to the tip of the shard was read and delivered.
+    CaughtUp,
 }
 
 /// Where a batch ends: its last sequence number, or the end of the shard.
@@ -378,6 +382,14 @@ impl Reader {
                                 return LoopEnd::Done(Outcome::Stopped);
                             }
                         }
+                    }
+                    if self.shared.once && !got_records && !shard_ended {
+                        let outcome = self.stopping(&mut acks, &mut tracker, ack_tx).await;
+                        return LoopEnd::Done(if outcome == Outcome::Stopped {
+                            Outcome::CaughtUp
+                        } else {
+                            outcome
+                        });
                     }
                     next_poll = if got_records {
                         Instant::now()
