@@ -252,7 +252,11 @@ fn numbered(range: std::ops::Range<usize>) -> Vec<(String, Vec<u8>)> {
 
 /// The number in a `record NNNNNN` message.
 fn number_of(event: &Json) -> Option<usize> {
-    event["message"].as_str()?.strip_prefix("record ")?.parse().ok()
+    event["message"]
+        .as_str()?
+        .strip_prefix("record ")?
+        .parse()
+        .ok()
 }
 
 /// Kinesis sequence numbers are decimal strings of up to 128 bits: compare them as numbers.
@@ -390,7 +394,12 @@ path = "bad/errors.ndjson"
     // The control record is acknowledged too: every shard's checkpoint reaches its last record.
     wait_until(Duration::from_secs(30), "checkpoints", || {
         kin_metric(api, "weir_aws_kinesis_records_total", &[]) >= 4.0
-            && aws.leases().values().filter(|r| r.checkpoint.is_some()).count() >= 1
+            && aws
+                .leases()
+                .values()
+                .filter(|r| r.checkpoint.is_some())
+                .count()
+                >= 1
     });
     std::thread::sleep(Duration::from_secs(1));
     let log = stop(weir);
@@ -410,10 +419,12 @@ path = "bad/errors.ndjson"
     assert_eq!(lambda.len(), 2);
     assert!(lambda.iter().all(|e| e["aws"]["log_type"] == "lambda"));
     assert!(lambda.iter().any(|e| e["duration_ms"] == 12.34));
-    assert!(lambda.iter().all(|e| e["cloudwatch"]["log_stream"] == "2024/05/01/[$LATEST]abc"
-        && e["cloudwatch"]["owner"] == ACCOUNT
-        && e["cloudwatch"]["subscription_filters"][0] == "to-kinesis"
-        && e["cloudwatch"]["id"].is_string()));
+    assert!(lambda.iter().all(
+        |e| e["cloudwatch"]["log_stream"] == "2024/05/01/[$LATEST]abc"
+            && e["cloudwatch"]["owner"] == ACCOUNT
+            && e["cloudwatch"]["subscription_filters"][0] == "to-kinesis"
+            && e["cloudwatch"]["id"].is_string()
+    ));
     let rds = by_group("/aws/rds/instance/labdb/postgresql");
     assert_eq!(rds.len(), 2);
     assert!(rds.iter().all(|e| e["aws"]["log_type"] == "rds_postgresql"
@@ -425,7 +436,10 @@ path = "bad/errors.ndjson"
     assert_eq!(trail[0]["eventName"], "PutObject");
     for e in &events {
         assert_eq!(e["kinesis"]["stream"], "cw-logs");
-        assert!(e["kinesis"]["shard_id"].as_str().unwrap().starts_with("shardId-"));
+        assert!(e["kinesis"]["shard_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("shardId-"));
         assert!(e["kinesis"]["sequence_number"].is_string());
         assert!(!e.to_string().contains("CONTROL MESSAGE"), "{e}");
     }
@@ -486,7 +500,10 @@ fn kpl_aggregates_are_deaggregated_and_corrupt_ones_dead_lettered() {
         assert_eq!(e["kinesis"]["sub_sequence_number"], i);
     }
     let first_seq = &events[0]["kinesis"]["sequence_number"];
-    assert!(events.iter().take(5).all(|e| &e["kinesis"]["sequence_number"] == first_seq));
+    assert!(events
+        .iter()
+        .take(5)
+        .all(|e| &e["kinesis"]["sequence_number"] == first_seq));
     let ids: HashSet<&str> = events
         .iter()
         .map(|e| e["kinesis"]["record_id"].as_str().unwrap())
@@ -496,7 +513,10 @@ fn kpl_aggregates_are_deaggregated_and_corrupt_ones_dead_lettered() {
     assert!(events[5]["kinesis"].get("sub_sequence_number").is_none());
     let errors = ndjson(&bad);
     assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert!(errors[0]["error"].as_str().unwrap().contains("KPL"), "{errors:#?}");
+    assert!(
+        errors[0]["error"].as_str().unwrap().contains("KPL"),
+        "{errors:#?}"
+    );
     assert_eq!(invalid, 1.0);
 }
 
@@ -513,7 +533,9 @@ fn checkpoints_never_pass_undelivered_records() {
     // Phase 1: 20 records delivered and checkpointed.
     let first = aws.put("down", &numbered(0..20));
     let weir = start_weir(dir.path());
-    wait_until(Duration::from_secs(60), "20 events", || ndjson(&out).len() >= 20);
+    wait_until(Duration::from_secs(60), "20 events", || {
+        ndjson(&out).len() >= 20
+    });
     let last_per_shard = |puts: &[(String, String)]| -> HashMap<String, String> {
         let mut last: HashMap<String, String> = HashMap::new();
         for (shard, seq) in puts {
@@ -561,7 +583,9 @@ fn checkpoints_never_pass_undelivered_records() {
     std::fs::remove_file(dir.path().join("out")).unwrap();
     pipeline(dir.path(), &aws, "down", "", FILE_SINKS);
     let weir = start_weir(dir.path());
-    wait_until(Duration::from_secs(60), "30 events", || ndjson(&out).len() >= 30);
+    wait_until(Duration::from_secs(60), "30 events", || {
+        ndjson(&out).len() >= 30
+    });
     let mut expected = phase1.clone();
     expected.extend(last_per_shard(&second));
     wait_until(Duration::from_secs(30), "phase 3 checkpoints", || {
@@ -589,12 +613,7 @@ fn two_processes_split_shards_and_take_over_after_a_crash() {
     let out_a = dir_a.path().join("out/events.ndjson");
     let out_b = dir_b.path().join("out/events.ndjson");
 
-    let count = |owner: &str| {
-        aws.leases()
-            .values()
-            .filter(|r| r.owner == owner)
-            .count()
-    };
+    let count = |owner: &str| aws.leases().values().filter(|r| r.owner == owner).count();
     wait_until(Duration::from_secs(60), "a 3–5 / 3–5 split", || {
         let (a, b) = (count("a"), count("b"));
         a + b == 8 && (3..=5).contains(&a) && (3..=5).contains(&b)
@@ -609,7 +628,11 @@ fn two_processes_split_shards_and_take_over_after_a_crash() {
             .collect()
     };
     wait_until(Duration::from_secs(60), "the first 400 records", || {
-        union(&[&out_a, &out_b]).iter().collect::<HashSet<_>>().len() >= 400
+        union(&[&out_a, &out_b])
+            .iter()
+            .collect::<HashSet<_>>()
+            .len()
+            >= 400
     });
     // Stable for a while: nobody steals back and forth.
     std::thread::sleep(Duration::from_secs(4));
@@ -627,9 +650,15 @@ fn two_processes_split_shards_and_take_over_after_a_crash() {
         .map(|(k, _)| k.clone())
         .collect();
 
-    wait_until(Duration::from_secs(60), "A holding all 8 leases", || count("a") == 8);
+    wait_until(Duration::from_secs(60), "A holding all 8 leases", || {
+        count("a") == 8
+    });
     wait_until(Duration::from_secs(60), "every record", || {
-        union(&[&out_a, &out_b]).iter().collect::<HashSet<_>>().len() >= 800
+        union(&[&out_a, &out_b])
+            .iter()
+            .collect::<HashSet<_>>()
+            .len()
+            >= 800
     });
     std::thread::sleep(Duration::from_secs(2));
     let log_a = stop(weir_a);
@@ -643,11 +672,8 @@ fn two_processes_split_shards_and_take_over_after_a_crash() {
     for n in &all {
         *seen.entry(*n).or_default() += 1;
     }
-    let location: HashMap<usize, (String, String)> = first
-        .into_iter()
-        .chain(second)
-        .enumerate()
-        .collect();
+    let location: HashMap<usize, (String, String)> =
+        first.into_iter().chain(second).enumerate().collect();
     let mut duplicates = 0;
     for (n, times) in &seen {
         if *times < 2 {
@@ -656,7 +682,10 @@ fn two_processes_split_shards_and_take_over_after_a_crash() {
         duplicates += times - 1;
         let (shard, seq) = &location[n];
         let key = format!("wide/{shard}");
-        assert!(b_shards.contains(&key), "record {n} of {shard} duplicated, not B's");
+        assert!(
+            b_shards.contains(&key),
+            "record {n} of {shard} duplicated, not B's"
+        );
         if let Some(checkpoint) = dead_rows[&key].checkpoint.as_deref() {
             assert!(
                 seq_cmp(seq, checkpoint).is_gt(),
@@ -759,7 +788,9 @@ mod responder {
     fn header(head: &[String], name: &str) -> Option<String> {
         head.iter().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
     }
 
@@ -773,13 +804,18 @@ mod responder {
             } else {
                 let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let answer = kinesis(&target, &request, log);
-                (200, "application/x-amz-json-1.1".to_string(), answer.to_string().into_bytes())
+                (
+                    200,
+                    "application/x-amz-json-1.1".to_string(),
+                    answer.to_string().into_bytes(),
+                )
             };
             let response = format!(
                 "HTTP/1.1 {status} OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: r\r\n\r\n",
                 answer.len()
             );
-            if writer.write_all(response.as_bytes()).is_err() || writer.write_all(&answer).is_err() {
+            if writer.write_all(response.as_bytes()).is_err() || writer.write_all(&answer).is_err()
+            {
                 return;
             }
         }
@@ -856,7 +892,12 @@ mod responder {
         let mut upstream = TcpStream::connect(address).expect("moto");
         let mut request = format!("{}\r\n", head[0]);
         for line in head.iter().skip(1) {
-            let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+            let name = line
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if name != "connection" && name != "host" {
                 request.push_str(line);
                 request.push_str("\r\n");
@@ -941,7 +982,9 @@ poll_interval_ms = 200
     let weir = start_weir(dir.path());
     let out = dir.path().join("out/events.ndjson");
     let total = responder::PARENT_RECORDS + 2 * responder::CHILD_RECORDS;
-    wait_until(Duration::from_secs(60), "every record", || ndjson(&out).len() >= total);
+    wait_until(Duration::from_secs(60), "every record", || {
+        ndjson(&out).len() >= total
+    });
     let log = stop(weir);
     let events = ndjson(&out);
     assert_eq!(events.len(), total, "{log}");
@@ -979,5 +1022,7 @@ poll_interval_ms = 200
         .position(|(s, _)| s != responder::PARENT)
         .expect("children served");
     assert!(last_parent_served < first_child_served, "{served:?}");
-    assert!(responder::CHILDREN.iter().all(|c| served.iter().any(|(s, _)| s == c)));
+    assert!(responder::CHILDREN
+        .iter()
+        .all(|c| served.iter().any(|(s, _)| s == c)));
 }

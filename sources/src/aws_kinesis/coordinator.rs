@@ -334,8 +334,7 @@ impl Coordinator {
                     // same worker id) is free for it to take.
                     self.held.contains_key(&row.key)
                 } else {
-                    self
-                        .observed
+                    self.observed
                         .get(&row.key)
                         .is_some_and(|o| now.duration_since(o.since) < self.lease_duration)
                 }
