@@ -247,8 +247,9 @@ fn broker_outage_shorter_than_message_timeout_loses_nothing() {
         // producer's retries with UNKNOWN_PRODUCER_ID forever (librdkafka bumps the epoch locally,
         // which only a broker that kept its producer state accepts). A real Kafka broker keeps
         // producer state across restarts; against tansu the outage test runs with acks=all but
-        // without idempotence.
-        "message_timeout_ms = 60000\nlibrdkafka_options = { \"enable.idempotence\" = \"false\" }",
+        // without idempotence. No topic auto-creation: the test creates the topic (6 partitions)
+        // after the restart, and must not race the producer.
+        "message_timeout_ms = 60000\nlibrdkafka_options = { \"enable.idempotence\" = \"false\", \"allow.auto.create.topics\" = \"false\" }",
     );
     let mut weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
     let text = wait_for_metrics(port, Duration::from_secs(60), |t| {
@@ -378,4 +379,95 @@ fn broker_outage_longer_than_message_timeout_errors_and_rerun_delivers() {
         "{}",
         checkpoint_offset(dir.path())
     );
+}
+
+/// Acceptance 5 (Kafka): while the broker is unreachable librdkafka's queue fills up to
+/// `queue_max_messages`; the sink then waits instead of dropping, so the source is held back and
+/// memory stays bounded although the input is far larger. Once the broker is back, everything is
+/// delivered.
+#[test]
+fn full_producer_queue_holds_the_source_back_with_bounded_memory() {
+    const LINES: usize = 200_000;
+    const WIDTH_BIG: usize = 400; // 80 MB of input
+    const QUEUE: usize = 2_000;
+    let mut broker = tansu();
+    create_topic(&broker.address(), "weir-file", 6);
+    broker.stop();
+    let dir = tempfile::tempdir().unwrap();
+    write_numbered_lines(&dir.path().join("input.log"), LINES, WIDTH_BIG);
+    let port = free_port();
+    pipeline(
+        dir.path(),
+        &broker.address(),
+        Some(port),
+        // Idempotence off: see the short-outage test (tansu forgets producer ids on restart). No
+        // topic auto-creation: the test creates the topic (6 partitions) after the restart.
+        &format!(
+            "message_timeout_ms = 120000\nqueue_max_messages = {QUEUE}\nbuffer.max_events = 1000\nlibrdkafka_options = {{ \"enable.idempotence\" = \"false\", \"allow.auto.create.topics\" = \"false\" }}"
+        ),
+    );
+    let mut weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
+    let started = Instant::now();
+    let (mut max_rss_kib, mut max_queue, mut last) = (0u64, 0.0f64, String::new());
+    while started.elapsed() < Duration::from_secs(6) {
+        if let Some((200, text)) = http_get(port, "/metrics") {
+            max_queue = max_queue.max(
+                metric(
+                    &text,
+                    "weir_kafka_queue_messages",
+                    &[("component_id", "kafka")],
+                )
+                .unwrap_or(0.0),
+            );
+            last = text;
+        }
+        max_rss_kib = max_rss_kib.max(weir.rss_kib().unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let read = metric(
+        &last,
+        "weir_component_received_events_total",
+        &[("component_id", "in")],
+    )
+    .unwrap_or(0.0);
+    let waits = metric(
+        &last,
+        "weir_kafka_queue_full_waits_total",
+        &[("component_id", "kafka")],
+    )
+    .unwrap_or(0.0);
+    eprintln!(
+        "kafka backpressure: broker down 6 s: source read {read} of {LINES}, queue max {max_queue}, {waits} queue-full waits, max RSS {} MiB",
+        max_rss_kib / 1024
+    );
+    assert!(max_queue <= QUEUE as f64, "queue {max_queue}");
+    assert!(waits > 0.0, "the sink waited for room");
+    assert!(read < 20_000.0, "the source was held back: read {read}");
+    assert_eq!(
+        metric(
+            &last,
+            "weir_kafka_failed_events_total",
+            &[("component_id", "kafka")]
+        ),
+        None,
+        "nothing failed or was dropped"
+    );
+    assert!(max_rss_kib < 64 * 1024, "RSS {} MiB", max_rss_kib / 1024);
+
+    restart_with_topic(&mut broker);
+    let text = wait_for_metrics(port, Duration::from_secs(90), |t| {
+        delivered(t) >= LINES as f64
+    });
+    assert_eq!(delivered(&text), LINES as f64, "{}", weir.log_text());
+    let messages = consume(
+        &broker.address(),
+        "weir-file",
+        6,
+        LINES + 1,
+        Duration::from_secs(10),
+    );
+    let numbers: HashSet<usize> = messages.iter().map(|m| line_number(&m.body)).collect();
+    assert_eq!(numbers.len(), LINES);
+    weir.signal(libc::SIGTERM);
+    assert!(weir.wait(Duration::from_secs(30)).success());
 }
