@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn sigv4_headers_are_produced() {
-        let headers = vec![("content-type", "application/x-ndjson".to_string())];
+        let headers = [("content-type", "application/x-ndjson".to_string())];
         let region = Some("eu-west-1".to_string());
         // Environment credentials are process-wide; use the file path instead.
         let dir = tempfile::tempdir().unwrap();

@@ -167,8 +167,8 @@ impl Sink for ElasticsearchSink {
                     for event in events {
                         let doc = match encoder.encode(event) {
                             Ok(doc) => doc,
-                            Err((event, reason)) => {
-                                dead.push(Rejection { event, reason });
+                            Err(rejection) => {
+                                dead.push(*rejection);
                                 continue;
                             }
                         };

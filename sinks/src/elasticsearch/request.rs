@@ -4,7 +4,7 @@ use weir_core::template::{RenderCache, Template};
 use weir_core::{Event, Value};
 
 use super::config::BulkAction;
-use crate::delivery::{event_id, field_text, split_path};
+use crate::delivery::{event_id, field_text, split_path, Rejection};
 
 /// One document of a bulk request: its event and its two body lines (action and source).
 pub(super) struct Doc {
@@ -39,16 +39,22 @@ impl DocEncoder {
         }
     }
 
-    /// The event as a bulk document, or (event, reason) when it cannot be one.
-    pub(super) fn encode(&mut self, event: Event) -> Result<Doc, (Event, String)> {
+    /// The event as a bulk document, or the event and the reason when it cannot be one.
+    pub(super) fn encode(&mut self, event: Event) -> Result<Doc, Box<Rejection>> {
         if let Err(error) = self
             .index
             .render_into(&event, &mut self.index_buf, &mut self.cache)
         {
-            return Err((event, format!("index template: {error}")));
+            return Err(Box::new(Rejection {
+                event,
+                reason: format!("index template: {error}"),
+            }));
         }
         if self.index_buf.is_empty() {
-            return Err((event, "index template rendered an empty name".into()));
+            return Err(Box::new(Rejection {
+                event,
+                reason: "index template rendered an empty name".into(),
+            }));
         }
         let id = match &self.id_field {
             Some(path) => field_text(&event, path),

@@ -60,7 +60,7 @@ fn documents_get_index_id_and_action_lines() {
     });
     let template = Template::parse("aws-{{ aws.log_type }}-%Y.%m.%d").unwrap();
     let mut enc = DocEncoder::new(template.clone(), None, BulkAction::Create, false);
-    let doc = enc.encode(e.clone()).map_err(|(_, r)| r).unwrap();
+    let doc = enc.encode(e.clone()).map_err(|r| r.reason).unwrap();
     let text = String::from_utf8(doc.lines.clone()).unwrap();
     let mut lines = text.lines();
     let action: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
@@ -70,7 +70,7 @@ fn documents_get_index_id_and_action_lines() {
     assert_eq!(source["rid"], "r-1");
 
     let mut by_field = DocEncoder::new(template.clone(), Some("rid"), BulkAction::Index, false);
-    let doc = by_field.encode(e.clone()).map_err(|(_, r)| r).unwrap();
+    let doc = by_field.encode(e.clone()).map_err(|r| r.reason).unwrap();
     let action: serde_json::Value =
         serde_json::from_slice(doc.lines.split(|b| *b == b'\n').next().unwrap()).unwrap();
     assert_eq!(action["index"]["_id"], "r-1");
@@ -81,7 +81,7 @@ fn documents_get_index_id_and_action_lines() {
         BulkAction::Create,
         true,
     );
-    let doc = ds.encode(e.clone()).map_err(|(_, r)| r).unwrap();
+    let doc = ds.encode(e.clone()).map_err(|r| r.reason).unwrap();
     let b = body(&[doc]);
     let source: serde_json::Value =
         serde_json::from_slice(b.split(|c| *c == b'\n').nth(1).unwrap()).unwrap();
@@ -91,6 +91,6 @@ fn documents_get_index_id_and_action_lines() {
 
     // A missing template field makes the event unencodable (it is dead-lettered).
     let plain = event(&[("message", Value::from("x"))], None);
-    let (_, reason) = enc.encode(plain).err().unwrap();
+    let reason = enc.encode(plain).err().unwrap().reason;
     assert!(reason.contains("aws.log_type"), "{reason}");
 }
