@@ -471,3 +471,65 @@ fn full_producer_queue_holds_the_source_back_with_bounded_memory() {
     weir.signal(libc::SIGTERM);
     assert!(weir.wait(Duration::from_secs(30)).success());
 }
+
+/// Dead letters: messages larger than `message.max.bytes` are Rejected, not retried, and land in
+/// the dead-letter file sink with the reason and the sink id; every other line reaches the topic.
+#[test]
+fn oversize_messages_go_to_the_dead_letter_output() {
+    const LINES: usize = 1_000;
+    let broker = tansu();
+    create_topic(&broker.address(), "weir-file", 6);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.log");
+    write_numbered_lines(&input, LINES, WIDTH);
+    {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&input)
+            .unwrap();
+        for n in [LINES, LINES + 1] {
+            writeln!(file, "line-{n:09} {}", "y".repeat(5_000)).unwrap();
+        }
+    }
+    pipeline(
+        dir.path(),
+        &broker.address(),
+        None,
+        "librdkafka_options = { \"message.max.bytes\" = \"2000\" }\n[sinks.dead]\ntype = \"file\"\ninputs = [\"kafka.dead_letter\"]\npath = \"dead/kafka.ndjson\"",
+    );
+    let mut weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml", "--once"], &[]);
+    let status = weir.wait(Duration::from_secs(60));
+    assert!(status.success(), "{}", weir.log_text());
+    let dead = std::fs::read_to_string(dir.path().join("dead/kafka.ndjson")).unwrap_or_default();
+    let letters: Vec<serde_json::Value> = dead
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(letters.len(), 2, "{dead}");
+    for letter in &letters {
+        assert_eq!(letter["sink"], "kafka");
+        let reason = letter["reason"].as_str().unwrap();
+        assert!(reason.to_lowercase().contains("too large"), "{reason}");
+        assert!(line_number(&letter["event"]) >= LINES);
+    }
+    let messages = consume(
+        &broker.address(),
+        "weir-file",
+        6,
+        LINES + 1,
+        Duration::from_secs(10),
+    );
+    let mut numbers: Vec<usize> = messages.iter().map(|m| line_number(&m.body)).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..LINES).collect::<Vec<_>>());
+    // Rejected lines hold the checkpoint (`on_rejected = "hold"`, the default).
+    let checkpoint = checkpoint_offset(dir.path());
+    assert!(
+        !checkpoint.contains(&format!(
+            "\"offset\": {}",
+            std::fs::metadata(&input).unwrap().len()
+        )),
+        "{checkpoint}"
+    );
+}
