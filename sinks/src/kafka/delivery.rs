@@ -1,6 +1,6 @@
 //! The producer context: librdkafka's delivery reports become event statuses and metrics.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use prometheus::{Histogram, IntCounter, IntCounterVec, IntGauge};
@@ -13,6 +13,7 @@ use weir_core::metrics::{ComponentMetrics, DEFAULT_OUTPUT};
 use weir_core::Event;
 
 use crate::delivery::{Families, Rejection};
+use crate::throttle::LogThrottle;
 
 /// An event waiting for its delivery report (the message's delivery opaque).
 pub(super) struct Pending {
@@ -154,6 +155,8 @@ pub(super) struct DeliveryContext {
     component: Arc<str>,
     metrics: KafkaMetrics,
     rejected: mpsc::UnboundedSender<Rejection>,
+    /// Client errors repeat for as long as a broker is unreachable: one warning per interval.
+    errors: Mutex<LogThrottle>,
     /// Woken on every delivery report (the sink waits on it when the queue is full).
     pub(super) delivered: Notify,
 }
@@ -168,6 +171,7 @@ impl DeliveryContext {
             component,
             metrics,
             rejected,
+            errors: Mutex::new(LogThrottle::default()),
             delivered: Notify::new(),
         }
     }
@@ -175,7 +179,15 @@ impl DeliveryContext {
 
 impl ClientContext for DeliveryContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        tracing::warn!(component = %self.component, %error, reason, "kafka client error");
+        let allowed = self.errors.lock().map(|mut t| t.check()).unwrap_or(None);
+        match allowed {
+            Some(suppressed) => {
+                tracing::warn!(component = %self.component, %error, reason, suppressed, "kafka client error");
+            }
+            None => {
+                tracing::debug!(component = %self.component, %error, reason, "kafka client error")
+            }
+        }
     }
 }
 
