@@ -170,7 +170,7 @@ pub enum EsCompression {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryOptions {
-    /// First backoff in milliseconds (default 100); doubled after each attempt, with full jitter.
+    /// First backoff in milliseconds (default 100); doubled after each attempt, each wait drawn between half and all of it (jitter).
     #[serde(default = "default_initial_backoff_ms")]
     pub initial_backoff_ms: u64,
     /// Longest backoff in milliseconds (default 10000).

@@ -1,4 +1,4 @@
-//! Exponential backoff with full jitter, bounded by a total duration.
+//! Exponential backoff with jitter, bounded by a total duration.
 
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ impl Backoff {
         }
         let cap = self.next;
         self.next = (self.next * 2).min(self.max);
-        // Full jitter: anywhere in [cap/2, cap], so concurrent retries spread out but still back off.
+        // "Equal" jitter: anywhere in [cap/2, cap], so concurrent retries spread out but still back off.
         let low = cap / 2;
         let jitter = rand::thread_rng().gen_range(0..=cap.saturating_sub(low).as_millis() as u64);
         let delay = low + Duration::from_millis(jitter);
