@@ -1,6 +1,7 @@
 //! Support for Weir's end-to-end tests: build and start real `weir` processes, signal them, scrape
 //! their metrics, and read what they wrote.
 
+pub mod fault_proxy;
 pub mod services;
 
 use std::io::{Read, Write};
