@@ -38,6 +38,64 @@ pub(super) struct Client {
     next: AtomicUsize,
     auth: Option<Auth>,
     compression: EsCompression,
+    aws: AwsIdentity,
+}
+
+/// Credentials and region for SigV4, from the standard AWS chains (environment, profile, web
+/// identity / IRSA, ECS container and EC2 instance metadata), loaded on first use and cached
+/// until five minutes before they expire.
+#[derive(Default)]
+struct AwsIdentity {
+    config: tokio::sync::OnceCell<aws_config::SdkConfig>,
+    cached: std::sync::Mutex<Option<Credentials>>,
+}
+
+impl AwsIdentity {
+    async fn config(&self) -> &aws_config::SdkConfig {
+        self.config
+            .get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
+            .await
+    }
+
+    async fn credentials(&self) -> Result<Credentials, ClientError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|e| e > SystemTime::now() + Duration::from_secs(300))
+        };
+        if let Some(c) = self
+            .cached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|c| fresh(c))
+        {
+            return Ok(c.clone());
+        }
+        let provider = self
+            .config()
+            .await
+            .credentials_provider()
+            .ok_or_else(|| ClientError::Aws("no AWS credential provider".into()))?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| ClientError::Aws(format!("no AWS credentials: {e}")))?;
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials.clone());
+        Ok(credentials)
+    }
+
+    async fn region(&self, configured: &Option<String>) -> Result<String, ClientError> {
+        match configured {
+            Some(region) => Ok(region.clone()),
+            None => self
+                .config()
+                .await
+                .region()
+                .map(|r| r.to_string())
+                .ok_or_else(|| ClientError::Aws("no region (auth.region or AWS_REGION)".into())),
+        }
+    }
 }
 
 impl Client {
@@ -73,6 +131,7 @@ impl Client {
             next: AtomicUsize::new(0),
             auth,
             compression,
+            aws: AwsIdentity::default(),
         })
     }
 
@@ -116,7 +175,17 @@ impl Client {
                 headers.push(("authorization", format!("ApiKey {api_key}")));
             }
             Some(Auth::Aws { region, service }) => {
-                let signed = sign_aws(method.as_str(), url, &headers, &body, region, service)?;
+                let credentials = self.aws.credentials().await?;
+                let region = self.aws.region(region).await?;
+                let signed = sign_aws(
+                    method.as_str(),
+                    url,
+                    &headers,
+                    &body,
+                    credentials,
+                    &region,
+                    service,
+                )?;
                 headers.extend(signed);
             }
         }
@@ -137,20 +206,15 @@ fn sign_aws(
     url: &str,
     headers: &[(&'static str, String)],
     body: &[u8],
-    region: &Option<String>,
+    credentials: Credentials,
+    region: &str,
     service: &str,
 ) -> Result<Vec<(&'static str, String)>, ClientError> {
-    let region = region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .ok_or_else(|| ClientError::Aws("no region (auth.region or AWS_REGION)".into()))?;
-    let credentials = aws_credentials()?;
     let identity = credentials.into();
     let settings = SigningSettings::default();
     let params: aws_sigv4::http_request::SigningParams<'_> = SigningParams::builder()
         .identity(&identity)
-        .region(&region)
+        .region(region)
         .name(service)
         .time(SystemTime::now())
         .settings(settings)
@@ -174,117 +238,31 @@ fn sign_aws(
         .collect())
 }
 
-/// Credentials from the environment, else from the shared credentials file.
-fn aws_credentials() -> Result<Credentials, ClientError> {
-    if let (Ok(key), Ok(secret)) = (
-        std::env::var("AWS_ACCESS_KEY_ID"),
-        std::env::var("AWS_SECRET_ACCESS_KEY"),
-    ) {
-        let token = std::env::var("AWS_SESSION_TOKEN").ok();
-        return Ok(Credentials::new(key, secret, token, None, "environment"));
-    }
-    let path = std::env::var("AWS_SHARED_CREDENTIALS_FILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|_| {
-            std::env::var("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials"))
-        })
-        .map_err(|_| ClientError::Aws("no credentials in the environment and no HOME".into()))?;
-    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        ClientError::Aws(format!(
-            "no credentials in the environment, and {}: {e}",
-            path.display()
-        ))
-    })?;
-    parse_credentials_file(&text, &profile).ok_or_else(|| {
-        ClientError::Aws(format!(
-            "profile `{profile}` in {} has no aws_access_key_id/aws_secret_access_key",
-            path.display()
-        ))
-    })
-}
-
-/// The keys of `profile` in an INI-style credentials file.
-fn parse_credentials_file(text: &str, profile: &str) -> Option<Credentials> {
-    let mut in_profile = false;
-    let (mut key, mut secret, mut token) = (None, None, None);
-    for line in text.lines().map(str::trim) {
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            in_profile = name.trim() == profile;
-            continue;
-        }
-        if !in_profile {
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=') {
-            let v = v.trim().to_string();
-            match k.trim() {
-                "aws_access_key_id" => key = Some(v),
-                "aws_secret_access_key" => secret = Some(v),
-                "aws_session_token" => token = Some(v),
-                _ => {}
-            }
-        }
-    }
-    Some(Credentials::new(key?, secret?, token, None, "profile"))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::io::{Read, Write};
 
-    #[test]
-    fn credentials_file_profiles() {
-        let text = "[default]\naws_access_key_id = A\naws_secret_access_key = B\n\n[other]\naws_access_key_id=C\naws_secret_access_key=D\naws_session_token=T\n";
-        let c = parse_credentials_file(text, "other").unwrap();
-        assert_eq!(c.access_key_id(), "C");
-        assert_eq!(c.session_token(), Some("T"));
-        assert_eq!(
-            parse_credentials_file(text, "default")
-                .unwrap()
-                .access_key_id(),
-            "A"
-        );
-        assert!(parse_credentials_file(text, "missing").is_none());
-    }
+    use super::*;
 
     #[test]
     fn sigv4_headers_are_produced() {
         let headers = [("content-type", "application/x-ndjson".to_string())];
-        let region = Some("eu-west-1".to_string());
-        // Environment credentials are process-wide; use the file path instead.
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("credentials");
-        std::fs::write(
-            &file,
-            "[default]\naws_access_key_id=AKIDEXAMPLE\naws_secret_access_key=secret\n",
-        )
-        .unwrap();
-        let creds =
-            parse_credentials_file(&std::fs::read_to_string(&file).unwrap(), "default").unwrap();
-        let identity = creds.into();
-        let params: aws_sigv4::http_request::SigningParams<'_> = SigningParams::builder()
-            .identity(&identity)
-            .region(region.as_deref().unwrap())
-            .name("es")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
-        let signable = SignableRequest::new(
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let signed = sign_aws(
             "POST",
             "https://search.example.com/_bulk",
-            headers.iter().map(|(k, v)| (*k, v.as_str())),
-            SignableBody::Bytes(b"{}\n"),
+            &headers,
+            b"{}\n",
+            credentials,
+            "eu-west-1",
+            "es",
         )
         .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        let names: Vec<_> = instructions.headers().map(|(k, _)| k.to_string()).collect();
-        assert!(names.contains(&"authorization".to_string()), "{names:?}");
-        assert!(names.contains(&"x-amz-date".to_string()), "{names:?}");
-        let auth = instructions
-            .headers()
+        let names: Vec<_> = signed.iter().map(|(k, _)| *k).collect();
+        assert!(names.contains(&"authorization"), "{names:?}");
+        assert!(names.contains(&"x-amz-date"), "{names:?}");
+        let auth = &signed
+            .iter()
             .find(|(k, _)| *k == "authorization")
             .unwrap()
             .1;
@@ -293,5 +271,49 @@ mod tests {
             "{auth}"
         );
         assert!(auth.contains("/eu-west-1/es/aws4_request"), "{auth}");
+    }
+
+    /// `auth.strategy = "aws"` signs with what the standard AWS chain finds (here: the
+    /// environment; the chain also covers profiles, web identity, ECS and EC2 metadata).
+    #[tokio::test]
+    async fn sigv4_uses_the_standard_credential_chain() {
+        // This test binary's only AWS user; the variables are set before anything reads them.
+        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDFROMCHAIN");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "secret");
+        std::env::set_var("AWS_REGION", "eu-central-1");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                .unwrap();
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        let client = Client::new(
+            &[format!("http://127.0.0.1:{port}")],
+            Some(Auth::Aws {
+                region: None,
+                service: "es".into(),
+            }),
+            &EsTls::default(),
+            EsCompression::None,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let answer = client.root().await.unwrap();
+        assert_eq!(answer.status, 200);
+        let head = server.join().unwrap().to_ascii_lowercase();
+        assert!(
+            head.contains("credential=akidfromchain/")
+                && head.contains("/eu-central-1/es/aws4_request"),
+            "{head}"
+        );
     }
 }

@@ -207,12 +207,11 @@ pub enum Auth {
         /// The encoded key.
         api_key: String,
     },
-    /// AWS SigV4 signing for Amazon OpenSearch Service. Credentials come from the environment
-    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) or else the shared
-    /// credentials file (`AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`, profile
-    /// `AWS_PROFILE` or `default`), read again for every request so rotated keys are picked up.
+    /// AWS SigV4 signing for Amazon OpenSearch Service. Credentials come from the standard AWS
+    /// chain (environment, profile, web identity / IRSA, ECS container and EC2 instance
+    /// metadata), cached until five minutes before they expire.
     Aws {
-        /// Region of the domain (default: `AWS_REGION` / `AWS_DEFAULT_REGION`).
+        /// Region of the domain (default: the standard AWS region chain, e.g. `AWS_REGION`).
         #[serde(default)]
         region: Option<String>,
         /// Signing service name: `es` (default, managed domains) or `aoss` (Serverless).
