@@ -316,7 +316,7 @@ impl RunningTopology {
             Built::Transform(_) => 1,
             Built::Source(_) => 2,
         });
-        let mut running = BTreeMap::new();
+        let mut new_stops = BTreeMap::new();
         for (id, component) in order {
             let m = component_metrics(&id);
             let arc_id: Arc<str> = Arc::from(id.as_str());
@@ -384,14 +384,14 @@ impl RunningTopology {
                 handle,
                 reported: false,
             });
-            running.insert(id, stop);
+            new_stops.insert(id, stop);
         }
 
         // 7. Remember the new pipeline.
         let mut components = BTreeMap::new();
         for (id, component) in &config.components {
             let previous = self.components.remove(id);
-            let stop = match running.remove(id) {
+            let stop = match new_stops.remove(id) {
                 Some(stop) => stop,
                 None => previous.as_ref().and_then(|p| p.stop.clone()),
             };
