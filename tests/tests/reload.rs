@@ -408,3 +408,29 @@ fn a_data_dir_change_is_refused_and_nothing_is_applied() {
     );
     assert!(!dir.path().join("elsewhere").exists());
 }
+
+#[test]
+fn a_new_api_address_is_bound_and_the_old_one_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_port, new_port) = (free_port(), free_port());
+    let pipeline = dir.path().join("pipeline.toml");
+    let text = |port: u16| {
+        format!(
+            "data_dir = \"data\"\napi.address = \"127.0.0.1:{port}\"\n\
+             [sources.in]\ntype = \"file\"\ninclude = [\"input.log\"]\n\
+             [sinks.out]\ntype = \"file\"\ninputs = [\"in\"]\npath = \"out/lines.ndjson\"\n"
+        )
+    };
+    std::fs::write(&pipeline, text(old_port)).unwrap();
+    std::fs::write(dir.path().join("input.log"), "").unwrap();
+    let weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
+    wait_for_metrics(old_port, Duration::from_secs(30), |t| {
+        metric(t, "weir_config_reloads_total", &[("result", "success")]).is_some()
+    });
+    std::fs::write(&pipeline, text(new_port)).unwrap();
+    wait_reloads(new_port, "success", 1.0, &weir);
+    assert!(
+        http_get(old_port, "/metrics").is_none(),
+        "the old address is released"
+    );
+}
