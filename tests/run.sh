@@ -19,4 +19,6 @@ echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo test --workspace"
+# The end-to-end tests run the `weir` binary that this very `cargo test` builds.
+export WEIR_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/weir"
 cargo test --workspace

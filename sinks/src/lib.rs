@@ -2,6 +2,8 @@
 //!
 //! * [`file`] — writes events to files named by a template (ndjson or raw text, optional gzip).
 //! * [`console`] — writes events to stdout.
+//! * [`kafka`] — produces events to Kafka topics, acknowledged from delivery reports.
+//! * [`elasticsearch`] — bulk-writes events to Elasticsearch / OpenSearch, acknowledged per item.
 //! * [`blackhole`] — counts and acknowledges events without writing them (benchmarks, backpressure tests).
 //!
 //! [`specs`] registers all of them.
@@ -9,8 +11,11 @@
 
 pub mod blackhole;
 pub mod console;
+pub mod delivery;
+pub mod elasticsearch;
 pub mod encoding;
 pub mod file;
+pub mod kafka;
 mod throttle;
 
 #[cfg(test)]
@@ -38,6 +43,16 @@ pub fn specs() -> Vec<ComponentSpec> {
                 "Counts and acknowledges events without writing them, optionally rate limited.",
             parse: ParseConfig::Sink(parse_sink::<blackhole::BlackholeSinkConfig>),
         },
+        ComponentSpec {
+            type_name: "kafka",
+            description: "Produces events to Kafka topics; acknowledged from delivery reports, rejected events dead-lettered.",
+            parse: ParseConfig::Sink(parse_sink::<kafka::KafkaSinkConfig>),
+        },
+        ComponentSpec {
+            type_name: "elasticsearch",
+            description: "Bulk-writes events to Elasticsearch/OpenSearch; per-item acknowledgement, retries and dead letters.",
+            parse: ParseConfig::Sink(parse_sink::<elasticsearch::ElasticsearchSinkConfig>),
+        },
     ]
 }
 
@@ -49,11 +64,16 @@ mod tests {
     fn specs_parse_their_configs() {
         let specs = specs();
         let names: Vec<_> = specs.iter().map(|s| s.type_name).collect();
-        assert_eq!(names, ["file", "console", "blackhole"]);
+        assert_eq!(
+            names,
+            ["file", "console", "blackhole", "kafka", "elasticsearch"]
+        );
         let tables = [
             serde_json::json!({ "path": "./weir-out/%Y-%m-%d/{{ source_type }}.ndjson" }),
             serde_json::json!({ "encoding": "text" }),
             serde_json::json!({ "rate_limit_events_per_sec": 10 }),
+            serde_json::json!({ "bootstrap_servers": "127.0.0.1:9092", "topic": "aws-{{ aws.log_type }}" }),
+            serde_json::json!({ "endpoints": ["http://127.0.0.1:9200"] }),
         ];
         for (spec, table) in specs.iter().zip(tables) {
             let ParseConfig::Sink(parse) = spec.parse else {

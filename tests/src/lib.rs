@@ -1,6 +1,7 @@
 //! Support for Weir's end-to-end tests: build and start real `weir` processes, signal them, scrape
 //! their metrics, and read what they wrote.
 
+pub mod fault_proxy;
 pub mod services;
 
 use std::io::{Read, Write};
@@ -19,9 +20,20 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Path to a `weir` binary built from this checkout (built once per test process).
+///
+/// `WEIR_BIN` names one explicitly: `tests/run.sh` points it at the `target/debug/weir` that
+/// `cargo test --workspace` itself builds (the `weir` package has integration tests, so its binary
+/// is built with them). Without it each test process runs a nested `cargo build -p weir`, which
+/// was seen rebuilding for minutes per test binary once the C-based dependencies (librdkafka,
+/// aws-lc) arrived.
 pub fn weir_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Ok(path) = std::env::var("WEIR_BIN") {
+            let bin = PathBuf::from(path);
+            assert!(bin.is_file(), "WEIR_BIN={} is not a file", bin.display());
+            return bin;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "-p", "weir", "--bin", "weir"])

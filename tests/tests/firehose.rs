@@ -85,6 +85,7 @@ api.address = "127.0.0.1:{api}"
 type = "aws_firehose"
 address = "127.0.0.1:{port}"
 access_keys = ["{KEY}"]
+max_body_bytes = 1048576
 [transforms.parse]
 type = "aws_parse"
 inputs = ["firehose"]
@@ -180,6 +181,11 @@ fn firehose_requests_are_acknowledged_only_after_delivery() {
     assert_eq!(status, 400, "{answer}");
     assert!(answer.contains("errorMessage"), "{answer}");
 
+    // A body over `max_body_bytes`: 413.
+    let big = request("req-7", &[vec![b'x'; 2 * 1024 * 1024]]);
+    let (status, answer) = post(port, "req-7", KEY, &big, false);
+    assert_eq!(status, 413, "{answer}");
+
     // A record that claims to be an envelope but is not: dead-lettered, the request still succeeds.
     let mut broken = lambda_envelope();
     broken.truncate(20);
@@ -212,6 +218,7 @@ fn firehose_requests_are_acknowledged_only_after_delivery() {
     assert_eq!(errors("malformed_request"), 1.0);
     assert_eq!(errors("delivery_failed"), 1.0);
     assert_eq!(errors("invalid_record"), 1.0);
+    assert_eq!(errors("body_too_large"), 1.0);
     assert_eq!(
         lines(&dir.path().join("out/events.ndjson")).len(),
         5,

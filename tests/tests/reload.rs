@@ -104,6 +104,35 @@ fn start_time(port: u16, component: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The basic pipeline: `file` source `in` on `input.log` → `file` sink `out` at `path`.
+fn file_to_file(data_dir: &str, port: u16, path: &str) -> String {
+    format!(
+        "data_dir = \"{data_dir}\"\napi.address = \"127.0.0.1:{port}\"\n\
+         [sources.in]\ntype = \"file\"\ninclude = [\"input.log\"]\n\
+         [sinks.out]\ntype = \"file\"\ninputs = [\"in\"]\npath = \"{path}\"\n"
+    )
+}
+
+/// Waits until sink `out` has delivered something.
+fn wait_flowing(port: u16) {
+    wait_for_metrics(port, Duration::from_secs(30), |t| {
+        metric(
+            t,
+            "weir_component_sent_events_total",
+            &[("component_id", "out")],
+        )
+        .unwrap_or(0.0)
+            > 0.0
+    });
+}
+
+/// Waits until the API serves the reload metrics (weir is up).
+fn wait_up(port: u16) {
+    wait_for_metrics(port, Duration::from_secs(30), |t| {
+        metric(t, "weir_config_reloads_total", &[("result", "success")]).is_some()
+    });
+}
+
 /// Saves the way most editors do: a temporary file renamed over the original.
 fn save_by_rename(path: &Path, text: &str) {
     let temp = path.with_extension("toml.tmp~");
@@ -167,15 +196,7 @@ fn twenty_rewrites_under_traffic_lose_nothing() {
     std::fs::write(&pipeline, variant(0, port)).unwrap();
     let writer = Writer::start(dir.path().join("input.log"), 2_000);
     let mut weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
-    wait_for_metrics(port, Duration::from_secs(30), |t| {
-        metric(
-            t,
-            "weir_component_sent_events_total",
-            &[("component_id", "out")],
-        )
-        .unwrap_or(0.0)
-            > 0.0
-    });
+    wait_flowing(port);
     let started = Instant::now();
     for step in 1..=20 {
         let text = variant(step, port);
@@ -212,25 +233,15 @@ fn unchanged_components_are_not_restarted_and_changed_ones_are() {
     let port = free_port();
     let pipeline = dir.path().join("pipeline.toml");
     let text = |audit_path: &str| {
-        format!(
-            "data_dir = \"data\"\napi.address = \"127.0.0.1:{port}\"\n\
-             [sources.in]\ntype = \"file\"\ninclude = [\"input.log\"]\n\
-             [sinks.out]\ntype = \"file\"\ninputs = [\"in\"]\npath = \"out/lines.ndjson\"\n\
-             [sinks.audit]\ntype = \"file\"\ninputs = [\"in\"]\npath = \"{audit_path}\"\n"
-        )
+        file_to_file("data", port, "out/lines.ndjson")
+            + &format!(
+                "[sinks.audit]\ntype = \"file\"\ninputs = [\"in\"]\npath = \"{audit_path}\"\n"
+            )
     };
     std::fs::write(&pipeline, text("audit/a.ndjson")).unwrap();
     let writer = Writer::start(dir.path().join("input.log"), 1_000);
     let weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
-    wait_for_metrics(port, Duration::from_secs(30), |t| {
-        metric(
-            t,
-            "weir_component_sent_events_total",
-            &[("component_id", "out")],
-        )
-        .unwrap_or(0.0)
-            > 0.0
-    });
+    wait_flowing(port);
     let before = [
         start_time(port, "in"),
         start_time(port, "out"),
@@ -264,23 +275,11 @@ fn invalid_edits_keep_the_old_pipeline_flowing_until_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let pipeline = dir.path().join("pipeline.toml");
-    let good = format!(
-        "data_dir = \"data\"\napi.address = \"127.0.0.1:{port}\"\n\
-         [sources.in]\ntype = \"file\"\ninclude = [\"input.log\"]\n\
-         [sinks.out]\ntype = \"file\"\ninputs = [\"in\"]\npath = \"out/lines.ndjson\"\n"
-    );
+    let good = file_to_file("data", port, "out/lines.ndjson");
     std::fs::write(&pipeline, &good).unwrap();
     let writer = Writer::start(dir.path().join("input.log"), 1_000);
     let weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
-    wait_for_metrics(port, Duration::from_secs(30), |t| {
-        metric(
-            t,
-            "weir_component_sent_events_total",
-            &[("component_id", "out")],
-        )
-        .unwrap_or(0.0)
-            > 0.0
-    });
+    wait_flowing(port);
     let broken = [
         ("syntax error", good.replace("[sinks.out]", "[sinks.out")),
         (
@@ -341,19 +340,11 @@ fn each_save_reloads_exactly_once_and_sighup_reloads() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let pipeline = dir.path().join("pipeline.toml");
-    let text = |n: usize| {
-        format!(
-            "data_dir = \"data\"\napi.address = \"127.0.0.1:{port}\"\n\
-             [sources.in]\ntype = \"file\"\ninclude = [\"input.log\"]\n\
-             [sinks.out]\ntype = \"file\"\ninputs = [\"in\"]\npath = \"out/{n}.ndjson\"\n"
-        )
-    };
+    let text = |n: usize| file_to_file("data", port, &format!("out/{n}.ndjson"));
     std::fs::write(&pipeline, text(0)).unwrap();
     std::fs::write(dir.path().join("input.log"), "").unwrap();
     let mut weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
-    wait_for_metrics(port, Duration::from_secs(30), |t| {
-        metric(t, "weir_config_reloads_total", &[("result", "success")]).is_some()
-    });
+    wait_up(port);
     for n in 1..=6usize {
         if n.is_multiple_of(2) {
             save_by_rename(&pipeline, &text(n));
@@ -376,25 +367,11 @@ fn a_data_dir_change_is_refused_and_nothing_is_applied() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let pipeline = dir.path().join("pipeline.toml");
-    let text = |data_dir: &str, path: &str| {
-        format!(
-            "data_dir = \"{data_dir}\"\napi.address = \"127.0.0.1:{port}\"\n\
-             [sources.in]\ntype = \"file\"\ninclude = [\"input.log\"]\n\
-             [sinks.out]\ntype = \"file\"\ninputs = [\"in\"]\npath = \"{path}\"\n"
-        )
-    };
+    let text = |data_dir: &str, path: &str| file_to_file(data_dir, port, path);
     std::fs::write(&pipeline, text("data", "out/a.ndjson")).unwrap();
     let writer = Writer::start(dir.path().join("input.log"), 1_000);
     let weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
-    wait_for_metrics(port, Duration::from_secs(30), |t| {
-        metric(
-            t,
-            "weir_component_sent_events_total",
-            &[("component_id", "out")],
-        )
-        .unwrap_or(0.0)
-            > 0.0
-    });
+    wait_flowing(port);
     std::fs::write(&pipeline, text("elsewhere", "out/b.ndjson")).unwrap();
     wait_reloads(port, "failure", 1.0, &weir);
     let log = weir.log_text();
@@ -407,4 +384,22 @@ fn a_data_dir_change_is_refused_and_nothing_is_applied() {
         "no partial apply"
     );
     assert!(!dir.path().join("elsewhere").exists());
+}
+
+#[test]
+fn a_new_api_address_is_bound_and_the_old_one_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_port, new_port) = (free_port(), free_port());
+    let pipeline = dir.path().join("pipeline.toml");
+    let text = |port: u16| file_to_file("data", port, "out/lines.ndjson");
+    std::fs::write(&pipeline, text(old_port)).unwrap();
+    std::fs::write(dir.path().join("input.log"), "").unwrap();
+    let weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
+    wait_up(old_port);
+    std::fs::write(&pipeline, text(new_port)).unwrap();
+    wait_reloads(new_port, "success", 1.0, &weir);
+    assert!(
+        http_get(old_port, "/metrics").is_none(),
+        "the old address is released"
+    );
 }

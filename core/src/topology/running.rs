@@ -316,7 +316,7 @@ impl RunningTopology {
             Built::Transform(_) => 1,
             Built::Source(_) => 2,
         });
-        let mut running = BTreeMap::new();
+        let mut new_stops = BTreeMap::new();
         for (id, component) in order {
             let m = component_metrics(&id);
             let arc_id: Arc<str> = Arc::from(id.as_str());
@@ -384,14 +384,14 @@ impl RunningTopology {
                 handle,
                 reported: false,
             });
-            running.insert(id, stop);
+            new_stops.insert(id, stop);
         }
 
         // 7. Remember the new pipeline.
         let mut components = BTreeMap::new();
         for (id, component) in &config.components {
             let previous = self.components.remove(id);
-            let stop = match running.remove(id) {
+            let stop = match new_stops.remove(id) {
                 Some(stop) => stop,
                 None => previous.as_ref().and_then(|p| p.stop.clone()),
             };
@@ -593,6 +593,18 @@ mod tests {
     use crate::event::EventMetadata;
     use crate::topology::{ComponentConfig, PluginConfig};
 
+    /// Waits for every batch's status (after the source dropped its outputs) and records it.
+    async fn record_statuses(
+        pending: Vec<tokio::sync::oneshot::Receiver<BatchStatus>>,
+        into: &Mutex<Vec<BatchStatus>>,
+    ) {
+        for status in pending {
+            if let Ok(status) = status.await {
+                into.lock().unwrap().push(status);
+            }
+        }
+    }
+
     /// Emits `events` events in batches of 10, then waits for every batch's status.
     #[derive(Debug)]
     struct Emit {
@@ -630,11 +642,7 @@ mod tests {
                 pending.push(status);
             }
             drop(cx.out);
-            for status in pending {
-                if let Ok(status) = status.await {
-                    self.1.lock().unwrap().push(status);
-                }
-            }
+            record_statuses(pending, &self.1).await;
             Ok(())
         }
     }
@@ -802,11 +810,7 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             drop(cx.out);
-            for status in pending {
-                if let Ok(status) = status.await {
-                    self.1.lock().unwrap().push(status);
-                }
-            }
+            record_statuses(pending, &self.1).await;
             Ok(())
         }
     }

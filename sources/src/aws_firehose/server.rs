@@ -289,8 +289,9 @@ fn decode(
             Decoding::Auto => cloudwatch::looks_like_envelope(record),
             Decoding::CloudwatchLogs => true,
         };
+        // Built once per record; each of its log events gets a copy.
+        let mut fields = firehose_fields(request_id, index, timestamp);
         if !envelope {
-            let mut fields = firehose_fields(request_id, index, timestamp);
             fields.insert(KeyString::from("message"), Value::Bytes(record.clone()));
             fields.insert(KeyString::from("timestamp"), Value::Timestamp(timestamp));
             events.push(Event::new(fields, metadata(base_id)));
@@ -299,14 +300,13 @@ fn decode(
         match cloudwatch::decode(record, state.config.max_decompressed_bytes) {
             Ok(log_events) => {
                 for log_event in log_events {
-                    let mut fields = log_event.fields;
-                    fields.extend(firehose_fields(request_id, index, timestamp));
+                    let mut log_fields = log_event.fields;
+                    log_fields.extend(fields.clone());
                     let id = format!("{base_id}:{}", log_event.id);
-                    events.push(Event::new(fields, metadata(id)));
+                    events.push(Event::new(log_fields, metadata(id)));
                 }
             }
             Err(error) => {
-                let mut fields = firehose_fields(request_id, index, timestamp);
                 fields.insert(KeyString::from("message"), Value::Bytes(record.clone()));
                 fields.insert(
                     KeyString::from("error"),

@@ -669,7 +669,9 @@ impl SpecOut<'_> {
 }
 
 /// Output keys in production order, with the permutation that visits them sorted, so a record's
-/// map is built by one bulk build with no sorting work.
+/// map is built by one bulk build with no sorting work. The last slot is `aws` (for
+/// `aws.log_type`), filled by [`Layout::build`]: part of the bulk build, rather than an insert
+/// into the finished map (which cost 6 % of an ALB parse).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Layout {
     keys: Vec<KeyString>,
@@ -677,8 +679,10 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
-    /// A layout for keys produced in this order (slot `i` holds the value of `keys[i]`).
-    pub(crate) fn new(keys: Vec<KeyString>) -> Self {
+    /// A layout for keys produced in this order (slot `i` holds the value of `keys[i]`), plus
+    /// the `aws` slot after them.
+    pub(crate) fn new(mut keys: Vec<KeyString>) -> Self {
+        keys.push(KeyString::from(super::AWS));
         let mut order: Vec<usize> = (0..keys.len()).collect();
         // Stable: of duplicate keys the later slot comes last, and the map keeps the last.
         order.sort_by(|&a, &b| keys.get(a).cmp(&keys.get(b)));
@@ -690,8 +694,11 @@ impl Layout {
         self.keys.len()
     }
 
-    /// Builds the map from the filled slots (emptying them).
-    pub(crate) fn build(&self, vals: &mut [Option<Value>]) -> ObjectMap {
+    /// Builds the map from the filled slots (emptying them), with `aws.log_type` = `log_type`.
+    pub(crate) fn build(&self, vals: &mut [Option<Value>], log_type: &'static str) -> ObjectMap {
+        if let Some(aws) = vals.get_mut(self.keys.len().wrapping_sub(1)) {
+            *aws = Some(super::log_type_value(log_type));
+        }
         let count = vals.iter().filter(|v| v.is_some()).count();
         let mut fields = Vec::with_capacity(count);
         for &i in &self.order {
@@ -747,7 +754,7 @@ pub(crate) fn parse_spaced(
                 };
                 return Err(ParseError::new(format, spec.name, tok.end(), message));
             }
-            Ok(None) => return Ok(layout.layout.build(vals)),
+            Ok(None) => return Ok(layout.layout.build(vals, format)),
             Err(e) => return Err(ParseError::new(format, spec.name, e.offset, e.message)),
         }
     }
@@ -756,7 +763,7 @@ pub(crate) fn parse_spaced(
             *slot = Some(trailing);
         }
     }
-    Ok(layout.layout.build(vals))
+    Ok(layout.layout.build(vals, format))
 }
 
 /// The remaining fields of `tok` as an array value for [`UNPARSED_TRAILING`] (`None` if there
@@ -947,9 +954,7 @@ macro_rules! spaced_parser {
                 static LAYOUT: std::sync::OnceLock<crate::aws::fields::SpecLayout> =
                     std::sync::OnceLock::new();
                 let layout = LAYOUT.get_or_init(|| crate::aws::fields::SpecLayout::new(FIELDS));
-                let mut map = crate::aws::fields::parse_spaced(LOG_TYPE, layout, MANDATORY, record)?;
-                crate::aws::set_log_type(&mut map, LOG_TYPE);
-                Ok(map)
+                crate::aws::fields::parse_spaced(LOG_TYPE, layout, MANDATORY, record)
             }
         }
 

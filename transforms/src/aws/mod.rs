@@ -82,12 +82,20 @@ pub trait RecordParser: Send {
 
 /// Sets `aws.log_type` on a parsed record.
 pub fn set_log_type(map: &mut ObjectMap, log_type: &'static str) {
+    map.insert(KeyString::from(AWS), log_type_value(log_type));
+}
+
+/// The record field that holds `log_type` (and other facts about the record's origin).
+pub const AWS: &str = "aws";
+
+/// The value of the [`AWS`] field: `{"log_type": log_type}`.
+pub fn log_type_value(log_type: &'static str) -> Value {
     let mut aws = ObjectMap::new();
     aws.insert(
         KeyString::from("log_type"),
         Value::Bytes(Bytes::from_static(log_type.as_bytes())),
     );
-    map.insert(KeyString::from("aws"), Value::Object(aws));
+    Value::Object(aws)
 }
 
 #[cfg(test)]

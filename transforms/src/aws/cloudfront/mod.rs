@@ -69,7 +69,7 @@ use super::fields::{
     bad_value, decoded_value, excerpt, is_absent, parse_date_time, parse_float, parse_int, slice,
     trimmed_end, Layout, Span, UNPARSED_TRAILING,
 };
-use super::{set_log_type, ParseError, RecordParser};
+use super::{ParseError, RecordParser};
 
 #[cfg(test)]
 mod tests;
@@ -372,9 +372,7 @@ impl CloudFrontParser {
         if let Some(t) = timestamp {
             set(vals, ncols, Value::Timestamp(t));
         }
-        let mut map = self.layout.build(vals);
-        set_log_type(&mut map, LOG_TYPE);
-        Ok(map)
+        Ok(self.layout.build(vals, LOG_TYPE))
     }
 }
 

@@ -94,7 +94,7 @@ use super::fields::{
     bad_value, collect_trailing, from_unix_seconds, is_absent, parse_int, slice, Layout, Tokenizer,
     UNPARSED_TRAILING,
 };
-use super::{set_log_type, ParseError, RecordParser};
+use super::{ParseError, RecordParser};
 
 #[cfg(test)]
 mod tests;
@@ -392,9 +392,7 @@ impl VpcFlowParser {
         {
             *slot = Some(trailing);
         }
-        let mut map = self.layout.build(vals);
-        set_log_type(&mut map, LOG_TYPE);
-        Ok(map)
+        Ok(self.layout.build(vals, LOG_TYPE))
     }
 }
 
