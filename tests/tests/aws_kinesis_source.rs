@@ -176,13 +176,18 @@ endpoint = "{endpoint}"
 lease_table = "{TABLE}"
 start_position = "trim_horizon"
 lease_duration_ms = 3000
-checkpoint_interval_ms = 300
+{checkpoint_interval}
 discovery_interval_ms = 2000
 poll_interval_ms = 200
 {source_extra}
 {rest}
 "#,
         endpoint = aws.moto.url(),
+        checkpoint_interval = if source_extra.contains("checkpoint_interval_ms") {
+            ""
+        } else {
+            "checkpoint_interval_ms = 300"
+        },
     );
     std::fs::write(dir.join("pipeline.toml"), text).expect("pipeline file");
     port
@@ -607,7 +612,14 @@ fn two_processes_split_shards_and_take_over_after_a_crash() {
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
     pipeline(dir_a.path(), &aws, "wide", "worker_id = \"a\"", FILE_SINKS);
-    pipeline(dir_b.path(), &aws, "wide", "worker_id = \"b\"", FILE_SINKS);
+    // B checkpoints seldom, so it dies with delivered records past its last checkpoint.
+    pipeline(
+        dir_b.path(),
+        &aws,
+        "wide",
+        "worker_id = \"b\"\ncheckpoint_interval_ms = 2000",
+        FILE_SINKS,
+    );
     let weir_a = start_weir(dir_a.path());
     let mut weir_b = start_weir(dir_b.path());
     let out_a = dir_a.path().join("out/events.ndjson");
@@ -618,8 +630,19 @@ fn two_processes_split_shards_and_take_over_after_a_crash() {
         let (a, b) = (count("a"), count("b"));
         a + b == 8 && (3..=5).contains(&a) && (3..=5).contains(&b)
     });
-    let split = (count("a"), count("b"));
-    // Records only once the split settled, so rebalancing steals read nothing twice.
+    // Balancing steals one lease a second until both hold their share: wait until the split has
+    // not moved for three rounds, so no steal (which re-reads from the last checkpoint) overlaps
+    // the records below.
+    let mut split = (count("a"), count("b"));
+    let mut settled = Instant::now();
+    wait_until(Duration::from_secs(60), "a settled split", || {
+        let now = (count("a"), count("b"));
+        if now != split {
+            split = now;
+            settled = Instant::now();
+        }
+        settled.elapsed() >= Duration::from_secs(3)
+    });
     let first = aws.put("wide", &numbered(0..400));
     let union = |outs: &[&Path]| -> Vec<usize> {
         outs.iter()
@@ -638,12 +661,21 @@ fn two_processes_split_shards_and_take_over_after_a_crash() {
     std::thread::sleep(Duration::from_secs(4));
     let split_later = (count("a"), count("b"));
 
-    // More records, then B dies in the middle of reading them.
-    let second = aws.put("wide", &numbered(400..800));
-    std::thread::sleep(Duration::from_millis(700));
-    weir_b.signal(libc::SIGKILL);
-    let _ = weir_b.wait(Duration::from_secs(10));
-    let dead_rows = aws.leases();
+    // More records, 20 every 100 ms; B dies in the middle of reading them, with records
+    // delivered after its last checkpoint.
+    let mut second = Vec::new();
+    let mut dead_rows = None;
+    for (i, chunk) in (400..800).step_by(20).enumerate() {
+        second.extend(aws.put("wide", &numbered(chunk..chunk + 20)));
+        std::thread::sleep(Duration::from_millis(100));
+        if i == 12 {
+            weir_b.signal(libc::SIGKILL);
+            let _ = weir_b.wait(Duration::from_secs(10));
+            // B's rows as it left them: read before A can take them over.
+            dead_rows = Some(aws.leases());
+        }
+    }
+    let dead_rows = dead_rows.expect("B was killed");
     let b_shards: Vec<String> = dead_rows
         .iter()
         .filter(|(_, r)| r.owner == "b")
