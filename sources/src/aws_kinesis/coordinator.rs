@@ -164,10 +164,10 @@ impl Coordinator {
                 _ = tick.tick() => {}
                 _ = shutdown.cancelled() => break,
             }
-            if last_discovery.is_none_or(|t| t.elapsed() >= self.discovery_interval) {
-                if self.discover().await {
-                    last_discovery = Some(Instant::now());
-                }
+            if last_discovery.is_none_or(|t| t.elapsed() >= self.discovery_interval)
+                && self.discover().await
+            {
+                last_discovery = Some(Instant::now());
             }
             match self.round().await {
                 Ok(true) => {
