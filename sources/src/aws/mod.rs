@@ -92,9 +92,20 @@ pub fn sqs_client(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(sdk)
 }
 
-/// A Kinesis Data Streams client.
+/// A Kinesis Data Streams client that does not retry by itself.
+///
+/// Every Kinesis call of `aws_kinesis` already sits in a retry loop of the source (readers back
+/// off exponentially on `GetShardIterator`/`GetRecords` failures, discovery lists the shards again
+/// next round), and that loop counts throttling in `weir_aws_kinesis_throttles_total`. The SDK's
+/// standard retries (up to three attempts, throttling errors included) would hide most throttles
+/// from the source — the metric would hardly move under throttling — and stack a second back-off
+/// on top of the source's.
 pub fn kinesis_client(sdk: &SdkConfig) -> aws_sdk_kinesis::Client {
-    aws_sdk_kinesis::Client::new(sdk)
+    use aws_sdk_kinesis::config::retry::RetryConfig;
+    let config = aws_sdk_kinesis::config::Builder::from(sdk)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_kinesis::Client::from_conf(config)
 }
 
 /// A DynamoDB client (the `aws_kinesis` lease table).

@@ -27,6 +27,8 @@
 //!   `poll_interval_ms` while the shard is caught up, immediately while it is behind. Throttling
 //!   (`ProvisionedThroughputExceededException`, `LimitExceededException`) and other errors back
 //!   off exponentially (up to 30 s); an expired iterator is replaced from the last record read.
+//!   The source does all retrying itself (its Kinesis client has the SDK's own retries off), so
+//!   every throttled call it makes shows in `weir_aws_kinesis_throttles_total`.
 //!   Sending waits while downstream is full, so backpressure stops polling.
 //! * **Decoding.** KPL aggregated records are de-aggregated (MD5 checked), each user record with
 //!   its sub-sequence number; `decoding` then applies to each record (see [`Decoding`]): CloudWatch
@@ -61,7 +63,7 @@
 
 mod coordinator;
 mod ids;
-mod leases;
+pub mod leases;
 mod metrics;
 mod shard_reader;
 #[cfg(test)]
