@@ -2,6 +2,9 @@
 //! `owner` (empty when free), `lease_counter` and `checkpoint` (a sequence number, or
 //! [`SHARD_END`]). Every change of ownership or counter is a conditional write, so of several
 //! processes racing for a lease exactly one wins.
+//!
+//! Public so that this guarantee can be tested against a real DynamoDB API (the end-to-end tests
+//! race [`LeaseTable::take`] from many tasks); the source itself is the only user in Weir.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -64,7 +67,7 @@ fn n(v: i64) -> AttributeValue {
 }
 
 /// Service errors that can say "the condition failed".
-pub trait ConditionFailed {
+pub(crate) trait ConditionFailed {
     /// Whether this is `ConditionalCheckFailedException`.
     fn condition_failed(&self) -> bool;
 }
