@@ -1,11 +1,13 @@
-//! A small fault-injecting HTTP/1.1 proxy to put in front of a real server (osmem-server) for the
-//! paths the server cannot produce: whole-request `429`/`5xx`/`401` answers, per-item `429`s in
-//! `_bulk` responses, and slowness. Everything not faulted is forwarded to the real server.
+//! A small fault-injecting HTTP/1.1 proxy to put in front of a real server (osmem-server, moto)
+//! for the paths the server cannot produce: whole-request `429`/`5xx`/`401` answers, per-item
+//! `429`s in `_bulk` responses, AWS JSON-protocol errors for chosen operations (throttling, an
+//! expired shard iterator: see [`AwsFault`]), and slowness. Everything not faulted is forwarded to
+//! the real server.
 //!
 //! One thread per client connection; each request is forwarded on a fresh upstream connection and
 //! answered with `Connection: close` (clients reconnect), which keeps the proxy simple.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,8 +24,76 @@ pub struct Rules {
     /// `_bulk` documents whose source line contains the needle fail with this item status, this
     /// many times each (they are not forwarded while failing).
     pub fail_items: Option<(String, usize, u16)>,
+    /// AWS JSON-protocol faults, in order. A request whose `X-Amz-Target` header matches goes to
+    /// the first matching rule with work left (see [`AwsFault`]); spent rules match nothing.
+    /// Requests of other targets (DynamoDB calls behind a Kinesis fault, say) are forwarded
+    /// untouched.
+    pub aws_faults: Vec<AwsFault>,
     /// Delay before forwarding each request.
     pub delay: Duration,
+    /// Forward one request at a time, so the server never works on two at once. For servers
+    /// whose emulation is not atomic under concurrent requests where the real service is: moto's
+    /// DynamoDB evaluates a condition and applies the update without a lock, and was seen letting
+    /// two of 20 racing conditional updates of one item succeed (real DynamoDB applies the
+    /// writes of an item one at a time).
+    pub serialize: bool,
+}
+
+/// One AWS JSON-protocol fault rule (Kinesis, DynamoDB, ...): of the requests whose `X-Amz-Target`
+/// header equals `target` (e.g. `Kinesis_20131202.GetRecords`), the first `skip` are forwarded,
+/// and the `times` after them are answered — not forwarded — with status 400 and the error as AWS
+/// sends it: body `{"__type": <error_type>, "message": ...}`, header `x-amzn-ErrorType`, and the
+/// request's own `application/x-amz-json-1.x` content type.
+///
+/// ```
+/// use weir_tests::fault_proxy::AwsFault;
+/// // Two GetRecords answered, then three throttled.
+/// let rule = AwsFault::new(
+///     "Kinesis_20131202.GetRecords",
+///     "ProvisionedThroughputExceededException",
+///     3,
+/// )
+/// .after(2);
+/// assert_eq!((rule.skip, rule.times), (2, 3));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsFault {
+    /// The `X-Amz-Target` to match, exactly.
+    pub target: String,
+    /// Matching requests still to forward before the faults start.
+    pub skip: usize,
+    /// Matching requests still to answer with the error.
+    pub times: usize,
+    /// The AWS error code: `ProvisionedThroughputExceededException`, `ExpiredIteratorException`…
+    pub error_type: String,
+}
+
+impl AwsFault {
+    /// Answers the next `times` requests for `target` with `error_type`.
+    pub fn new(target: &str, error_type: &str, times: usize) -> Self {
+        Self {
+            target: target.to_string(),
+            skip: 0,
+            times,
+            error_type: error_type.to_string(),
+        }
+    }
+
+    /// Forwards the first `skip` matching requests before the faults start.
+    pub fn after(mut self, skip: usize) -> Self {
+        self.skip = skip;
+        self
+    }
+}
+
+/// The `message` AWS gives with an error code (a generic one for codes not listed).
+fn aws_error_message(error_type: &str) -> &'static str {
+    match error_type {
+        "ProvisionedThroughputExceededException" => "Rate exceeded",
+        "ExpiredIteratorException" => "Iterator expired",
+        "LimitExceededException" => "Limit exceeded",
+        _ => "injected by the fault proxy",
+    }
 }
 
 /// What the proxy did.
@@ -31,10 +101,14 @@ pub struct Rules {
 pub struct Stats {
     /// Requests received.
     pub requests: usize,
-    /// Requests answered with an injected status.
+    /// Requests answered with an injected status (AWS faults included).
     pub request_faults: usize,
     /// `_bulk` items answered with an injected status.
     pub item_faults: usize,
+    /// Requests received, by `X-Amz-Target` (AWS JSON-protocol requests only).
+    pub aws_requests: BTreeMap<String, usize>,
+    /// AWS faults answered, by error type.
+    pub aws_faults: BTreeMap<String, usize>,
 }
 
 #[derive(Default)]
@@ -44,11 +118,19 @@ struct State {
     item_failures: HashMap<String, usize>,
 }
 
+/// What every connection's thread shares.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    /// Held while forwarding under [`Rules::serialize`].
+    forwarding: Mutex<()>,
+}
+
 /// A running proxy on `127.0.0.1:<port>`, forwarding to `upstream` (`host:port`).
 pub struct FaultProxy {
     /// The proxy's port.
     pub port: u16,
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
 }
 
@@ -57,10 +139,10 @@ impl FaultProxy {
     pub fn start(upstream: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("proxy address").port();
-        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::new(Shared::default());
         let stop = Arc::new(AtomicBool::new(false));
         let upstream = upstream.to_string();
-        let (s, st) = (Arc::clone(&state), Arc::clone(&stop));
+        let (s, st) = (Arc::clone(&shared), Arc::clone(&stop));
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if st.load(Ordering::Relaxed) {
@@ -73,7 +155,7 @@ impl FaultProxy {
                 });
             }
         });
-        Self { port, state, stop }
+        Self { port, shared, stop }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -83,13 +165,14 @@ impl FaultProxy {
 
     /// Changes the rules.
     pub fn rules(&self, change: impl FnOnce(&mut Rules)) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         change(&mut state.rules);
     }
 
     /// What happened so far.
     pub fn stats(&self) -> Stats {
-        self.state
+        self.shared
+            .state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .stats
@@ -110,6 +193,15 @@ struct Request {
     path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
@@ -157,16 +249,59 @@ fn respond(out: &mut TcpStream, status: u16, body: &[u8]) -> std::io::Result<()>
     out.flush()
 }
 
-fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Result<()> {
+/// Answers an AWS JSON-protocol request with status 400 and the error `error_type`.
+fn respond_aws_error(
+    out: &mut TcpStream,
+    request: &Request,
+    error_type: &str,
+) -> std::io::Result<()> {
+    let content_type = request
+        .header("content-type")
+        .filter(|t| t.starts_with("application/x-amz-json"))
+        .unwrap_or("application/x-amz-json-1.1");
+    let body = serde_json::json!({
+        "__type": error_type,
+        "message": aws_error_message(error_type),
+    })
+    .to_string();
+    write!(
+        out,
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: {content_type}\r\nx-amzn-ErrorType: {error_type}\r\nx-amzn-RequestId: fault-proxy\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    out.write_all(body.as_bytes())?;
+    out.flush()
+}
+
+/// The AWS fault `request` gets, if any: consumes one step of the first matching rule with work
+/// left (a forwarded `skip` or an answered `times`).
+fn aws_fault(rules: &mut [AwsFault], request: &Request) -> Option<String> {
+    let target = request.header("x-amz-target")?;
+    let rule = rules
+        .iter_mut()
+        .find(|r| r.target == target && r.skip + r.times > 0)?;
+    if rule.skip > 0 {
+        rule.skip -= 1;
+        return None;
+    }
+    rule.times -= 1;
+    Some(rule.error_type.clone())
+}
+
+fn serve(conn: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
+    let state = &shared.state;
     let mut out = conn.try_clone()?;
     let mut reader = BufReader::new(conn);
     let Some(mut request) = read_request(&mut reader)? else {
         return Ok(());
     };
     let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
-    let (delay, injected) = {
+    let (delay, serialize, injected, aws_error) = {
         let mut s = lock();
         s.stats.requests += 1;
+        if let Some(target) = request.header("x-amz-target") {
+            *s.stats.aws_requests.entry(target.to_string()).or_default() += 1;
+        }
         let mut injected = s.rules.answer_all;
         if injected.is_none() {
             if let Some((prefix, n, status)) = &mut s.rules.fail_next {
@@ -176,13 +311,23 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Resu
                 }
             }
         }
-        if injected.is_some() {
+        let aws_error = match injected {
+            Some(_) => None,
+            None => aws_fault(&mut s.rules.aws_faults, &request),
+        };
+        if let Some(error_type) = &aws_error {
+            *s.stats.aws_faults.entry(error_type.clone()).or_default() += 1;
+        }
+        if injected.is_some() || aws_error.is_some() {
             s.stats.request_faults += 1;
         }
-        (s.rules.delay, injected)
+        (s.rules.delay, s.rules.serialize, injected, aws_error)
     };
     if !delay.is_zero() {
         std::thread::sleep(delay);
+    }
+    if let Some(error_type) = aws_error {
+        return respond_aws_error(&mut out, &request, &error_type);
     }
     if let Some(status) = injected {
         let body = format!(
@@ -240,6 +385,8 @@ fn serve(conn: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Resu
     let (status, body) = if injected_items && request.body.is_empty() {
         (200, br#"{"errors":false,"items":[],"took":0}"#.to_vec())
     } else {
+        let _one_at_a_time =
+            serialize.then(|| shared.forwarding.lock().unwrap_or_else(|e| e.into_inner()));
         forward(upstream, &request)?
     };
     if !injected_items {
