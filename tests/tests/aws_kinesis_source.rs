@@ -5,12 +5,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
 use serde_json::Value as Json;
+use weir_tests::fault_proxy::{AwsFault, FaultProxy};
 use weir_tests::services::{moto, Service};
 use weir_tests::{free_port, http_get, metric, Weir};
 
@@ -161,6 +163,11 @@ const ENV: [(&str, &str); 6] = [
 
 /// A pipeline: `aws_kinesis` on `stream` → `rest` (sinks, transforms); returns the API port.
 fn pipeline(dir: &Path, aws: &Aws, stream: &str, source_extra: &str, rest: &str) -> u16 {
+    pipeline_via(dir, &aws.moto.url(), stream, source_extra, rest)
+}
+
+/// [`pipeline`] with the source's `endpoint` at `endpoint` (a proxy in front of moto).
+fn pipeline_via(dir: &Path, endpoint: &str, stream: &str, source_extra: &str, rest: &str) -> u16 {
     let port = free_port();
     let text = format!(
         r#"
@@ -182,7 +189,6 @@ poll_interval_ms = 200
 {source_extra}
 {rest}
 "#,
-        endpoint = aws.moto.url(),
         checkpoint_interval = if source_extra.contains("checkpoint_interval_ms") {
             ""
         } else {
@@ -267,6 +273,18 @@ fn number_of(event: &Json) -> Option<usize> {
 /// Kinesis sequence numbers are decimal strings of up to 128 bits: compare them as numbers.
 fn seq_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// The last sequence number put into each shard, by shard id.
+fn last_per_shard(puts: &[(String, String)]) -> HashMap<String, String> {
+    let mut last: HashMap<String, String> = HashMap::new();
+    for (shard, seq) in puts {
+        let entry = last.entry(shard.clone()).or_insert_with(|| seq.clone());
+        if seq_cmp(seq, entry).is_gt() {
+            *entry = seq.clone();
+        }
+    }
+    last
 }
 
 /// Acceptance 1: Lambda, RDS and CloudTrail log events reach a 4-shard stream through real
@@ -541,16 +559,6 @@ fn checkpoints_never_pass_undelivered_records() {
     wait_until(Duration::from_secs(60), "20 events", || {
         ndjson(&out).len() >= 20
     });
-    let last_per_shard = |puts: &[(String, String)]| -> HashMap<String, String> {
-        let mut last: HashMap<String, String> = HashMap::new();
-        for (shard, seq) in puts {
-            let entry = last.entry(shard.clone()).or_insert_with(|| seq.clone());
-            if seq_cmp(seq, entry).is_gt() {
-                *entry = seq.clone();
-            }
-        }
-        last
-    };
     let phase1 = last_per_shard(&first);
     let checkpoints_are = |expected: &HashMap<String, String>| {
         let rows = aws.leases();
@@ -1057,4 +1065,164 @@ poll_interval_ms = 200
     assert!(responder::CHILDREN
         .iter()
         .all(|c| served.iter().any(|(s, _)| s == c)));
+}
+
+/// Paths moto cannot produce, through the fault proxy in front of it (DynamoDB calls pass
+/// untouched): GetRecords is throttled several times, then a shard iterator expires, both in the
+/// middle of a 2-shard stream. Every record still comes out exactly once, the throttles are
+/// counted, a fresh iterator is asked for, and the checkpoints end at each shard's last record.
+#[test]
+fn throttled_and_expired_get_records_are_retried_without_loss() {
+    const GET_RECORDS: &str = "Kinesis_20131202.GetRecords";
+    const GET_SHARD_ITERATOR: &str = "Kinesis_20131202.GetShardIterator";
+    const THROTTLED: &str = "ProvisionedThroughputExceededException";
+    const EXPIRED: &str = "ExpiredIteratorException";
+    const RECORDS: usize = 200;
+    const THROTTLES: usize = 5;
+    let aws = Aws::start();
+    aws.stream("faulty", 2);
+    let puts = aws.put("faulty", &numbered(0..RECORDS));
+    let shards = last_per_shard(&puts);
+    assert_eq!(shards.len(), 2, "records on both shards");
+    // At 10 records per GetRecords, each shard (~100 records) takes ~10 calls: 4 answered, 5
+    // throttled, 3 answered, 1 expired iterator — 70 records read at most, so whichever shard
+    // the expiry hits still has records to read after it.
+    let proxy = FaultProxy::start(&aws.moto.address());
+    proxy.rules(|r| {
+        r.aws_faults = vec![
+            AwsFault::new(GET_RECORDS, THROTTLED, THROTTLES).after(4),
+            AwsFault::new(GET_RECORDS, EXPIRED, 1).after(3),
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    // Checkpoints are written rarely, so an iterator renewed from the checkpoint instead of the
+    // last record read would read records again.
+    let api = pipeline_via(
+        dir.path(),
+        &proxy.url(),
+        "faulty",
+        "max_records = 10\ncheckpoint_interval_ms = 20000",
+        FILE_SINKS,
+    );
+    let weir = start_weir(dir.path());
+    let out = dir.path().join("out/events.ndjson");
+    wait_until(Duration::from_secs(90), "every record", || {
+        ndjson(&out).len() >= RECORDS
+    });
+    // Read while weir runs; a shortfall is reported with the other figures below.
+    let counted = Instant::now();
+    let mut throttles_seen = kin_metric(api, "weir_aws_kinesis_throttles_total", &[]);
+    while throttles_seen < THROTTLES as f64 && counted.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(200));
+        throttles_seen = kin_metric(api, "weir_aws_kinesis_throttles_total", &[]);
+    }
+    // A little longer: a re-read after the expiry would show up as more than RECORDS events.
+    std::thread::sleep(Duration::from_secs(2));
+    let log = stop(weir);
+    let stats = proxy.stats();
+
+    let numbers: Vec<usize> = ndjson(&out).iter().filter_map(number_of).collect();
+    let (missing, duplicates) = weir_tests::missing_and_duplicates(&numbers, RECORDS);
+    let iterators = stats.aws_requests.get(GET_SHARD_ITERATOR).copied();
+    eprintln!(
+        "{} events for {RECORDS} records ({duplicates} duplicates, {} missing); throttles \
+         injected {THROTTLES}, counted {throttles_seen}; faults answered {:?}; GetRecords calls \
+         {:?}, GetShardIterator calls {iterators:?}",
+        numbers.len(),
+        missing.len(),
+        stats.aws_faults,
+        stats.aws_requests.get(GET_RECORDS),
+    );
+    assert!(missing.is_empty(), "missing {missing:?}\n{log}");
+    assert_eq!(duplicates, 0, "{log}");
+    assert_eq!(numbers.len(), RECORDS, "{log}");
+    assert!(
+        throttles_seen >= THROTTLES as f64,
+        "{throttles_seen} of {THROTTLES} throttles counted\n{log}"
+    );
+    assert_eq!(stats.aws_faults.get(THROTTLED), Some(&THROTTLES));
+    assert_eq!(stats.aws_faults.get(EXPIRED), Some(&1));
+    // One iterator per shard at the start, and a fresh one after the expiry.
+    assert!(iterators.is_some_and(|n| n >= 3), "{stats:?}");
+    let rows = aws.leases();
+    for (shard, last) in &shards {
+        let row = &rows[&format!("faulty/{shard}")];
+        assert_eq!(row.checkpoint.as_deref(), Some(last.as_str()), "{rows:?}");
+        assert_eq!(row.owner, "", "released at shutdown: {rows:?}");
+    }
+}
+
+/// The lease table's conditional take: 20 tasks race to take the same lease (free in even rounds,
+/// held by a dead worker in odd ones) through Weir's own [`LeaseTable`] against moto's DynamoDB;
+/// exactly one wins each round, and the row names it.
+///
+/// moto's DynamoDB checks a condition and applies the update without a lock, so two racers may
+/// both pass (seen in about one round of 200). Real DynamoDB applies the writes of an item one
+/// at a time; the fault proxy restores that (`serialize`): the 20 requests are in flight together,
+/// the server applies them one by one, and only Weir's condition on the counter it saw decides.
+///
+/// [`LeaseTable`]: weir_sources::aws_kinesis::leases::LeaseTable
+#[test]
+fn racing_lease_takes_have_exactly_one_winner() {
+    use weir_sources::aws_kinesis::leases::LeaseTable;
+    const RACERS: usize = 20;
+    const ROUNDS: usize = 10;
+    let aws = Aws::start();
+    let proxy = FaultProxy::start(&aws.moto.address());
+    proxy.rules(|r| r.serialize = true);
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws.dynamodb
+            .config()
+            .to_builder()
+            .endpoint_url(proxy.url())
+            .build(),
+    );
+    let table = LeaseTable::new(dynamodb, TABLE);
+    aws.rt.block_on(async {
+        table.ensure().await.expect("lease table");
+        for round in 0..ROUNDS {
+            let key = format!("race/shardId-{round:012}");
+            assert!(table.create(&key).await.expect("create"), "new row");
+            let mut seen = 0;
+            if round % 2 == 1 {
+                // Taken by a worker that then died: expired for everyone watching it.
+                seen = table
+                    .take(&key, "dead-worker", 0)
+                    .await
+                    .expect("take")
+                    .expect("the only taker wins");
+            }
+            let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+            let mut racers = tokio::task::JoinSet::new();
+            for i in 0..RACERS {
+                let (table, key, start) = (table.clone(), key.clone(), Arc::clone(&start));
+                racers.spawn(async move {
+                    start.wait().await;
+                    let me = format!("racer-{i:02}");
+                    let taken = table.take(&key, &me, seen).await;
+                    (me, taken)
+                });
+            }
+            let mut winners = Vec::new();
+            let mut losers = 0;
+            while let Some(joined) = racers.join_next().await {
+                let (me, taken) = joined.expect("racer task");
+                match taken.expect("a lost race is not an error") {
+                    Some(counter) => winners.push((me, counter)),
+                    None => losers += 1,
+                }
+            }
+            eprintln!(
+                "round {round} ({}): winners {winners:?}, {losers} lost",
+                if seen == 0 { "free" } else { "expired" }
+            );
+            assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+            assert_eq!(losers, RACERS - 1);
+            let (winner, counter) = &winners[0];
+            assert_eq!(*counter, seen + 1);
+            let rows = table.scan().await.expect("scan");
+            let row = rows.iter().find(|r| r.key == key).expect("row");
+            assert_eq!((&row.owner, row.counter), (winner, seen + 1), "{rows:?}");
+        }
+    });
 }
