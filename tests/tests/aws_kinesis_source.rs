@@ -169,6 +169,18 @@ fn pipeline(dir: &Path, aws: &Aws, stream: &str, source_extra: &str, rest: &str)
 /// [`pipeline`] with the source's `endpoint` at `endpoint` (a proxy in front of moto).
 fn pipeline_via(dir: &Path, endpoint: &str, stream: &str, source_extra: &str, rest: &str) -> u16 {
     let port = free_port();
+    // Test-speed defaults, each unless `source_extra` sets it.
+    let defaults: String = [
+        ("start_position", "\"trim_horizon\""),
+        ("lease_duration_ms", "3000"),
+        ("checkpoint_interval_ms", "300"),
+        ("discovery_interval_ms", "2000"),
+        ("poll_interval_ms", "200"),
+    ]
+    .iter()
+    .filter(|(key, _)| !source_extra.contains(key))
+    .map(|(key, value)| format!("{key} = {value}\n"))
+    .collect();
     let text = format!(
         r#"
 data_dir = "data"
@@ -181,19 +193,9 @@ streams = ["{stream}"]
 region = "{REGION}"
 endpoint = "{endpoint}"
 lease_table = "{TABLE}"
-start_position = "trim_horizon"
-lease_duration_ms = 3000
-{checkpoint_interval}
-discovery_interval_ms = 2000
-poll_interval_ms = 200
-{source_extra}
+{defaults}{source_extra}
 {rest}
 "#,
-        checkpoint_interval = if source_extra.contains("checkpoint_interval_ms") {
-            ""
-        } else {
-            "checkpoint_interval_ms = 300"
-        },
     );
     std::fs::write(dir.join("pipeline.toml"), text).expect("pipeline file");
     port
@@ -1150,6 +1152,60 @@ fn throttled_and_expired_get_records_are_retried_without_loss() {
         assert_eq!(row.checkpoint.as_deref(), Some(last.as_str()), "{rows:?}");
         assert_eq!(row.owner, "", "released at shutdown: {rows:?}");
     }
+}
+
+/// `start_position = "latest"`: when a shard's iterator expires before any record was read, the
+/// new iterator starts from when the shard was first opened, not at the new tip, so records put
+/// in between are read (and the records from before the start are not).
+#[test]
+fn latest_start_reads_records_that_arrived_while_its_iterator_expired() {
+    const GET_RECORDS: &str = "Kinesis_20131202.GetRecords";
+    const EXPIRED: &str = "ExpiredIteratorException";
+    let aws = Aws::start();
+    aws.stream("tip", 1);
+    aws.put("tip", &numbered(0..5));
+    let proxy = FaultProxy::start(&aws.moto.address());
+    let dir = tempfile::tempdir().unwrap();
+    // A caught-up shard is polled every 5 s: time to put records and arm the fault in between.
+    pipeline_via(
+        dir.path(),
+        &proxy.url(),
+        "tip",
+        "start_position = \"latest\"\npoll_interval_ms = 5000",
+        FILE_SINKS,
+    );
+    let weir = start_weir(dir.path());
+    let polls = || {
+        proxy
+            .stats()
+            .aws_requests
+            .get(GET_RECORDS)
+            .copied()
+            .unwrap_or(0)
+    };
+    wait_until(Duration::from_secs(60), "the first GetRecords", || {
+        polls() >= 1
+    });
+    let first_polls = polls();
+    aws.put("tip", &numbered(5..15));
+    proxy.rules(|r| r.aws_faults = vec![AwsFault::new(GET_RECORDS, EXPIRED, 1)]);
+    assert_eq!(
+        polls(),
+        first_polls,
+        "records put and fault armed between two polls"
+    );
+    let out = dir.path().join("out/events.ndjson");
+    wait_until(
+        Duration::from_secs(60),
+        "the 10 records put after the start",
+        || ndjson(&out).len() >= 10,
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let log = stop(weir);
+    let mut numbers: Vec<usize> = ndjson(&out).iter().filter_map(number_of).collect();
+    numbers.sort_unstable();
+    assert_eq!(proxy.stats().aws_faults.get(EXPIRED), Some(&1), "{log}");
+    assert_eq!(numbers, (5..15).collect::<Vec<_>>(), "{log}");
 }
 
 /// The lease table's conditional take: 20 tasks race to take the same lease (free in even rounds,

@@ -26,7 +26,9 @@
 //!   or `start_position` for a shard without one; `GetRecords` (at most `max_records`) every
 //!   `poll_interval_ms` while the shard is caught up, immediately while it is behind. Throttling
 //!   (`ProvisionedThroughputExceededException`, `LimitExceededException`) and other errors back
-//!   off exponentially (up to 30 s); an expired iterator is replaced from the last record read.
+//!   off exponentially (up to 30 s); an expired iterator is replaced from the last record read (before
+//!   any record was read at `latest`, from the time the shard was first opened, so records that
+//!   arrived meanwhile are not skipped; a rewind does the same).
 //!   The source does all retrying itself (its Kinesis client has the SDK's own retries off), so
 //!   every throttled call it makes shows in `weir_aws_kinesis_throttles_total`.
 //!   Sending waits while downstream is full, so backpressure stops polling.

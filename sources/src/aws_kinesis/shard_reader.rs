@@ -134,6 +134,11 @@ struct Reader {
     delivered: Option<String>,
     /// Last checkpoint written to (or read from) the table.
     written: Option<String>,
+    /// For a shard without a checkpoint read from `latest` (or `at_timestamp` without a
+    /// timestamp): when its first iterator was asked for. Until a record is delivered, every later
+    /// iterator (after a rewind or an expired iterator) starts at this time rather than at the
+    /// new tip, so records that arrived in between are not skipped.
+    opened_at: Option<DateTime<Utc>>,
     last_write: Instant,
     identity: Arc<str>,
     ordinal: u64,
@@ -149,6 +154,7 @@ pub(super) async fn run(shared: Arc<Shared>, task: ShardTask) -> Outcome {
     let mut reader = Reader {
         delivered: task.checkpoint.clone(),
         written: task.checkpoint.clone(),
+        opened_at: None,
         last_write: Instant::now(),
         identity,
         ordinal: 0,
@@ -203,8 +209,18 @@ impl Reader {
     }
 
     /// A shard iterator after `after` (or at the start position), retried with back-off.
-    async fn iterator(&self, after: Option<&str>) -> Option<String> {
+    async fn iterator(&mut self, after: Option<&str>) -> Option<String> {
         let mut backoff = MIN_BACKOFF;
+        // An earlier iterator of this shard was opened at the tip: continue from that time.
+        let since = self.opened_at.filter(|_| after.is_none());
+        let at_tip = match self.shared.start_position {
+            StartPosition::Latest => true,
+            StartPosition::AtTimestamp => self.shared.start_timestamp.is_none(),
+            StartPosition::TrimHorizon => false,
+        };
+        if after.is_none() && !self.task.has_parents && at_tip && self.opened_at.is_none() {
+            self.opened_at = Some(Utc::now());
+        }
         loop {
             let mut request = self
                 .shared
@@ -222,12 +238,17 @@ impl Reader {
                 None if self.task.has_parents => {
                     request.shard_iterator_type(ShardIteratorType::TrimHorizon)
                 }
-                None => match self.shared.start_position {
-                    StartPosition::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
-                    StartPosition::TrimHorizon => {
+                None => match (since, self.shared.start_position) {
+                    (Some(at), _) => request
+                        .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                        .timestamp(AwsDateTime::from_millis(at.timestamp_millis())),
+                    (None, StartPosition::Latest) => {
+                        request.shard_iterator_type(ShardIteratorType::Latest)
+                    }
+                    (None, StartPosition::TrimHorizon) => {
                         request.shard_iterator_type(ShardIteratorType::TrimHorizon)
                     }
-                    StartPosition::AtTimestamp => {
+                    (None, StartPosition::AtTimestamp) => {
                         let at = self.shared.start_timestamp.unwrap_or_else(Utc::now);
                         request
                             .shard_iterator_type(ShardIteratorType::AtTimestamp)
