@@ -20,6 +20,11 @@ use weir_transforms::aws::catalogue;
 
 const RECORDS: usize = 20_000;
 
+/// jemalloc, the allocator both the `weir` binary and Vector's release builds ship with: parsers
+/// allocate many small values, so timing them on another allocator measures the wrong thing.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
