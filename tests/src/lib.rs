@@ -51,12 +51,28 @@ pub fn weir_bin() -> PathBuf {
     .clone()
 }
 
-/// A free TCP port on loopback.
+/// Ports handed out by [`free_port`]: below Linux's ephemeral range (32768–60999), so no outgoing
+/// connection can take a server's port while the server is down for a test; a client retrying
+/// a stopped server's ephemeral port can even connect to itself and keep the port (the TCP
+/// self-connect), which made restarts on the same port fail with "address in use".
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free TCP port on loopback, from [`PORTS`], never the same twice in one process.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(PORTS.end - PORTS.start);
+    // Test binaries run one after another; spreading their starts avoids reusing a port that a
+    // previous binary's server may still hold.
+    let offset = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = PORTS.start + ((offset + n) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {PORTS:?}");
 }
 
 /// A running `weir` process.
