@@ -49,24 +49,12 @@ print(json.dumps({r["lease_key"]["S"].split("/", 1)[1]: r.get("checkpoint", {}).
 
 /// Runs the case; `args` are the command line after `kinesis`.
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
-    let flag = |name: &str, default: usize| -> usize {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let flag = |name: &str, default: usize| crate::cli::flag(args, name, default);
     let shards = flag("--shards", 4);
     let records = flag("--records", 100_000);
     let runs = flag("--runs", 3).max(1);
     let threads = flag("--threads", 2);
-    let weir = root.join("target/release/weir");
-    if !weir.is_file() {
-        bail!(
-            "{} missing: run `cargo build --release -p weir` first",
-            weir.display()
-        );
-    }
+    let weir = crate::cli::release_weir(root)?;
     let python = root.join("target/test-venv/bin/python");
     let work = root.join("target/bench-run/kinesis");
     let mut results = Vec::new();

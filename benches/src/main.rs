@@ -15,12 +15,13 @@
 //! instead (see the `s3` module); `weir-throughput kinesis [--records N] [--shards N]` the
 //! `aws_kinesis` source (see the `kinesis` module).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+mod cli;
 mod kinesis;
 mod s3;
 
@@ -107,13 +108,6 @@ struct Measurement {
     max_rss_kib: u64,
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
 /// Runs a command to completion and measures it with wait4's rusage.
 fn measure(command: &mut Command) -> Result<Measurement> {
     let start = Instant::now();
@@ -164,18 +158,12 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let case_name = args.first().map(String::as_str).unwrap_or("passthrough");
     if case_name == "s3" {
-        return s3::run(&root(), &args[1..]);
+        return s3::run(&cli::root(), &args[1..]);
     }
     if case_name == "kinesis" {
-        return kinesis::run(&root(), &args[1..]);
+        return kinesis::run(&cli::root(), &args[1..]);
     }
-    let flag = |name: &str, default: usize| -> usize {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let flag = |name: &str, default: usize| cli::flag(&args, name, default);
     let threads = flag("--threads", 1);
     let runs = flag("--runs", 3).max(1);
     let Some(case) = CASES.iter().find(|c| c.name == case_name) else {
@@ -185,7 +173,7 @@ fn main() -> Result<()> {
         );
     };
 
-    let root = root();
+    let root = cli::root();
     let data = root.join("target/bench-data");
     let input = data.join(case.file);
     if !input.is_file() || !data.join("manifest.json").is_file() {
@@ -202,13 +190,7 @@ fn main() -> Result<()> {
             bail!("gen.py failed");
         }
     }
-    let weir = root.join("target/release/weir");
-    if !weir.is_file() {
-        bail!(
-            "{} missing: run `cargo build --release -p weir` first",
-            weir.display()
-        );
-    }
+    let weir = cli::release_weir(&root)?;
     let input_bytes = std::fs::metadata(&input)?.len();
     let input_lines = count_lines(&input)?;
     let manifest: serde_json::Value =

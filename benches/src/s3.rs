@@ -83,25 +83,13 @@ pub(crate) fn start_moto(root: &Path, port: u16) -> Result<Moto> {
 
 /// Runs the case; `args` are the command line after `s3`.
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
-    let flag = |name: &str, default: usize| -> usize {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let flag = |name: &str, default: usize| crate::cli::flag(args, name, default);
     let objects = flag("--objects", 200);
     let lines = flag("--lines", 5000);
     let runs = flag("--runs", 3).max(1);
     let threads = flag("--threads", 2);
     let concurrency = flag("--concurrency", 8);
-    let weir = root.join("target/release/weir");
-    if !weir.is_file() {
-        bail!(
-            "{} missing: run `cargo build --release -p weir` first",
-            weir.display()
-        );
-    }
+    let weir = crate::cli::release_weir(root)?;
     let python = root.join("target/test-venv/bin/python");
     let work = root.join("target/bench-run/s3");
     let mut results = Vec::new();

@@ -11,19 +11,14 @@
 //! ```
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use weir_tests::services::{osmem, tansu, Service};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
+mod cli;
 
 /// CPU seconds (user + system) used so far by a process, from /proc.
 fn process_cpu(pid: u32) -> f64 {
@@ -142,25 +137,13 @@ fn http(server: &Service, method: &str, path: &str) -> Result<String> {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sink = args.first().map(String::as_str).unwrap_or("kafka");
-    let flag = |name: &str, default: usize| -> usize {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let flag = |name: &str, default: usize| cli::flag(&args, name, default);
     let events = flag("--events", 200_000);
     let batch = flag("--batch", if sink == "kafka" { 10_000 } else { 1_000 });
     let concurrency = flag("--concurrency", 4);
     let runs = flag("--runs", 3).max(1);
-    let root = root();
-    let weir = root.join("target/release/weir");
-    if !weir.is_file() {
-        bail!(
-            "{} missing: run `cargo build --release -p weir`",
-            weir.display()
-        );
-    }
+    let root = cli::root();
+    let weir = cli::release_weir(&root)?;
     let input = root.join(format!("target/bench-data/sink-events-{events}.ndjson"));
     generate(&input, events)?;
     let input_bytes = std::fs::metadata(&input)?.len();

@@ -4,6 +4,7 @@
 //! `component_kind` and `component_type` labels. Components get a [`ComponentMetrics`] with their
 //! label values already resolved, so the hot path only increments atomics.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -31,6 +32,9 @@ pub struct Metrics {
     buffer_events: IntGaugeVec,
     buffer_max_events: IntGaugeVec,
     component_started: GaugeVec,
+    /// Plugins' own metric families, one value per type (see
+    /// [`ComponentMetrics::plugin_families`]).
+    plugin_families: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
 }
 
 /// Errors registering metrics (only possible on a name clash, i.e. a programming error).
@@ -96,6 +100,7 @@ impl Metrics {
             buffer_events: gauge_vec(&registry, "weir_buffer_events", "Events waiting in a component's input buffer.")?,
             buffer_max_events: gauge_vec(&registry, "weir_buffer_max_events", "Capacity of a component's input buffer, in events.")?,
             component_started,
+            plugin_families: Mutex::new(HashMap::new()),
             uptime,
             started: Instant::now(),
             registry,
@@ -213,6 +218,33 @@ impl ComponentMetrics {
     /// The shared registry (for plugin-specific metric families).
     pub fn registry(&self) -> &Registry {
         self.metrics.registry()
+    }
+
+    /// A plugin's own metric families (a struct of `*Vec` families, told apart by its type),
+    /// made and registered by `make` the first time and shared afterwards: every instance of the
+    /// plugin, and its rebuilds on reload, use the same families, since registering a name twice
+    /// fails. A failed `make` (a name clash: a programming error) is not remembered.
+    pub fn plugin_families<F>(
+        &self,
+        make: impl FnOnce(&Registry) -> prometheus::Result<F>,
+    ) -> prometheus::Result<F>
+    where
+        F: Clone + Send + 'static,
+    {
+        let mut known = self
+            .metrics
+            .plugin_families
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(families) = known
+            .get(&TypeId::of::<F>())
+            .and_then(|f| f.downcast_ref::<F>())
+        {
+            return Ok(families.clone());
+        }
+        let families = make(self.metrics.registry())?;
+        known.insert(TypeId::of::<F>(), Box::new(families.clone()));
+        Ok(families)
     }
 }
 

@@ -32,6 +32,21 @@ pub struct AwsAuth {
     pub assume_role: Option<AssumeRole>,
 }
 
+impl AwsAuth {
+    /// Problems with these settings, under the `auth` key of a component's table.
+    pub fn problems(&self) -> Vec<weir_core::component::ConfigProblem> {
+        match &self.assume_role {
+            Some(role) if role.role_arn.trim().is_empty() => {
+                vec![weir_core::component::ConfigProblem::new(
+                    "auth.assume_role.role_arn",
+                    "must not be empty",
+                )]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// `auth.assume_role`: the role Weir assumes through STS.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,8 +1,6 @@
 //! The `aws_kinesis` source's own metric families, registered once per registry (a reload
 //! rebuilds the source; a second registration would fail).
 
-use std::sync::{Mutex, OnceLock};
-
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 use weir_core::metrics::ComponentMetrics;
 
@@ -50,58 +48,49 @@ fn counter(name: &str, help: &str) -> prometheus::Result<IntCounterVec> {
 }
 
 fn families(metrics: &ComponentMetrics) -> prometheus::Result<Families> {
-    static REGISTERED: OnceLock<Mutex<Vec<(usize, Families)>>> = OnceLock::new();
-    let registry = metrics.registry();
-    let key = registry as *const prometheus::Registry as usize;
-    let mut known = REGISTERED
-        .get_or_init(|| Mutex::new(Vec::new()))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some((_, families)) = known.iter().find(|(k, _)| *k == key) {
-        return Ok(families.clone());
-    }
-    let families = Families {
-        records: counter(
-            "weir_aws_kinesis_records_total",
-            "Kinesis records read (before KPL de-aggregation).",
-        )?,
-        bytes: counter(
-            "weir_aws_kinesis_bytes_total",
-            "Bytes of Kinesis records read.",
-        )?,
-        behind: IntGaugeVec::new(
-            Opts::new(
-                "weir_aws_kinesis_millis_behind_latest",
-                "MillisBehindLatest of the last GetRecords of a shard.",
-            ),
-            &SHARD_LABELS,
-        )?,
-        leases: IntGaugeVec::new(
-            Opts::new("weir_aws_kinesis_leases_held", "Shard leases held."),
-            &LABELS,
-        )?,
-        takeovers: counter(
-            "weir_aws_kinesis_lease_takeovers_total",
-            "Leases taken from another owner (expired or stolen for balance).",
-        )?,
-        checkpoints: counter(
-            "weir_aws_kinesis_checkpoint_writes_total",
-            "Shard checkpoints written to the lease table.",
-        )?,
-        throttles: counter(
-            "weir_aws_kinesis_throttles_total",
-            "Throttled Kinesis calls.",
-        )?,
-    };
-    registry.register(Box::new(families.records.clone()))?;
-    registry.register(Box::new(families.bytes.clone()))?;
-    registry.register(Box::new(families.behind.clone()))?;
-    registry.register(Box::new(families.leases.clone()))?;
-    registry.register(Box::new(families.takeovers.clone()))?;
-    registry.register(Box::new(families.checkpoints.clone()))?;
-    registry.register(Box::new(families.throttles.clone()))?;
-    known.push((key, families.clone()));
-    Ok(families)
+    metrics.plugin_families(|registry| {
+        let families = Families {
+            records: counter(
+                "weir_aws_kinesis_records_total",
+                "Kinesis records read (before KPL de-aggregation).",
+            )?,
+            bytes: counter(
+                "weir_aws_kinesis_bytes_total",
+                "Bytes of Kinesis records read.",
+            )?,
+            behind: IntGaugeVec::new(
+                Opts::new(
+                    "weir_aws_kinesis_millis_behind_latest",
+                    "MillisBehindLatest of the last GetRecords of a shard.",
+                ),
+                &SHARD_LABELS,
+            )?,
+            leases: IntGaugeVec::new(
+                Opts::new("weir_aws_kinesis_leases_held", "Shard leases held."),
+                &LABELS,
+            )?,
+            takeovers: counter(
+                "weir_aws_kinesis_lease_takeovers_total",
+                "Leases taken from another owner (expired or stolen for balance).",
+            )?,
+            checkpoints: counter(
+                "weir_aws_kinesis_checkpoint_writes_total",
+                "Shard checkpoints written to the lease table.",
+            )?,
+            throttles: counter(
+                "weir_aws_kinesis_throttles_total",
+                "Throttled Kinesis calls.",
+            )?,
+        };
+        registry.register(Box::new(families.records.clone()))?;
+        registry.register(Box::new(families.bytes.clone()))?;
+        registry.register(Box::new(families.behind.clone()))?;
+        registry.register(Box::new(families.leases.clone()))?;
+        registry.register(Box::new(families.takeovers.clone()))?;
+        registry.register(Box::new(families.checkpoints.clone()))?;
+        registry.register(Box::new(families.throttles.clone()))?;
+        Ok(families)
+    })
 }
 
 impl KinesisMetrics {

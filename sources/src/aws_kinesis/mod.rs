@@ -255,14 +255,7 @@ impl SourceConfig for AwsKinesisConfig {
                 "must be greater than 0",
             ));
         }
-        if let Some(role) = &self.auth.assume_role {
-            if role.role_arn.trim().is_empty() {
-                problems.push(ConfigProblem::new(
-                    "auth.assume_role.role_arn",
-                    "must not be empty",
-                ));
-            }
-        }
+        problems.extend(self.auth.problems());
         problems
     }
 

@@ -1,7 +1,5 @@
 //! The `aws_s3` source's own metric families, labelled like the component metrics.
 
-use std::sync::{Mutex, OnceLock};
-
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
 };
@@ -51,75 +49,65 @@ fn counter(name: &str, help: &str) -> prometheus::Result<IntCounterVec> {
 }
 
 fn families(metrics: &ComponentMetrics) -> prometheus::Result<Families> {
-    // Keyed by the registry's address: one registry lives as long as the process's pipeline.
-    static REGISTERED: OnceLock<Mutex<Vec<(usize, Families)>>> = OnceLock::new();
-    let registry = metrics.registry();
-    let key = registry as *const prometheus::Registry as usize;
-    let mut known = REGISTERED
-        .get_or_init(|| Mutex::new(Vec::new()))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some((_, families)) = known.iter().find(|(k, _)| *k == key) {
-        return Ok(families.clone());
-    }
-    let families = Families {
-        received: counter(
-            "weir_aws_s3_messages_received_total",
-            "SQS messages the aws_s3 source received.",
-        )?,
-        deleted: counter(
-            "weir_aws_s3_messages_deleted_total",
-            "SQS messages the aws_s3 source deleted (done).",
-        )?,
-        failed: counter(
-            "weir_aws_s3_messages_failed_total",
-            "SQS messages left on the queue because delivery or reading failed.",
-        )?,
-        objects: counter(
-            "weir_aws_s3_objects_read_total",
-            "S3 objects read to their end.",
-        )?,
-        compressed: counter(
-            "weir_aws_s3_compressed_bytes_total",
-            "Bytes read from S3, as stored.",
-        )?,
-        decompressed: counter(
-            "weir_aws_s3_decompressed_bytes_total",
-            "Bytes read from S3 after decompression.",
-        )?,
-        extensions: counter(
-            "weir_aws_s3_visibility_extensions_total",
-            "Visibility timeout extensions of in-flight SQS messages.",
-        )?,
-        lag: IntGaugeVec::new(
-            Opts::new(
-                "weir_aws_s3_lag_seconds",
-                "Now minus the S3 event time of the latest object read.",
-            ),
-            &LABELS,
-        )?,
-        lag_histogram: HistogramVec::new(
-            HistogramOpts::new(
-                "weir_aws_s3_object_lag_seconds",
-                "Now minus the S3 event time, per object read.",
-            )
-            .buckets(vec![
-                1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0,
-            ]),
-            &LABELS,
-        )?,
-    };
-    registry.register(Box::new(families.received.clone()))?;
-    registry.register(Box::new(families.deleted.clone()))?;
-    registry.register(Box::new(families.failed.clone()))?;
-    registry.register(Box::new(families.objects.clone()))?;
-    registry.register(Box::new(families.compressed.clone()))?;
-    registry.register(Box::new(families.decompressed.clone()))?;
-    registry.register(Box::new(families.extensions.clone()))?;
-    registry.register(Box::new(families.lag.clone()))?;
-    registry.register(Box::new(families.lag_histogram.clone()))?;
-    known.push((key, families.clone()));
-    Ok(families)
+    metrics.plugin_families(|registry| {
+        let families = Families {
+            received: counter(
+                "weir_aws_s3_messages_received_total",
+                "SQS messages the aws_s3 source received.",
+            )?,
+            deleted: counter(
+                "weir_aws_s3_messages_deleted_total",
+                "SQS messages the aws_s3 source deleted (done).",
+            )?,
+            failed: counter(
+                "weir_aws_s3_messages_failed_total",
+                "SQS messages left on the queue because delivery or reading failed.",
+            )?,
+            objects: counter(
+                "weir_aws_s3_objects_read_total",
+                "S3 objects read to their end.",
+            )?,
+            compressed: counter(
+                "weir_aws_s3_compressed_bytes_total",
+                "Bytes read from S3, as stored.",
+            )?,
+            decompressed: counter(
+                "weir_aws_s3_decompressed_bytes_total",
+                "Bytes read from S3 after decompression.",
+            )?,
+            extensions: counter(
+                "weir_aws_s3_visibility_extensions_total",
+                "Visibility timeout extensions of in-flight SQS messages.",
+            )?,
+            lag: IntGaugeVec::new(
+                Opts::new(
+                    "weir_aws_s3_lag_seconds",
+                    "Now minus the S3 event time of the latest object read.",
+                ),
+                &LABELS,
+            )?,
+            lag_histogram: HistogramVec::new(
+                HistogramOpts::new(
+                    "weir_aws_s3_object_lag_seconds",
+                    "Now minus the S3 event time, per object read.",
+                )
+                .buckets(vec![
+                    1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0,
+                ]),
+                &LABELS,
+            )?,
+        };
+        registry.register(Box::new(families.received.clone()))?;
+        registry.register(Box::new(families.deleted.clone()))?;
+        registry.register(Box::new(families.failed.clone()))?;
+        registry.register(Box::new(families.objects.clone()))?;
+        registry.register(Box::new(families.compressed.clone()))?;
+        registry.register(Box::new(families.decompressed.clone()))?;
+        registry.register(Box::new(families.extensions.clone()))?;
+        registry.register(Box::new(families.lag.clone()))?;
+        registry.register(Box::new(families.lag_histogram.clone()))?;
+        Ok(families)
+    })
 }
 
 impl S3Metrics {

@@ -277,14 +277,7 @@ impl SourceConfig for AwsS3SourceConfig {
                 }
             }
         }
-        if let Some(role) = &self.auth.assume_role {
-            if role.role_arn.trim().is_empty() {
-                problems.push(ConfigProblem::new(
-                    "auth.assume_role.role_arn",
-                    "must not be empty",
-                ));
-            }
-        }
+        problems.extend(self.auth.problems());
         problems
     }
 
