@@ -9,6 +9,8 @@
 //! cargo run --release -p weir-benches -- passthrough --threads 1
 //! cargo run --release -p weir-benches -- passthrough --threads 2 --runs 5
 //! ```
+//! With one thread (the default) the whole `weir` process is pinned to one CPU (`--pin 0` to
+//! let it float), as Vector's reference figures were taken.
 //! The workload is generated into `target/bench-data` on first use.
 //!
 //! `weir-throughput s3 [--objects N] [--lines N]` measures the `aws_s3` source against moto
@@ -133,6 +135,24 @@ fn measure(command: &mut Command) -> Result<Measurement> {
     })
 }
 
+/// Runs the command's process (all its threads) on the machine's last CPU only.
+fn pin_to_last_cpu(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // SAFETY: between fork and exec only async-signal-safe calls: sched_setaffinity on a
+    // cpu_set_t built on this stack.
+    unsafe {
+        command.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpus - 1, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -166,6 +186,8 @@ fn main() -> Result<()> {
     let flag = |name: &str, default: usize| cli::flag(&args, name, default);
     let threads = flag("--threads", 1);
     let runs = flag("--runs", 3).max(1);
+    // One worker: the whole process on one CPU, as Vector's reference figures were taken.
+    let pin = flag("--pin", usize::from(threads == 1)) != 0;
     let Some(case) = CASES.iter().find(|c| c.name == case_name) else {
         bail!(
             "unknown case {case_name}; cases: {}",
@@ -213,12 +235,15 @@ fn main() -> Result<()> {
         );
         let config = work.join("pipeline.toml");
         std::fs::write(&config, pipeline)?;
-        let m = measure(
-            Command::new(&weir)
-                .args(["run", "--once", "--threads", &threads.to_string(), "-c"])
-                .arg(&config)
-                .env("WEIR_LOG", "warn"),
-        )?;
+        let mut command = Command::new(&weir);
+        command
+            .args(["run", "--once", "--threads", &threads.to_string(), "-c"])
+            .arg(&config)
+            .env("WEIR_LOG", "warn");
+        if pin {
+            pin_to_last_cpu(&mut command);
+        }
+        let m = measure(&mut command)?;
         let (written, wanted) = if case.name == "passthrough" {
             (count_lines(&out.join("out.log"))?, input_lines)
         } else {
@@ -252,8 +277,11 @@ fn main() -> Result<()> {
     let rss = median(results.iter().map(|m| m.max_rss_kib as f64).collect());
     let cp_wall = median(cp_walls);
     println!(
-        "case {} ({}), {} threads, median of {runs} runs",
-        case.name, case.file, threads
+        "case {} ({}), {} threads{}, median of {runs} runs",
+        case.name,
+        case.file,
+        threads,
+        if pin { ", pinned to one CPU" } else { "" }
     );
     let events = if case.name == "passthrough" {
         input_lines
