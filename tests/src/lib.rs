@@ -2,6 +2,7 @@
 //! their metrics, and read what they wrote.
 
 pub mod fault_proxy;
+pub mod moto_aws;
 pub mod services;
 
 use std::io::{Read, Write};

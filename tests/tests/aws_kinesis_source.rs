@@ -13,11 +13,10 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
 use serde_json::Value as Json;
 use weir_tests::fault_proxy::{AwsFault, FaultProxy};
+use weir_tests::moto_aws::{sdk_config, ACCOUNT, REGION, WEIR_ENV};
 use weir_tests::services::{moto, Service};
 use weir_tests::{free_port, http_get, metric, Weir};
 
-const REGION: &str = "us-east-1";
-const ACCOUNT: &str = "123456789012";
 const TABLE: &str = "weir-leases";
 
 /// SDK clients on one moto server, driven from a private runtime.
@@ -43,15 +42,7 @@ impl Aws {
             .enable_all()
             .build()
             .expect("runtime");
-        let credentials =
-            aws_credential_types::Credentials::new("test", "test", None, None, "test");
-        let sdk = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(REGION))
-                .endpoint_url(moto.url())
-                .credentials_provider(credentials)
-                .load(),
-        );
+        let sdk = sdk_config(&rt, &moto.url());
         Self {
             kinesis: aws_sdk_kinesis::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
@@ -149,18 +140,6 @@ impl Aws {
     }
 }
 
-const ENV: [(&str, &str); 6] = [
-    ("AWS_ACCESS_KEY_ID", "test"),
-    ("AWS_SECRET_ACCESS_KEY", "test"),
-    ("AWS_REGION", REGION),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
-    (
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "/nonexistent/aws-credentials",
-    ),
-];
-
 /// A pipeline: `aws_kinesis` on `stream` → `rest` (sinks, transforms); returns the API port.
 fn pipeline(dir: &Path, aws: &Aws, stream: &str, source_extra: &str, rest: &str) -> u16 {
     pipeline_via(dir, &aws.moto.url(), stream, source_extra, rest)
@@ -214,7 +193,7 @@ path = "bad/errors.ndjson"
 "#;
 
 fn start_weir(dir: &Path) -> Weir {
-    Weir::start(dir, &["run", "-c", "pipeline.toml"], &ENV)
+    Weir::start(dir, &["run", "-c", "pipeline.toml"], &WEIR_ENV)
 }
 
 fn stop(mut weir: Weir) -> String {

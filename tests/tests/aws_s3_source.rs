@@ -11,11 +11,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value as Json;
+use weir_tests::moto_aws::{sdk_config, ACCOUNT, REGION, WEIR_ENV};
 use weir_tests::services::{moto, Service};
 use weir_tests::{free_port, http_get, metric, wait_for_metrics, weir_bin, Weir};
-
-const REGION: &str = "us-east-1";
-const ACCOUNT: &str = "123456789012";
 
 /// SDK clients on one moto server, driven from a private runtime.
 struct Aws {
@@ -33,15 +31,7 @@ impl Aws {
             .enable_all()
             .build()
             .expect("runtime");
-        let credentials =
-            aws_credential_types::Credentials::new("test", "test", None, None, "test");
-        let sdk = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(REGION))
-                .endpoint_url(moto.url())
-                .credentials_provider(credentials)
-                .load(),
-        );
+        let sdk = sdk_config(&rt, &moto.url());
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
                 .force_path_style(true)
@@ -288,20 +278,8 @@ poll_secs = 1
     port
 }
 
-const ENV: [(&str, &str); 6] = [
-    ("AWS_ACCESS_KEY_ID", "test"),
-    ("AWS_SECRET_ACCESS_KEY", "test"),
-    ("AWS_REGION", REGION),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
-    (
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "/nonexistent/aws-credentials",
-    ),
-];
-
 fn start_weir(dir: &Path) -> Weir {
-    Weir::start(dir, &["run", "-c", "pipeline.toml"], &ENV)
+    Weir::start(dir, &["run", "-c", "pipeline.toml"], &WEIR_ENV)
 }
 
 fn stop(mut weir: Weir) -> String {
