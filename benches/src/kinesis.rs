@@ -14,7 +14,6 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::s3::{free_port, start_moto};
 use crate::{measure, median};
 
 /// Setup: stream, records; prints `{shard id: last sequence number}` as JSON.
@@ -61,9 +60,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     for run in 0..runs {
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work)?;
-        let port = free_port()?;
-        let _moto = start_moto(root, port)?;
-        let url = format!("http://127.0.0.1:{port}");
+        let moto = weir_tests::services::moto();
+        let url = moto.url();
         let setup = Command::new(&python)
             .args(["-c", SETUP, &url, &shards.to_string(), &records.to_string()])
             .output()

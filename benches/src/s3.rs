@@ -1,6 +1,6 @@
 //! `weir-throughput s3`: the `aws_s3` source from moto into a `blackhole` sink.
 //!
-//! Starts a private `moto_server` (from `target/test-venv`, installed by
+//! Starts a private `moto_server` (the tests' own, from `target/test-venv`, installed by
 //! `tests/services/install.sh`), creates a bucket whose notifications go to a queue, uploads
 //! `--objects` gzip'd ALB-style objects of `--lines` lines with the venv's boto3 (setup only), then
 //! runs the release `weir` with `--once` (`aws_s3` → `blackhole`), which exits once the queue is
@@ -9,10 +9,8 @@
 //! moto as much as by Weir: they are a floor, not Weir's ceiling.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
@@ -43,44 +41,6 @@ for i in range(objects):
 print(queue)
 "#;
 
-pub(crate) struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub(crate) fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-pub(crate) fn start_moto(root: &Path, port: u16) -> Result<Moto> {
-    let program = root.join("target/test-venv/bin/moto_server");
-    if !program.is_file() {
-        bail!(
-            "{} missing: run tests/services/install.sh",
-            program.display()
-        );
-    }
-    let child = Command::new(program)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("start moto_server")?;
-    let moto = Moto(child);
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if start.elapsed() > Duration::from_secs(60) {
-            bail!("moto_server not ready");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(moto)
-}
-
 /// Runs the case; `args` are the command line after `s3`.
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let flag = |name: &str, default: usize| crate::cli::flag(args, name, default);
@@ -96,9 +56,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     for run in 0..runs {
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work)?;
-        let port = free_port()?;
-        let _moto = start_moto(root, port)?;
-        let url = format!("http://127.0.0.1:{port}");
+        let moto = weir_tests::services::moto();
+        let url = moto.url();
         let setup = Command::new(&python)
             .args(["-c", SETUP, &url, &objects.to_string(), &lines.to_string()])
             .output()
