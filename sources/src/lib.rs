@@ -8,6 +8,7 @@ pub mod aws_s3;
 pub mod decoding;
 pub mod file;
 pub(crate) mod framing;
+pub(crate) mod ids;
 pub mod stdin;
 
 /// Every source this crate provides, for the registry.

@@ -1,6 +1,8 @@
 //! Deterministic event ids: the same record (or log event of a record) gets the same id on every
 //! delivery, so sinks can deduplicate.
 
+use crate::ids::IdInput;
+
 /// The id of a record, or of one part of it: 32 hex digits of the 128-bit XXH3 hash of stream,
 /// shard id, sequence number, sub-sequence number (KPL; 0 otherwise) and part (the CloudWatch
 /// log event id; empty for a whole record), each length-prefixed so no two inputs collide.
@@ -11,16 +13,13 @@ pub fn record_id(
     sub_sequence: u64,
     part: &str,
 ) -> String {
-    let mut input =
-        Vec::with_capacity(stream.len() + shard_id.len() + sequence.len() + part.len() + 48);
-    for piece in [stream.as_bytes(), shard_id.as_bytes(), sequence.as_bytes()] {
-        input.extend_from_slice(&(piece.len() as u64).to_le_bytes());
-        input.extend_from_slice(piece);
-    }
-    input.extend_from_slice(&sub_sequence.to_le_bytes());
-    input.extend_from_slice(&(part.len() as u64).to_le_bytes());
-    input.extend_from_slice(part.as_bytes());
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&input))
+    IdInput::with_capacity(stream.len() + shard_id.len() + sequence.len() + part.len() + 40)
+        .text(stream)
+        .text(shard_id)
+        .text(sequence)
+        .number(sub_sequence)
+        .text(part)
+        .finish()
 }
 
 #[cfg(test)]

@@ -1,17 +1,18 @@
 //! Deterministic event ids: the same record of the same object version gets the same id on every
 //! delivery, so sinks can deduplicate (the Elasticsearch sink uses it as `_id`).
 
+use crate::ids::IdInput;
+
 /// The id of record `ordinal` (0-based, in object order) of an object: 32 hex digits of the
 /// 128-bit XXH3 hash of bucket, key, version (version id, else ETag, else empty) and ordinal,
 /// each part length-prefixed so that no two different inputs share an encoding.
 pub fn record_id(bucket: &str, key: &str, version: &str, ordinal: u64) -> String {
-    let mut input = Vec::with_capacity(bucket.len() + key.len() + version.len() + 32);
-    for part in [bucket.as_bytes(), key.as_bytes(), version.as_bytes()] {
-        input.extend_from_slice(&(part.len() as u64).to_le_bytes());
-        input.extend_from_slice(part);
-    }
-    input.extend_from_slice(&ordinal.to_le_bytes());
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&input))
+    IdInput::with_capacity(bucket.len() + key.len() + version.len() + 32)
+        .text(bucket)
+        .text(key)
+        .text(version)
+        .number(ordinal)
+        .finish()
 }
 
 #[cfg(test)]
