@@ -8,7 +8,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, CONTENT_ENCODING, CONTENT_TYPE};
+use hyper::header::{HeaderMap, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -24,7 +24,6 @@ use weir_core::event::{Event, EventMetadata};
 use weir_core::metrics::ComponentMetrics;
 use weir_core::output::Outputs;
 use weir_core::shutdown::ShutdownSignal;
-use weir_transforms::aws::cloudwatch::{gunzip, is_gzip};
 use weir_transforms::aws::firehose::{parse_http_endpoint_request, HttpEndpointRequest};
 
 use super::AwsFirehoseConfig;
@@ -188,11 +187,6 @@ async fn process(req: Request<Incoming>, state: &State) -> Result<Option<String>
             "missing or invalid X-Amz-Firehose-Access-Key",
         ));
     }
-    let gzip_encoded = req
-        .headers()
-        .get(CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let body = Limited::new(req.into_body(), state.config.max_body_bytes)
         .collect()
         .await
@@ -209,21 +203,8 @@ async fn process(req: Request<Incoming>, state: &State) -> Result<Option<String>
         })?
         .to_bytes();
     state.metrics.received_bytes.inc_by(body.len() as u64);
-    let body = if gzip_encoded || is_gzip(&body) {
-        Bytes::from(
-            gunzip(
-                "firehose_http_request",
-                &body,
-                state.config.max_decompressed_bytes,
-            )
-            .map_err(|e| {
-                Refusal::new(StatusCode::BAD_REQUEST, "malformed_request", e.to_string())
-            })?,
-        )
-    } else {
-        body
-    };
-    let request = parse_http_endpoint_request(&body)
+    // `Content-Encoding: gzip` (or a gzip body without it) is inflated by the parser, capped.
+    let request = parse_http_endpoint_request(&body, state.config.max_decompressed_bytes)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "malformed_request", e.to_string()))?;
     let request_id = request.request_id.clone();
     let (batch, status) = BatchNotifier::with_receiver();
@@ -299,10 +280,15 @@ fn decode(
         }
         match cloudwatch::decode(record, state.config.max_decompressed_bytes) {
             Ok(log_events) => {
-                for log_event in log_events {
+                for (position, log_event) in log_events.into_iter().enumerate() {
                     let mut log_fields = log_event.fields;
                     log_fields.extend(fields.clone());
-                    let id = format!("{base_id}:{}", log_event.id);
+                    // A log event without an id (not AWS's, but seen) is told apart by position.
+                    let id = if log_event.id.is_empty() {
+                        format!("{base_id}:#{position}")
+                    } else {
+                        format!("{base_id}:{}", log_event.id)
+                    };
                     events.push(Event::new(log_fields, metadata(id)));
                 }
             }

@@ -34,7 +34,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use vrl::value::{KeyString, ObjectMap, Value};
 
-use crate::aws::cloudwatch::{gunzip, is_gzip, DEFAULT_MAX_DECOMPRESSED_SIZE};
+use crate::aws::cloudwatch::{gunzip, is_gzip};
 use crate::aws::json_records::value::{
     key_offset, kind_name, parse_object, parse_value, value_as_i64, value_bytes,
 };
@@ -129,13 +129,17 @@ pub struct HttpEndpointRequest {
     pub records: Vec<Bytes>,
 }
 
-/// Parses a Firehose HTTP endpoint request body (gzip-encoded bodies are detected and inflated).
-pub fn parse_http_endpoint_request(body: &[u8]) -> Result<HttpEndpointRequest, ParseError> {
+/// Parses a Firehose HTTP endpoint request body. A gzip-encoded body is detected and inflated up
+/// to `max_decompressed_bytes`; records are slices of `body` (or of the inflated copy), not copies.
+pub fn parse_http_endpoint_request(
+    body: &Bytes,
+    max_decompressed_bytes: usize,
+) -> Result<HttpEndpointRequest, ParseError> {
     let f = HTTP_ENDPOINT_FORMAT;
     let data = if is_gzip(body) {
-        Bytes::from(gunzip(f, body, DEFAULT_MAX_DECOMPRESSED_SIZE)?)
+        Bytes::from(gunzip(f, body, max_decompressed_bytes)?)
     } else {
-        Bytes::copy_from_slice(body)
+        body.clone()
     };
     let map = match parse_value(f, &data)? {
         Value::Object(m) => m,
@@ -204,6 +208,12 @@ pub fn parse_http_endpoint_request(body: &[u8]) -> Result<HttpEndpointRequest, P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::cloudwatch::DEFAULT_MAX_DECOMPRESSED_SIZE;
+
+    /// [`parse_http_endpoint_request`] of a byte string, with the default inflate cap.
+    fn request(body: &[u8]) -> Result<HttpEndpointRequest, ParseError> {
+        parse_http_endpoint_request(&Bytes::copy_from_slice(body), DEFAULT_MAX_DECOMPRESSED_SIZE)
+    }
     use crate::aws::cloudwatch::CloudWatchLogsParser;
     use crate::aws::json_records::test_support::*;
 
@@ -266,7 +276,7 @@ mod tests {
         let files = input_files("firehose-http-endpoint");
         assert_eq!(files.len(), 1);
         let body = read(&files[0]);
-        let req = parse_http_endpoint_request(&body).unwrap();
+        let req = request(&body).unwrap();
         assert_eq!(
             req.request_id.as_deref(),
             Some("ed4acda5-034f-9f42-bba1-f29aea6d7d8f")
@@ -296,7 +306,7 @@ mod tests {
         );
         let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(real.as_bytes()).unwrap();
-        let req = parse_http_endpoint_request(&z.finish().unwrap()).unwrap();
+        let req = request(&z.finish().unwrap()).unwrap();
         assert_eq!(req.records.len(), 2);
         assert_eq!(&req.records[1][..], b"hi");
         let mut out = Vec::new();
@@ -324,11 +334,11 @@ mod tests {
             .unwrap();
         assert_eq!(get(&out[0], "raw_data"), None);
         assert_eq!(get_str(&out[0], "rawData"), Some("%%%"));
-        let e = parse_http_endpoint_request(br#"{"records":[{"data":"%%%"}]}"#).unwrap_err();
+        let e = request(br#"{"records":[{"data":"%%%"}]}"#).unwrap_err();
         assert_eq!(e.field, "records[0].data");
-        let e = parse_http_endpoint_request(br#"{"records":[{}]}"#).unwrap_err();
+        let e = request(br#"{"records":[{}]}"#).unwrap_err();
         assert_eq!(e.field, "records[0].data");
-        let e = parse_http_endpoint_request(br#"{"requestId":"x"}"#).unwrap_err();
+        let e = request(br#"{"requestId":"x"}"#).unwrap_err();
         assert_eq!(e.field, "records");
         for path in input_files("firehose-error-logs")
             .into_iter()
@@ -336,7 +346,7 @@ mod tests {
         {
             for m in mutations(&read(&path)) {
                 no_panic(&mut FirehoseErrorParser, &m);
-                let _ = parse_http_endpoint_request(&m);
+                let _ = request(&m);
             }
         }
     }

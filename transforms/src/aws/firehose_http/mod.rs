@@ -14,7 +14,7 @@
 use bytes::Bytes;
 use vrl::value::{KeyString, ObjectMap, Value};
 
-use super::cloudwatch::CloudWatchLogsParser;
+use super::cloudwatch::{CloudWatchLogsParser, DEFAULT_MAX_DECOMPRESSED_SIZE};
 use super::firehose::parse_http_endpoint_request;
 use super::{set_log_type, ParseError, RecordParser};
 
@@ -32,7 +32,7 @@ impl RecordParser for FirehoseHttpRequestParser {
     }
 
     fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
-        let request = parse_http_endpoint_request(record)?;
+        let request = parse_http_endpoint_request(record, DEFAULT_MAX_DECOMPRESSED_SIZE)?;
         let mut firehose = ObjectMap::new();
         if let Some(id) = &request.request_id {
             firehose.insert(KeyString::from("request_id"), Value::from(id.as_str()));
