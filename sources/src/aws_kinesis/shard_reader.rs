@@ -141,6 +141,9 @@ struct Reader {
     opened_at: Option<DateTime<Utc>>,
     last_write: Instant,
     identity: Arc<str>,
+    /// `kinesis.stream` and `kinesis.shard_id`, built once: each event gets a reference.
+    stream_value: Bytes,
+    shard_value: Bytes,
     ordinal: u64,
     behind: prometheus::IntGauge,
 }
@@ -157,6 +160,8 @@ pub(super) async fn run(shared: Arc<Shared>, task: ShardTask) -> Outcome {
         opened_at: None,
         last_write: Instant::now(),
         identity,
+        stream_value: Bytes::from(task.stream.name.clone()),
+        shard_value: Bytes::from(task.shard_id.clone()),
         ordinal: 0,
         behind,
         shared,
@@ -617,8 +622,11 @@ impl Reader {
                 sub,
                 "",
             );
-            let mut fields =
-                self.kinesis_fields(origin, unit.partition_key, unit.sub_sequence, &id);
+            let mut fields = ObjectMap::new();
+            fields.insert(
+                KeyString::from("kinesis"),
+                self.kinesis_value(origin, unit.partition_key, unit.sub_sequence, &id),
+            );
             fields.insert(KeyString::from("message"), Value::Bytes(unit.data));
             fields.insert(
                 KeyString::from("timestamp"),
@@ -649,12 +657,10 @@ impl Reader {
                         &part,
                     );
                     let mut fields = log_event.fields;
-                    fields.extend(self.kinesis_fields(
-                        origin,
-                        unit.partition_key,
-                        unit.sub_sequence,
-                        &id,
-                    ));
+                    fields.insert(
+                        KeyString::from("kinesis"),
+                        self.kinesis_value(origin, unit.partition_key, unit.sub_sequence, &id),
+                    );
                     batch
                         .events
                         .push(Event::new(fields, self.metadata(received, id, notifier)));
@@ -694,7 +700,11 @@ impl Reader {
             sub_sequence.unwrap_or(0),
             "error",
         );
-        let mut fields = self.kinesis_fields(origin, &origin.partition_key, sub_sequence, &id);
+        let mut fields = ObjectMap::new();
+        fields.insert(
+            KeyString::from("kinesis"),
+            self.kinesis_value(origin, &origin.partition_key, sub_sequence, &id),
+        );
         fields.insert(KeyString::from("message"), Value::Bytes(data));
         fields.insert(KeyString::from("error"), Value::from(message));
         fields.insert(
@@ -718,22 +728,22 @@ impl Reader {
         meta
     }
 
-    /// The `kinesis` object.
-    fn kinesis_fields(
+    /// The `kinesis` object of an event.
+    fn kinesis_value(
         &self,
         origin: &Origin,
         partition_key: &str,
         sub_sequence: Option<u64>,
         id: &str,
-    ) -> ObjectMap {
+    ) -> Value {
         let mut kinesis = ObjectMap::new();
         kinesis.insert(
             KeyString::from("stream"),
-            Value::from(self.task.stream.name.as_str()),
+            Value::Bytes(self.stream_value.clone()),
         );
         kinesis.insert(
             KeyString::from("shard_id"),
-            Value::from(self.task.shard_id.as_str()),
+            Value::Bytes(self.shard_value.clone()),
         );
         kinesis.insert(
             KeyString::from("sequence_number"),
@@ -751,9 +761,7 @@ impl Reader {
             Value::Timestamp(origin.arrival),
         );
         kinesis.insert(KeyString::from("record_id"), Value::from(id));
-        let mut fields = ObjectMap::new();
-        fields.insert(KeyString::from("kinesis"), Value::Object(kinesis));
-        fields
+        Value::Object(kinesis)
     }
 }
 
