@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use vrl::value::{KeyString, ObjectMap, Value};
 
-use crate::ack::{EventFinalizers, EventStatus};
+use crate::ack::{EventFinalizer, EventFinalizers, EventStatus};
 
 /// Where an event came from inside its source: which stream (a file path, an S3 object) and where in it.
 ///
@@ -52,6 +52,18 @@ impl EventMetadata {
             id: None,
             finalizers: EventFinalizers::none(),
         }
+    }
+
+    /// The same metadata, read at `offset` of `stream` (see [`StreamPosition`]).
+    pub fn at(mut self, stream: Arc<str>, offset: u64) -> Self {
+        self.stream = Some(StreamPosition { stream, offset });
+        self
+    }
+
+    /// The same metadata, carrying one acknowledgement handle (of the source's batch).
+    pub fn acknowledged_by(mut self, finalizer: EventFinalizer) -> Self {
+        self.finalizers = EventFinalizers::one(finalizer);
+        self
     }
 }
 

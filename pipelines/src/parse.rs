@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use weir_core::component::{BuildContext, ComponentKind, Transform, TransformOutput};
-use weir_core::event::{Event, EventMetadata, StreamPosition};
+use weir_core::event::{Event, EventMetadata};
 use weir_core::Value;
 use weir_transforms::aws_parse::{AwsParse, AwsParseConfig};
 
@@ -173,11 +173,8 @@ pub fn parse_input(
         let events = chunk
             .iter()
             .map(|(offset, record)| {
-                let mut meta = EventMetadata::new(Arc::from("parse"), "file", now);
-                meta.stream = Some(StreamPosition {
-                    stream: Arc::clone(&stream_id),
-                    offset: *offset,
-                });
+                let meta = EventMetadata::new(Arc::from("parse"), "file", now)
+                    .at(Arc::clone(&stream_id), *offset);
                 Event::from_message(record.clone(), meta)
             })
             .collect();

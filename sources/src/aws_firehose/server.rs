@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 use vrl::value::{KeyString, ObjectMap, Value};
-use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers};
+use weir_core::ack::{BatchNotifier, BatchStatus};
 use weir_core::component::{ComponentError, SourceContext};
 use weir_core::event::{Event, EventMetadata};
 use weir_core::metrics::ComponentMetrics;
@@ -258,9 +258,9 @@ fn decode(
     let timestamp = request.timestamp.unwrap_or(received);
     let (mut events, mut errors) = (Vec::new(), Vec::new());
     let metadata = |id: String| {
-        let mut meta = EventMetadata::new(Arc::clone(&state.id), SOURCE_TYPE, received);
+        let mut meta = EventMetadata::new(Arc::clone(&state.id), SOURCE_TYPE, received)
+            .acknowledged_by(batch.finalizer());
         meta.id = Some(Arc::from(id));
-        meta.finalizers = EventFinalizers::one(batch.finalizer());
         meta
     };
     for (index, record) in request.records.iter().enumerate() {

@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use vrl::value::{KeyString, ObjectMap, Value};
-use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers, OrderedCheckpoints};
-use weir_core::event::{Event, EventMetadata, StreamPosition};
+use weir_core::ack::{BatchNotifier, BatchStatus, OrderedCheckpoints};
+use weir_core::event::{Event, EventMetadata};
 use weir_core::metrics::ComponentMetrics;
 
 use super::ids::record_id;
@@ -544,12 +544,11 @@ impl Reader {
             errors: Vec::new(),
         };
         let received = Utc::now();
+        let record_count = records.len() as u64;
+        let mut bytes = 0u64;
         for record in records {
             let data = Bytes::from(record.data.into_inner());
-            let bytes = data.len() as u64;
-            self.shared.kinesis_metrics.records.inc();
-            self.shared.kinesis_metrics.bytes.inc_by(bytes);
-            self.shared.metrics.received_bytes.inc_by(bytes);
+            bytes += data.len() as u64;
             let arrival = record
                 .approximate_arrival_timestamp
                 .and_then(|t| DateTime::<Utc>::from_timestamp_millis(t.to_millis().ok()?))
@@ -587,6 +586,10 @@ impl Reader {
                 self.unit(&origin, unit, notifier, received, &mut batch);
             }
         }
+        // Counted once per answer: the counters are shared by every shard reader of the source.
+        self.shared.kinesis_metrics.records.inc_by(record_count);
+        self.shared.kinesis_metrics.bytes.inc_by(bytes);
+        self.shared.metrics.received_bytes.inc_by(bytes);
         self.shared
             .metrics
             .received_events
@@ -632,15 +635,17 @@ impl Reader {
                 KeyString::from("timestamp"),
                 Value::Timestamp(origin.arrival),
             );
-            let mut meta = self.metadata(received, id, notifier);
-            meta.stream = Some(StreamPosition {
-                stream: Arc::clone(&self.identity),
-                offset: self.ordinal,
-            });
+            let meta = self
+                .metadata(received, id, notifier)
+                .at(Arc::clone(&self.identity), self.ordinal);
             self.ordinal += 1;
             batch.events.push(Event::new(fields, meta));
             return;
         }
+        // CloudWatch Logs events get no stream position on purpose: one shard interleaves log
+        // groups of different formats (Lambda, RDS, CloudTrail…), and `aws_parse` caches the
+        // detected format per stream. Without a stream it detects each event's format from its
+        // own `cloudwatch.log_group`.
         match cloudwatch::decode(&unit.data, self.shared.max_decompressed_bytes) {
             Ok(log_events) => {
                 for (index, log_event) in log_events.into_iter().enumerate() {
@@ -722,9 +727,9 @@ impl Reader {
         id: String,
         notifier: &BatchNotifier,
     ) -> EventMetadata {
-        let mut meta = EventMetadata::new(Arc::clone(&self.shared.id), SOURCE_TYPE, received);
+        let mut meta = EventMetadata::new(Arc::clone(&self.shared.id), SOURCE_TYPE, received)
+            .acknowledged_by(notifier.finalizer());
         meta.id = Some(Arc::from(id));
-        meta.finalizers = EventFinalizers::one(notifier.finalizer());
         meta
     }
 

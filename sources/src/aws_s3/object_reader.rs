@@ -12,8 +12,8 @@ use prometheus::IntCounter;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader, ReadBuf};
 use tokio::sync::mpsc;
 use vrl::value::{KeyString, ObjectMap, Value};
-use weir_core::ack::{BatchNotifier, EventFinalizers};
-use weir_core::event::{Event, EventMetadata, StreamPosition, MESSAGE, TIMESTAMP};
+use weir_core::ack::BatchNotifier;
+use weir_core::event::{Event, EventMetadata, MESSAGE, TIMESTAMP};
 use weir_core::framing::json_records::SplitError;
 use weir_core::metrics::ComponentMetrics;
 use weir_core::shutdown::ShutdownSignal;
@@ -534,13 +534,9 @@ fn metadata(
     now: DateTime<Utc>,
     notifier: &BatchNotifier,
 ) -> EventMetadata {
-    let mut meta = EventMetadata::new(Arc::clone(&cx.id), "aws_s3", now);
-    meta.stream = Some(StreamPosition {
-        stream: Arc::clone(&info.stream),
-        offset,
-    });
-    meta.finalizers = EventFinalizers::one(notifier.finalizer());
-    meta
+    EventMetadata::new(Arc::clone(&cx.id), "aws_s3", now)
+        .at(Arc::clone(&info.stream), offset)
+        .acknowledged_by(notifier.finalizer())
 }
 
 /// An event for `<id>.errors` about the unit at `offset` of an object.
@@ -583,8 +579,8 @@ pub(super) fn object_error_event(
     fields.insert(KeyString::from("error_type"), Value::from(error_type));
     fields.insert(KeyString::from("s3"), Value::Object(s3));
     fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-    let mut meta = EventMetadata::new(Arc::clone(id), "aws_s3", now);
-    meta.finalizers = EventFinalizers::one(notifier.finalizer());
+    let meta =
+        EventMetadata::new(Arc::clone(id), "aws_s3", now).acknowledged_by(notifier.finalizer());
     Event::new(fields, meta)
 }
 

@@ -14,9 +14,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use vrl::value::{KeyString, ObjectMap, Value};
-use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers, OrderedCheckpoints};
+use weir_core::ack::{BatchNotifier, BatchStatus, OrderedCheckpoints};
 use weir_core::component::{ComponentError, SourceContext};
-use weir_core::event::{Event, EventMetadata, StreamPosition, MESSAGE, TIMESTAMP};
+use weir_core::event::{Event, EventMetadata, MESSAGE, TIMESTAMP};
 use weir_core::framing::json_records::SplitError;
 use weir_core::metrics::ComponentMetrics;
 
@@ -574,13 +574,9 @@ fn metadata(
     now: chrono::DateTime<Utc>,
     notifier: &BatchNotifier,
 ) -> EventMetadata {
-    let mut meta = EventMetadata::new(Arc::clone(id), "file", now);
-    meta.stream = Some(StreamPosition {
-        stream: Arc::clone(&file.stream),
-        offset,
-    });
-    meta.finalizers = EventFinalizers::one(notifier.finalizer());
-    meta
+    EventMetadata::new(Arc::clone(id), "file", now)
+        .at(Arc::clone(&file.stream), offset)
+        .acknowledged_by(notifier.finalizer())
 }
 
 /// An event for the `errors` output: `error` (message, `error_type`) about the unit at `offset`.

@@ -11,12 +11,12 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 use vrl::value::{KeyString, ObjectMap, Value};
-use weir_core::ack::{BatchNotifier, EventFinalizers};
+use weir_core::ack::BatchNotifier;
 use weir_core::component::{
     BuildContext, BuildError, ComponentError, ComponentSpec, ConfigProblem, ParseConfig, Source,
     SourceConfig, SourceContext,
 };
-use weir_core::event::{Event, EventMetadata, StreamPosition, MESSAGE, TIMESTAMP};
+use weir_core::event::{Event, EventMetadata, MESSAGE, TIMESTAMP};
 
 use weir_core::framing::lines::{Frame, LineFramer};
 
@@ -110,12 +110,9 @@ impl Source for StdinSource {
                         let mut fields = ObjectMap::new();
                         fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
                         fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-                        let mut meta = EventMetadata::new(Arc::clone(&id), "stdin", now);
-                        meta.stream = Some(StreamPosition {
-                            stream: Arc::clone(&stream),
-                            offset,
-                        });
-                        meta.finalizers = EventFinalizers::one(notifier.finalizer());
+                        let meta = EventMetadata::new(Arc::clone(&id), "stdin", now)
+                            .at(Arc::clone(&stream), offset)
+                            .acknowledged_by(notifier.finalizer());
                         events.push(Event::new(fields, meta));
                     }
                     Frame::TooLong { offset, .. } => {
