@@ -1,5 +1,6 @@
-//! The event model: a map of `vrl` values (so VRL programs run on events without conversion) plus
-//! metadata the pipeline needs but that is not part of the record itself.
+//! The event model: fields of `vrl` values (so VRL programs run on events without conversion; see
+//! [`crate::fields`] for the two forms they take) plus metadata the pipeline needs but that is not
+//! part of the record itself.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use chrono::{DateTime, Utc};
 use vrl::value::{KeyString, ObjectMap, Value};
 
 use crate::ack::{EventFinalizer, EventFinalizers, EventStatus};
+use crate::fields::Fields;
 
 /// Where an event came from inside its source: which stream (a file path, an S3 object) and where in it.
 ///
@@ -71,7 +73,7 @@ impl EventMetadata {
 #[derive(Clone, Debug)]
 pub struct Event {
     /// The record's fields.
-    pub fields: ObjectMap,
+    pub fields: Fields,
     /// Its metadata, including acknowledgement handles.
     pub metadata: EventMetadata,
 }
@@ -83,15 +85,18 @@ pub const TIMESTAMP: &str = "timestamp";
 
 impl Event {
     /// An event with the given fields.
-    pub fn new(fields: ObjectMap, metadata: EventMetadata) -> Self {
-        Self { fields, metadata }
+    pub fn new(fields: impl Into<Fields>, metadata: EventMetadata) -> Self {
+        Self {
+            fields: fields.into(),
+            metadata,
+        }
     }
 
     /// An event whose only field is `message`.
     pub fn from_message(message: impl Into<Value>, metadata: EventMetadata) -> Self {
         let mut fields = ObjectMap::new();
         fields.insert(KeyString::from(MESSAGE), message.into());
-        Self { fields, metadata }
+        Self::new(fields, metadata)
     }
 
     /// The field at a dotted path (`a.b.c`), if present.

@@ -4,13 +4,25 @@
 //! formatted straight into the output, so encoding costs little more than a copy. Sinks that
 //! write JSON (file, console, Kafka, Elasticsearch) share it.
 
-use vrl::value::{ObjectMap, Value};
+use vrl::value::{KeyString, ObjectMap, Value};
+
+use crate::fields::Fields;
 
 /// Appends `map` as a compact JSON object.
 pub fn write_object(map: &ObjectMap, out: &mut Vec<u8>) {
+    write_members(map.iter(), out);
+}
+
+/// Appends an event's fields as a compact JSON object (the same bytes as for the equal map).
+pub fn write_fields(fields: &Fields, out: &mut Vec<u8>) {
+    write_members(fields.iter(), out);
+}
+
+/// Appends the members as a compact JSON object.
+fn write_members<'a>(members: impl Iterator<Item = (&'a KeyString, &'a Value)>, out: &mut Vec<u8>) {
     out.push(b'{');
     let mut first = true;
-    for (key, value) in map {
+    for (key, value) in members {
         if !first {
             out.push(b',');
         }

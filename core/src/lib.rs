@@ -1,6 +1,7 @@
 //! `weir-core`: everything a Weir component needs and nothing about any particular plugin.
 //!
 //! * [`event`] — the event model (fields as `vrl` values plus metadata).
+//! * [`fields`] — an event's fields: a map, or a positional record sharing its field names.
 //! * [`ack`] — end-to-end acknowledgements: per-batch finalizers and ordered checkpoints.
 //! * [`buffer`] — bounded, event-counted channels between components (backpressure or drop).
 //! * [`component`] — the traits sources, transforms and sinks implement, and their configs.
@@ -14,6 +15,7 @@ pub mod ack;
 pub mod buffer;
 pub mod component;
 pub mod event;
+pub mod fields;
 pub mod framing;
 pub mod json;
 pub mod metrics;
@@ -23,4 +25,5 @@ pub mod template;
 pub mod topology;
 
 pub use event::{Event, EventMetadata, StreamPosition};
+pub use fields::{Fields, Record, Schema};
 pub use vrl::value::{KeyString, ObjectMap, Value};

@@ -58,7 +58,7 @@ pub fn split_path(path: &str) -> Vec<String> {
 pub fn dead_letter_event(event: Event, reason: &str, sink: &str) -> Event {
     let Event { fields, metadata } = event;
     let mut out = ObjectMap::new();
-    out.insert(KeyString::from("event"), Value::Object(fields));
+    out.insert(KeyString::from("event"), Value::Object(fields.into_map()));
     out.insert(KeyString::from("reason"), Value::from(reason));
     out.insert(KeyString::from("sink"), Value::from(sink));
     out.insert(

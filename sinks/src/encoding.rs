@@ -43,7 +43,7 @@ impl Encoding {
                 out.push(b'\n');
             }
             Encoding::Ndjson => {
-                weir_core::json::write_object(&event.fields, out);
+                weir_core::json::write_fields(&event.fields, out);
                 out.push(b'\n');
             }
         }

@@ -73,7 +73,7 @@ impl DocEncoder {
         if self.data_stream && !event.fields.contains_key("@timestamp") {
             // Data streams need `@timestamp`; add it without copying the event's fields.
             let mut doc = Vec::new();
-            weir_core::json::write_object(&event.fields, &mut doc);
+            weir_core::json::write_fields(&event.fields, &mut doc);
             let mut ts = Vec::new();
             weir_core::json::write_value(&Value::Timestamp(event.timestamp()), &mut ts);
             lines.extend_from_slice(b"{\"@timestamp\":");
@@ -85,7 +85,7 @@ impl DocEncoder {
                 lines.push(b'}');
             }
         } else {
-            weir_core::json::write_object(&event.fields, &mut lines);
+            weir_core::json::write_fields(&event.fields, &mut lines);
         }
         lines.push(b'\n');
         Ok(Doc { event, lines })

@@ -70,7 +70,7 @@ impl RecordBuilder {
         }
         let mut payload = Vec::with_capacity(256);
         match self.encoding {
-            Encoding::Ndjson => weir_core::json::write_object(&event.fields, &mut payload),
+            Encoding::Ndjson => weir_core::json::write_fields(&event.fields, &mut payload),
             Encoding::Text => {
                 let message = event
                     .message_bytes()

@@ -15,11 +15,14 @@
 //! through `get`, so any byte string is safe to feed in.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use ordered_float::NotNan;
-use vrl::value::{KeyString, ObjectMap, Value};
+use vrl::value::{KeyString, Value};
+
+use weir_core::fields::{Record, Schema};
 
 use super::ParseError;
 
@@ -622,8 +625,8 @@ pub(crate) struct SpecLayout {
 }
 
 impl SpecLayout {
-    /// The layout of `specs`.
-    pub(crate) fn new(specs: &'static [FieldSpec]) -> Self {
+    /// The layout of `specs`, for records of `log_type`.
+    pub(crate) fn new(specs: &'static [FieldSpec], log_type: &'static str) -> Self {
         let mut keys: Vec<&'static str> = Vec::new();
         let mut slots = Vec::with_capacity(specs.len());
         let mut add = |k: &'static str| {
@@ -647,7 +650,7 @@ impl SpecLayout {
             specs,
             slots,
             trailing,
-            layout: Layout::new(keys.into_iter().map(KeyString::from).collect()),
+            layout: Layout::new(keys.into_iter().map(KeyString::from).collect(), log_type),
         }
     }
 }
@@ -668,48 +671,47 @@ impl SpecOut<'_> {
     }
 }
 
-/// Output keys in production order, with the permutation that visits them sorted, so a record's
-/// map is built by one bulk build with no sorting work. The last slot is `aws` (for
-/// `aws.log_type`), filled by [`Layout::build`]: part of the bulk build, rather than an insert
-/// into the finished map (which cost 6 % of an ALB parse).
-#[derive(Clone, Debug, Default)]
+/// Output keys in production order and the shared [`Schema`] of the records built from them:
+/// a record is its values, moved into schema order; the names are not copied per record, and
+/// `aws` (`{"log_type": …}`, the same in every record) is a constant of the schema.
+#[derive(Clone, Debug)]
 pub(crate) struct Layout {
-    keys: Vec<KeyString>,
-    order: Vec<usize>,
+    schema: Arc<Schema>,
+    /// Per slot, the position of its key in the schema.
+    positions: Vec<usize>,
 }
 
 impl Layout {
-    /// A layout for keys produced in this order (slot `i` holds the value of `keys[i]`), plus
-    /// the `aws` slot after them.
-    pub(crate) fn new(mut keys: Vec<KeyString>) -> Self {
-        keys.push(KeyString::from(super::AWS));
-        let mut order: Vec<usize> = (0..keys.len()).collect();
-        // Stable: of duplicate keys the later slot comes last, and the map keeps the last.
-        order.sort_by(|&a, &b| keys.get(a).cmp(&keys.get(b)));
-        Self { keys, order }
+    /// A layout for keys produced in this order (slot `i` holds the value of `keys[i]`), for
+    /// records of `log_type`.
+    pub(crate) fn new(keys: Vec<KeyString>, log_type: &'static str) -> Self {
+        let schema = Schema::new(keys.clone())
+            .with_constant(KeyString::from(super::AWS), super::log_type_value(log_type));
+        let positions = keys
+            .iter()
+            .map(|k| schema.position(k.as_str()).unwrap_or(usize::MAX))
+            .collect();
+        Self {
+            schema: Arc::new(schema),
+            positions,
+        }
     }
 
     /// Number of slots.
     pub(crate) fn len(&self) -> usize {
-        self.keys.len()
+        self.positions.len()
     }
 
-    /// Builds the map from the filled slots (emptying them), with `aws.log_type` = `log_type`.
-    pub(crate) fn build(&self, vals: &mut [Option<Value>], log_type: &'static str) -> ObjectMap {
-        if let Some(aws) = vals.get_mut(self.keys.len().wrapping_sub(1)) {
-            *aws = Some(super::log_type_value(log_type));
-        }
-        let count = vals.iter().filter(|v| v.is_some()).count();
-        let mut fields = Vec::with_capacity(count);
-        for &i in &self.order {
-            if let (Some(key), Some(value)) =
-                (self.keys.get(i), vals.get_mut(i).and_then(Option::take))
-            {
-                fields.push((key.clone(), value));
+    /// Builds the record from the filled slots (emptying them). Of slots with the same key, the
+    /// last filled one wins.
+    pub(crate) fn build(&self, vals: &mut [Option<Value>]) -> Record {
+        let mut values = vec![None; self.schema.keys().len()];
+        for (&position, slot) in self.positions.iter().zip(vals.iter_mut()) {
+            if let (Some(value), Some(target)) = (slot.take(), values.get_mut(position)) {
+                *target = Some(value);
             }
         }
-        // Already sorted: the collect's sort only checks that.
-        fields.into_iter().collect()
+        Record::new(Arc::clone(&self.schema), values)
     }
 }
 
@@ -721,7 +723,7 @@ pub(crate) fn parse_spaced(
     layout: &SpecLayout,
     mandatory: usize,
     record: &Bytes,
-) -> Result<ObjectMap, ParseError> {
+) -> Result<Record, ParseError> {
     // Values collect on the stack; a (hypothetical) larger table falls back to the heap.
     let mut stack: [Option<Value>; MAX_SLOTS] = std::array::from_fn(|_| None);
     let mut heap: Vec<Option<Value>>;
@@ -754,7 +756,7 @@ pub(crate) fn parse_spaced(
                 };
                 return Err(ParseError::new(format, spec.name, tok.end(), message));
             }
-            Ok(None) => return Ok(layout.layout.build(vals, format)),
+            Ok(None) => return Ok(layout.layout.build(vals)),
             Err(e) => return Err(ParseError::new(format, spec.name, e.offset, e.message)),
         }
     }
@@ -763,7 +765,7 @@ pub(crate) fn parse_spaced(
             *slot = Some(trailing);
         }
     }
-    Ok(layout.layout.build(vals, format))
+    Ok(layout.layout.build(vals))
 }
 
 /// The remaining fields of `tok` as an array value for [`UNPARSED_TRAILING`] (`None` if there
@@ -945,22 +947,40 @@ macro_rules! spaced_parser {
         pub struct $name;
 
         impl $name {
-            /// Parses one record into a map (the [`RecordParser`](crate::aws::RecordParser) form
-            /// appends it to a vector).
+            /// Parses one record (the [`RecordParser`](crate::aws::RecordParser) form appends it
+            /// to a vector).
+            pub fn parse_to_record(
+                &self,
+                record: &bytes::Bytes,
+            ) -> Result<weir_core::fields::Record, crate::aws::ParseError> {
+                static LAYOUT: std::sync::OnceLock<crate::aws::fields::SpecLayout> =
+                    std::sync::OnceLock::new();
+                let layout =
+                    LAYOUT.get_or_init(|| crate::aws::fields::SpecLayout::new(FIELDS, LOG_TYPE));
+                crate::aws::fields::parse_spaced(LOG_TYPE, layout, MANDATORY, record)
+            }
+
+            /// Parses one record into a map.
             pub fn parse_record(
                 &self,
                 record: &bytes::Bytes,
             ) -> Result<vrl::value::ObjectMap, crate::aws::ParseError> {
-                static LAYOUT: std::sync::OnceLock<crate::aws::fields::SpecLayout> =
-                    std::sync::OnceLock::new();
-                let layout = LAYOUT.get_or_init(|| crate::aws::fields::SpecLayout::new(FIELDS));
-                crate::aws::fields::parse_spaced(LOG_TYPE, layout, MANDATORY, record)
+                self.parse_to_record(record).map(weir_core::fields::Record::into_map)
             }
         }
 
         impl crate::aws::RecordParser for $name {
             fn log_type(&self) -> &'static str {
                 LOG_TYPE
+            }
+
+            fn parse_fields(
+                &mut self,
+                record: &bytes::Bytes,
+                out: &mut Vec<weir_core::fields::Fields>,
+            ) -> Result<(), crate::aws::ParseError> {
+                out.push(self.parse_to_record(record)?.into());
+                Ok(())
             }
 
             fn parse(
@@ -1402,16 +1422,16 @@ mod tests {
             route53::FIELDS,
             s3_access::FIELDS,
         ] {
-            let layout = SpecLayout::new(specs);
+            let layout = SpecLayout::new(specs, "test");
             assert!(layout.layout.len() <= MAX_SLOTS);
-            // Keys are unique and visited in sorted order.
-            let sorted: Vec<&str> = layout
-                .layout
-                .order
-                .iter()
-                .map(|&i| layout.layout.keys[i].as_str())
-                .collect();
-            assert!(sorted.windows(2).all(|w| w[0] < w[1]), "{sorted:?}");
+            // Keys are unique (no slot's value is silently replaced by another's), and `aws`
+            // is the one key no slot fills.
+            assert_eq!(
+                layout.layout.schema.keys().len(),
+                layout.layout.len() + 1,
+                "{:?}",
+                layout.layout.schema.keys()
+            );
         }
     }
 

@@ -37,6 +37,7 @@ pub mod waf;
 
 use bytes::Bytes;
 use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::fields::Fields;
 
 /// A record that could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -78,6 +79,29 @@ pub trait RecordParser: Send {
     /// header line or a control message (consumed, not emitted); several for envelopes that carry
     /// many records (CloudWatch Logs subscription data, CloudTrail `Records` documents).
     fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError>;
+
+    /// [`Self::parse`], in the form events carry their fields: positional formats give
+    /// [`Record`](weir_core::fields::Record)s that share their field names (see
+    /// [`weir_core::fields`]); the others wrap `parse`'s maps. Equal fields either way.
+    fn parse_fields(&mut self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
+        let mut maps = Vec::new();
+        self.parse(record, &mut maps)?;
+        out.extend(maps.into_iter().map(Fields::from));
+        Ok(())
+    }
+}
+
+/// [`RecordParser::parse`] for parsers whose own form is [`RecordParser::parse_fields`] (only
+/// for those: `parse_fields`' default calls `parse`).
+pub(crate) fn parse_into_maps(
+    parser: &mut dyn RecordParser,
+    record: &Bytes,
+    out: &mut Vec<ObjectMap>,
+) -> Result<(), ParseError> {
+    let mut fields = Vec::new();
+    parser.parse_fields(record, &mut fields)?;
+    out.extend(fields.into_iter().map(Fields::into_map));
+    Ok(())
 }
 
 /// Sets `aws.log_type` on a parsed record.
@@ -145,5 +169,55 @@ mod coverage_tests {
             unchecked.is_empty(),
             "expected parses no test compares: {unchecked:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod record_form_tests {
+    use super::catalogue;
+    use super::fields::test_support::{corpus_files, lines};
+    use weir_core::json::{write_fields, write_object};
+
+    /// Positional formats give records (shared field names), and a record reads, and serializes,
+    /// exactly as the map `parse` gives for the same line: checked on every corpus line.
+    #[test]
+    fn positional_formats_give_records_equal_to_their_maps() {
+        for (format, folder, suffix) in [
+            ("alb", "alb", ".log"),
+            ("nlb", "nlb", ".log"),
+            ("elb_classic", "elb-classic", ".log"),
+            ("s3_access", "s3-access-logs", ".log"),
+            ("vpc_flow", "vpc-flow-logs", ".log"),
+            ("cloudfront", "cloudfront-standard", ".log"),
+            ("route53_query", "route53-query-logs", ".log"),
+        ] {
+            let spec = catalogue::find(format).expect("format");
+            let mut compared = 0;
+            for file in corpus_files(folder, suffix) {
+                // One parser per file for each form, as header lines configure what follows.
+                let (mut as_fields, mut as_maps) = ((spec.new_parser)(), (spec.new_parser)());
+                for line in lines(&file) {
+                    let (mut fields, mut maps) = (Vec::new(), Vec::new());
+                    let a = as_fields.parse_fields(&line, &mut fields);
+                    let b = as_maps.parse(&line, &mut maps);
+                    assert_eq!(a.is_ok(), b.is_ok(), "{}", file.display());
+                    assert_eq!(fields.len(), maps.len());
+                    for (f, m) in fields.iter().zip(&maps) {
+                        assert!(f.is_record(), "{format}: not a record");
+                        assert!(f == m, "{}: {f:?} != {m:?}", file.display());
+                        let (mut x, mut y) = (Vec::new(), Vec::new());
+                        write_fields(f, &mut x);
+                        write_object(m, &mut y);
+                        assert_eq!(x, y, "{}", file.display());
+                        assert_eq!(f.len(), m.len());
+                        for (key, value) in m {
+                            assert_eq!(f.get(key), Some(value));
+                        }
+                        compared += 1;
+                    }
+                }
+            }
+            assert!(compared > 0, "{format}: no record compared");
+        }
     }
 }

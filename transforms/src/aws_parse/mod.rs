@@ -29,6 +29,7 @@ use weir_core::component::{
     TransformConfig, TransformOutput,
 };
 use weir_core::event::Event;
+use weir_core::fields::Fields;
 use weir_core::metrics::ComponentMetrics;
 
 use crate::aws::catalogue::{self, Format};
@@ -139,7 +140,7 @@ pub struct AwsParse {
     vpc_flow_format: Option<String>,
     streams: Streams,
     metrics: ComponentMetrics,
-    scratch: Vec<ObjectMap>,
+    scratch: Vec<Fields>,
 }
 
 /// How long a stream may be idle before a multi-line record still waiting for its next line is
@@ -249,13 +250,13 @@ impl AwsParse {
         let result = self
             .streams
             .parser(stream, format, make)
-            .parse(&raw, &mut self.scratch);
+            .parse_fields(&raw, &mut self.scratch);
         match result {
             Ok(()) => {
                 let mut parsed = std::mem::take(&mut self.scratch);
                 if matches!(format.name, "cloudwatch_logs" | "firehose_http_request") && !fixed {
                     for item in &mut parsed {
-                        self.parse_log_event(item);
+                        self.parse_log_event(item.map_mut());
                     }
                 }
                 self.emit(event, &mut parsed, out);
@@ -270,7 +271,7 @@ impl AwsParse {
                 if let Some(other) = second {
                     let mut parser = new_parser(other, self.vpc_flow_format.as_deref());
                     self.scratch.clear();
-                    if parser.parse(&raw, &mut self.scratch).is_ok() {
+                    if parser.parse_fields(&raw, &mut self.scratch).is_ok() {
                         let mut parsed = std::mem::take(&mut self.scratch);
                         self.emit(event, &mut parsed, out);
                         self.scratch = parsed;
@@ -322,7 +323,7 @@ impl AwsParse {
     }
 
     /// Turns parsed records into events carrying the input event's other fields and acknowledgement.
-    fn emit(&mut self, event: Event, parsed: &mut Vec<ObjectMap>, out: &mut TransformOutput) {
+    fn emit(&mut self, event: Event, parsed: &mut Vec<Fields>, out: &mut TransformOutput) {
         let count = parsed.len();
         if count == 0 {
             // A header line or a control message: consumed.
@@ -347,21 +348,18 @@ impl AwsParse {
         }
     }
 
-    fn merge(&self, record: ObjectMap, mut original: ObjectMap) -> ObjectMap {
+    fn merge(&self, record: Fields, original: Fields) -> Fields {
+        let mut original = original.into_map();
         match &self.target {
             Some(target) => {
-                original.insert(target.clone(), Value::Object(record));
-                original
+                original.insert(target.clone(), Value::Object(record.into_map()));
+                original.into()
             }
             None => {
                 if !self.keep_message {
                     remove_path(&mut original, &self.field);
                 }
-                let mut fields = record;
-                for (key, value) in original {
-                    fields.entry(key).or_insert(value);
-                }
-                fields
+                record.or_insert_all(original)
             }
         }
     }

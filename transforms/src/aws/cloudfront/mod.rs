@@ -64,12 +64,13 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::fields::{Fields, Record};
 
 use super::fields::{
     bad_value, decoded_value, excerpt, is_absent, parse_date_time, parse_float, parse_int, slice,
     trimmed_end, Layout, Span, UNPARSED_TRAILING,
 };
-use super::{ParseError, RecordParser};
+use super::{parse_into_maps, ParseError, RecordParser};
 
 #[cfg(test)]
 mod tests;
@@ -249,7 +250,7 @@ impl CloudFrontParser {
         Self {
             columns,
             mandatory,
-            layout: Layout::new(keys),
+            layout: Layout::new(keys, LOG_TYPE),
             vals: Vec::new(),
         }
     }
@@ -259,7 +260,7 @@ impl CloudFrontParser {
         self.columns.iter().map(|c| c.name.as_ref())
     }
 
-    fn parse_data(&mut self, record: &Bytes) -> Result<ObjectMap, ParseError> {
+    fn parse_data(&mut self, record: &Bytes) -> Result<Record, ParseError> {
         let end = trimmed_end(record, b"\t");
         let line = record.get(..end).unwrap_or(&[]);
         if line.is_empty() {
@@ -372,7 +373,7 @@ impl CloudFrontParser {
         if let Some(t) = timestamp {
             set(vals, ncols, Value::Timestamp(t));
         }
-        Ok(self.layout.build(vals, LOG_TYPE))
+        Ok(self.layout.build(vals))
     }
 }
 
@@ -382,6 +383,10 @@ impl RecordParser for CloudFrontParser {
     }
 
     fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
+        parse_into_maps(self, record, out)
+    }
+
+    fn parse_fields(&mut self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
         if record.first() == Some(&b'#') {
             if let Some(fields) = record.strip_prefix(b"#Fields:") {
                 let end = trimmed_end(fields, b" \t");
@@ -390,7 +395,7 @@ impl RecordParser for CloudFrontParser {
             }
             return Ok(());
         }
-        out.push(self.parse_data(record)?);
+        out.push(self.parse_data(record)?.into());
         Ok(())
     }
 }

@@ -87,12 +87,15 @@ fn legacy_without_header_and_26_field_records() {
         .filter(|l| !l.starts_with(b"#"))
         .collect();
     let mut p = CloudFrontParser::default();
-    let m = p.parse_data(&data[0]).unwrap();
+    let m = p.parse_data(&data[0]).unwrap().into_map();
     assert_eq!(s(&m, "x_edge_location"), "LAX1");
     // A pre-2019 record: the first 26 fields only.
     let text = std::str::from_utf8(&data[3]).unwrap();
     let first26: Vec<&str> = text.split('\t').take(26).collect();
-    let m = p.parse_data(&Bytes::from(first26.join("\t"))).unwrap();
+    let m = p
+        .parse_data(&Bytes::from(first26.join("\t")))
+        .unwrap()
+        .into_map();
     assert!(!m.contains_key("c_port"));
     assert_eq!(s(&m, "cs_protocol_version"), "HTTP/1.1");
     // Extra fields.

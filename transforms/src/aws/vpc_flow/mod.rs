@@ -89,12 +89,13 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::fields::{Fields, Record};
 
 use super::fields::{
     bad_value, collect_trailing, from_unix_seconds, is_absent, parse_int, slice, Layout, Tokenizer,
     UNPARSED_TRAILING,
 };
-use super::{ParseError, RecordParser};
+use super::{parse_into_maps, ParseError, RecordParser};
 
 #[cfg(test)]
 mod tests;
@@ -314,7 +315,7 @@ impl VpcFlowParser {
             .collect();
         Self {
             columns,
-            layout: Layout::new(keys),
+            layout: Layout::new(keys, LOG_TYPE),
             vals: Vec::new(),
         }
     }
@@ -336,7 +337,7 @@ impl VpcFlowParser {
     }
 
     /// Parses one data record with the current columns.
-    fn parse_data(&mut self, record: &Bytes) -> Result<ObjectMap, ParseError> {
+    fn parse_data(&mut self, record: &Bytes) -> Result<Record, ParseError> {
         let ncols = self.columns.len();
         let vals = &mut self.vals;
         vals.clear();
@@ -392,7 +393,7 @@ impl VpcFlowParser {
         {
             *slot = Some(trailing);
         }
-        Ok(self.layout.build(vals, LOG_TYPE))
+        Ok(self.layout.build(vals))
     }
 }
 
@@ -401,12 +402,16 @@ impl RecordParser for VpcFlowParser {
         LOG_TYPE
     }
 
-    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
+    fn parse_fields(&mut self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
         if is_header(record) {
             self.learn_header(record);
             return Ok(());
         }
-        out.push(self.parse_data(record)?);
+        out.push(self.parse_data(record)?.into());
         Ok(())
+    }
+
+    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
+        parse_into_maps(self, record, out)
     }
 }

@@ -1,0 +1,423 @@
+//! An event's fields: a map of `vrl` values, or a positional [`Record`] plus a map of the fields
+//! it does not hold.
+//!
+//! Why records: most AWS logs are positional (ALB, VPC Flow, S3 access, CloudFront…), so every
+//! record of a stream has the same field names. As map entries, each record would own a copy of
+//! each name (one allocation per field per record, 15–40 per record) and a tree to hold them; a
+//! record shares one sorted [`Schema`] between all records of its format and holds just its
+//! values. Readers ([`Fields::get`], [`Fields::iter`], the JSON writer) see the same fields
+//! either way, in the same (sorted) order; the first mutation turns a record into a map
+//! ([`Fields::map_mut`]), so VRL and other rewriting code work on maps as before.
+
+use std::cmp::Ordering;
+use std::iter::Peekable;
+use std::sync::Arc;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use vrl::value::{KeyString, ObjectMap, Value};
+
+/// The field names of a positional format, sorted and unique, shared by all its records; and
+/// the values that are the same in all of them (such as `aws.log_type`), held once here.
+#[derive(Debug, PartialEq)]
+pub struct Schema {
+    keys: Vec<KeyString>,
+    /// Per key, the value of records that set none.
+    constants: Vec<Option<Value>>,
+}
+
+impl Schema {
+    /// A schema of these names (sorted and deduplicated here).
+    pub fn new(mut keys: Vec<KeyString>) -> Self {
+        keys.sort();
+        keys.dedup();
+        let constants = vec![None; keys.len()];
+        Self { keys, constants }
+    }
+
+    /// The same schema, where records that set no `key` have `value` (the key is added if new).
+    pub fn with_constant(mut self, key: KeyString, value: Value) -> Self {
+        let i = match self.keys.binary_search(&key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.keys.insert(i, key);
+                self.constants.insert(i, None);
+                i
+            }
+        };
+        if let Some(slot) = self.constants.get_mut(i) {
+            *slot = Some(value);
+        }
+        self
+    }
+
+    /// The names, sorted.
+    pub fn keys(&self) -> &[KeyString] {
+        &self.keys
+    }
+
+    /// The position of `key` among [`Self::keys`].
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.keys.binary_search_by(|k| k.as_str().cmp(key)).ok()
+    }
+}
+
+/// One record of a positional format: a value (or nothing) per name of its schema.
+#[derive(Clone, Debug)]
+pub struct Record {
+    schema: Arc<Schema>,
+    values: Vec<Option<Value>>,
+}
+
+impl Record {
+    /// A record with `values[i]` for `schema.keys()[i]`; missing values are absent, extra ones
+    /// are dropped.
+    pub fn new(schema: Arc<Schema>, mut values: Vec<Option<Value>>) -> Self {
+        values.resize(schema.keys.len(), None);
+        Self { schema, values }
+    }
+
+    /// The value of `key`, if the record has one.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let i = self.schema.position(key)?;
+        self.value(i)
+    }
+
+    /// The value at schema position `i`: the record's own, else the schema's constant.
+    fn value(&self, i: usize) -> Option<&Value> {
+        self.values
+            .get(i)
+            .and_then(Option::as_ref)
+            .or_else(|| self.schema.constants.get(i).and_then(Option::as_ref))
+    }
+
+    /// The present fields, in key order.
+    pub fn iter(&self) -> RecordIter<'_> {
+        RecordIter {
+            record: self,
+            next: 0,
+        }
+    }
+
+    /// Number of present fields.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether no field is present.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// The present fields as a map.
+    pub fn into_map(self) -> ObjectMap {
+        let Self { schema, values } = self;
+        // In key order, so the map is bulk-built without sorting.
+        schema
+            .keys
+            .iter()
+            .zip(values)
+            .zip(&schema.constants)
+            .filter_map(|((k, v), constant)| v.or_else(|| constant.clone()).map(|v| (k.clone(), v)))
+            .collect()
+    }
+}
+
+/// Iterator over a [`Record`]'s present fields, in key order.
+pub struct RecordIter<'a> {
+    record: &'a Record,
+    next: usize,
+}
+
+impl<'a> Iterator for RecordIter<'a> {
+    type Item = (&'a KeyString, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let keys = &self.record.schema.keys;
+        while let Some(key) = keys.get(self.next) {
+            let i = self.next;
+            self.next += 1;
+            if let Some(value) = self.record.value(i) {
+                return Some((key, value));
+            }
+        }
+        None
+    }
+}
+
+/// The fields of an event. See the [module docs](self).
+#[derive(Clone, Debug, Default)]
+pub struct Fields {
+    record: Option<Record>,
+    /// Every field when `record` is `None`; otherwise the fields the record does not hold (no
+    /// name here has a value in the record).
+    map: ObjectMap,
+}
+
+impl Fields {
+    /// No fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A record's fields plus `others`; where both have a field, the record's wins.
+    pub fn with_record(record: Record, mut others: ObjectMap) -> Self {
+        if !others.is_empty() {
+            others.retain(|key, _| record.get(key).is_none());
+        }
+        Self {
+            record: Some(record),
+            map: others,
+        }
+    }
+
+    /// These fields plus those of `others` they lack (a parsed record over its event's other
+    /// fields).
+    pub fn or_insert_all(mut self, others: ObjectMap) -> Self {
+        if self.map.is_empty() {
+            if let Some(record) = self.record.take() {
+                return Self::with_record(record, others);
+            }
+        }
+        let map = self.map_mut();
+        for (key, value) in others {
+            map.entry(key).or_insert(value);
+        }
+        self
+    }
+
+    /// Whether the fields are (still) in record form: no mutation has turned them into a map.
+    pub fn is_record(&self) -> bool {
+        self.record.is_some()
+    }
+
+    /// The value of the top-level field `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.record
+            .as_ref()
+            .and_then(|r| r.get(key))
+            .or_else(|| self.map.get(key))
+    }
+
+    /// Whether there is a top-level field `key`.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Number of top-level fields.
+    pub fn len(&self) -> usize {
+        let in_record = self.record.as_ref().map_or(0, Record::len);
+        in_record + self.map.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The top-level fields in key order (the order of a map's iteration).
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            record: self.record.as_ref().map(|r| r.iter().peekable()),
+            map: self.map.iter().peekable(),
+        }
+    }
+
+    /// The fields as a map to change: a record is turned into map entries first.
+    pub fn map_mut(&mut self) -> &mut ObjectMap {
+        if let Some(record) = self.record.take() {
+            let others = std::mem::replace(&mut self.map, record.into_map());
+            self.map.extend(others);
+        }
+        &mut self.map
+    }
+
+    /// The fields as a map.
+    pub fn into_map(mut self) -> ObjectMap {
+        self.map_mut();
+        self.map
+    }
+
+    /// Sets a top-level field, returning its previous value.
+    pub fn insert(&mut self, key: KeyString, value: Value) -> Option<Value> {
+        self.map_mut().insert(key, value)
+    }
+
+    /// Removes a top-level field, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        // A miss leaves a record as it is.
+        self.get(key)?;
+        self.map_mut().remove(key)
+    }
+
+    /// The value of the top-level field `key`, to change.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.map_mut().get_mut(key)
+    }
+}
+
+/// Iterator over [`Fields`] in key order: the record's fields and the map's, merged.
+pub struct Iter<'a> {
+    record: Option<Peekable<RecordIter<'a>>>,
+    map: Peekable<std::collections::btree_map::Iter<'a, KeyString, Value>>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a KeyString, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let Some(record) = self.record.as_mut() else {
+            return self.map.next();
+        };
+        let take_record = match (record.peek(), self.map.peek()) {
+            (Some((a, _)), Some((b, _))) => a.cmp(b) != Ordering::Greater,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if take_record {
+            record.next()
+        } else {
+            self.map.next()
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Fields {
+    type Item = (&'a KeyString, &'a Value);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl From<ObjectMap> for Fields {
+    fn from(map: ObjectMap) -> Self {
+        Self { record: None, map }
+    }
+}
+
+impl From<Record> for Fields {
+    fn from(record: Record) -> Self {
+        Self::with_record(record, ObjectMap::new())
+    }
+}
+
+impl From<Fields> for ObjectMap {
+    fn from(fields: Fields) -> Self {
+        fields.into_map()
+    }
+}
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl PartialEq<ObjectMap> for Fields {
+    fn eq(&self, other: &ObjectMap) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (key, value) in self {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(keys: &[&str]) -> Arc<Schema> {
+        Arc::new(Schema::new(
+            keys.iter().map(|k| KeyString::from(*k)).collect(),
+        ))
+    }
+
+    fn sample() -> (Fields, ObjectMap) {
+        let schema = schema(&["b", "d", "f"]);
+        let record = Record::new(
+            schema,
+            vec![Some(Value::from(1)), None, Some(Value::from("f"))],
+        );
+        let mut others = ObjectMap::new();
+        others.insert("a".into(), Value::from("a"));
+        others.insert("b".into(), Value::from("shadowed"));
+        others.insert("d".into(), Value::from("d from others"));
+        others.insert("z".into(), Value::from(true));
+        let mut expected = ObjectMap::new();
+        expected.insert("a".into(), Value::from("a"));
+        expected.insert("b".into(), Value::from(1));
+        expected.insert("d".into(), Value::from("d from others"));
+        expected.insert("f".into(), Value::from("f"));
+        expected.insert("z".into(), Value::from(true));
+        (Fields::with_record(record, others), expected)
+    }
+
+    #[test]
+    fn a_record_reads_like_the_map_it_stands_for() {
+        let (fields, expected) = sample();
+        assert_eq!(fields, expected);
+        assert_eq!(fields.len(), 5);
+        assert_eq!(fields.get("b"), Some(&Value::from(1)));
+        assert_eq!(fields.get("d"), Some(&Value::from("d from others")));
+        assert_eq!(fields.get("c"), None);
+        let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "d", "f", "z"]);
+        assert_eq!(
+            serde_json::to_string(&fields).unwrap(),
+            serde_json::to_string(&expected).unwrap()
+        );
+        assert_eq!(fields.into_map(), expected);
+    }
+
+    #[test]
+    fn mutation_turns_a_record_into_a_map() {
+        let (mut fields, mut expected) = sample();
+        assert_eq!(fields.remove("nothing"), None);
+        assert!(fields.is_record(), "a miss changes nothing");
+        assert_eq!(fields.remove("f"), Some(Value::from("f")));
+        assert!(!fields.is_record());
+        expected.remove("f");
+        fields.insert("c".into(), Value::from(3));
+        expected.insert("c".into(), Value::from(3));
+        assert_eq!(fields, expected);
+    }
+
+    #[test]
+    fn constants_fill_fields_a_record_leaves_unset() {
+        let schema = Arc::new(
+            Schema::new(vec!["b".into(), "c".into()]).with_constant("a".into(), Value::from("k")),
+        );
+        let set = Record::new(
+            Arc::clone(&schema),
+            vec![Some(Value::from(0)), Some(Value::from(1))],
+        );
+        let unset = Record::new(schema, vec![None, None, Some(Value::from(2))]);
+        let keys: Vec<&str> = set.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["a", "b"],
+            "a record's own value wins over the constant"
+        );
+        assert_eq!(set.get("a"), Some(&Value::from(0)));
+        assert_eq!(unset.get("a"), Some(&Value::from("k")));
+        assert_eq!(unset.len(), 2);
+        let map = unset.into_map();
+        assert_eq!(map.get("a"), Some(&Value::from("k")));
+        assert_eq!(map.get("c"), Some(&Value::from(2)));
+    }
+
+    #[test]
+    fn record_values_are_padded_to_the_schema() {
+        let record = Record::new(schema(&["a", "b"]), vec![Some(Value::from(1))]);
+        assert_eq!(record.get("b"), None);
+        assert_eq!(record.iter().count(), 1);
+    }
+}
