@@ -19,8 +19,7 @@ use vrl::compiler::state::RuntimeState;
 use vrl::compiler::{Context, TargetValue, TimeZone};
 use vrl::value::{ObjectMap, Secrets, Value};
 use vrl_stdlib as vrl;
-use weir_core::fields::Fields;
-use weir_transforms::aws::catalogue;
+use weir_transforms::aws::{catalogue, ParseError, RecordParser};
 
 const RECORDS: usize = 20_000;
 
@@ -77,49 +76,46 @@ fn corpus(path: &str) -> Vec<Bytes> {
 }
 
 fn weir_case(c: &mut Criterion, format: &str, records: &[Bytes]) {
-    let spec = catalogue::find(format).expect("format");
     let bytes: usize = records.iter().map(Bytes::len).sum();
     eprintln!(
         "{format}: {} records, {:.0} bytes/record",
         records.len(),
         bytes as f64 / records.len() as f64
     );
-    let mut group = c.benchmark_group("parse");
-    group.throughput(Throughput::Elements(records.len() as u64));
-    group.sample_size(10);
     // What `aws_parse` does: the parser's own form (records for positional formats).
-    group.bench_function(format!("weir/{format}"), |b| {
-        let mut out: Vec<Fields> = Vec::with_capacity(4);
-        b.iter(|| {
-            let mut parser = (spec.new_parser)();
-            let mut parsed = 0usize;
-            for record in records {
-                out.clear();
-                if parser.parse_fields(record, &mut out).is_ok() {
-                    parsed += out.len();
-                }
-            }
-            parsed
-        })
+    bench_parse(c, "weir", format, records, |parser, record, out| {
+        parser.parse_fields(record, out)
     });
-    group.finish();
 }
 
 /// The same parse, as maps (what a transform that rewrites fields turns a record into): the cost
 /// of the record form's saving, shown for the formats compared with VRL.
 fn weir_as_map_case(c: &mut Criterion, format: &str, records: &[Bytes]) {
+    bench_parse(c, "weir-as-map", format, records, |parser, record, out| {
+        parser.parse(record, out)
+    });
+}
+
+/// Times `parse` of every record by a fresh parser of `format`, as benchmark `<label>/<format>`.
+fn bench_parse<T>(
+    c: &mut Criterion,
+    label: &str,
+    format: &str,
+    records: &[Bytes],
+    parse: fn(&mut dyn RecordParser, &Bytes, &mut Vec<T>) -> Result<(), ParseError>,
+) {
     let spec = catalogue::find(format).expect("format");
     let mut group = c.benchmark_group("parse");
     group.throughput(Throughput::Elements(records.len() as u64));
     group.sample_size(10);
-    group.bench_function(format!("weir-as-map/{format}"), |b| {
-        let mut out: Vec<ObjectMap> = Vec::with_capacity(4);
+    group.bench_function(format!("{label}/{format}"), |b| {
+        let mut out: Vec<T> = Vec::with_capacity(4);
         b.iter(|| {
             let mut parser = (spec.new_parser)();
             let mut parsed = 0usize;
             for record in records {
                 out.clear();
-                if parser.parse(record, &mut out).is_ok() {
+                if parse(parser.as_mut(), record, &mut out).is_ok() {
                     parsed += out.len();
                 }
             }

@@ -111,14 +111,15 @@ impl Record {
     /// The present fields as a map.
     pub fn into_map(self) -> ObjectMap {
         let Self { schema, values } = self;
-        // In key order, so the map is bulk-built without sorting.
-        schema
-            .keys
-            .iter()
-            .zip(values)
-            .zip(&schema.constants)
-            .filter_map(|((k, v), constant)| v.or_else(|| constant.clone()).map(|v| (k.clone(), v)))
-            .collect()
+        // Sized up front (a filtered iterator would grow the map's staging vector step by step)
+        // and in key order, so the map is bulk-built without sorting.
+        let mut entries = Vec::with_capacity(values.len());
+        for ((key, value), constant) in schema.keys.iter().zip(values).zip(&schema.constants) {
+            if let Some(value) = value.or_else(|| constant.clone()) {
+                entries.push((key.clone(), value));
+            }
+        }
+        entries.into_iter().collect()
     }
 }
 
@@ -173,14 +174,11 @@ impl Fields {
     /// These fields plus those of `others` they lack (a parsed record over its event's other
     /// fields).
     pub fn or_insert_all(mut self, others: ObjectMap) -> Self {
-        if self.map.is_empty() {
-            if let Some(record) = self.record.take() {
-                return Self::with_record(record, others);
-            }
-        }
-        let map = self.map_mut();
         for (key, value) in others {
-            map.entry(key).or_insert(value);
+            // Only names the record lacks reach the map: the form stays as it is.
+            if !self.contains_key(&key) {
+                self.map.insert(key, value);
+            }
         }
         self
     }
@@ -412,6 +410,19 @@ mod tests {
         let map = unset.into_map();
         assert_eq!(map.get("a"), Some(&Value::from("k")));
         assert_eq!(map.get("c"), Some(&Value::from(2)));
+    }
+
+    #[test]
+    fn other_fields_join_a_record_without_changing_its_form() {
+        let (fields, mut expected) = sample();
+        let mut others = ObjectMap::new();
+        others.insert("b".into(), Value::from("loses to the record"));
+        others.insert("a".into(), Value::from("loses to the map"));
+        others.insert("c".into(), Value::from("new"));
+        let fields = fields.or_insert_all(others);
+        assert!(fields.is_record());
+        expected.insert("c".into(), Value::from("new"));
+        assert_eq!(fields, expected);
     }
 
     #[test]

@@ -91,19 +91,6 @@ pub trait RecordParser: Send {
     }
 }
 
-/// [`RecordParser::parse`] for parsers whose own form is [`RecordParser::parse_fields`] (only
-/// for those: `parse_fields`' default calls `parse`).
-pub(crate) fn parse_into_maps(
-    parser: &mut dyn RecordParser,
-    record: &Bytes,
-    out: &mut Vec<ObjectMap>,
-) -> Result<(), ParseError> {
-    let mut fields = Vec::new();
-    parser.parse_fields(record, &mut fields)?;
-    out.extend(fields.into_iter().map(Fields::into_map));
-    Ok(())
-}
-
 /// Sets `aws.log_type` on a parsed record.
 pub fn set_log_type(map: &mut ObjectMap, log_type: &'static str) {
     map.insert(KeyString::from(AWS), log_type_value(log_type));

@@ -256,7 +256,7 @@ impl AwsParse {
                 let mut parsed = std::mem::take(&mut self.scratch);
                 if matches!(format.name, "cloudwatch_logs" | "firehose_http_request") && !fixed {
                     for item in &mut parsed {
-                        self.parse_log_event(item.map_mut());
+                        self.parse_log_event(item);
                     }
                 }
                 self.emit(event, &mut parsed, out);
@@ -285,7 +285,7 @@ impl AwsParse {
 
     /// With `auto`, parses one CloudWatch log event's message by its log group's format; the
     /// envelope fields move under `cloudwatch`.
-    fn parse_log_event(&mut self, item: &mut ObjectMap) {
+    fn parse_log_event(&mut self, item: &mut Fields) {
         let group = item
             .get("log_group")
             .map(|v| v.to_string_lossy().into_owned());
@@ -307,19 +307,25 @@ impl AwsParse {
             return;
         };
         let mut inner = Vec::new();
-        if (format.new_parser)().parse(message, &mut inner).is_err() || inner.len() != 1 {
+        if (format.new_parser)()
+            .parse_fields(message, &mut inner)
+            .is_err()
+            || inner.len() != 1
+        {
             return;
         }
-        let Some(mut parsed) = inner.pop() else {
+        let Some(parsed) = inner.pop() else {
             return;
         };
-        let mut envelope = std::mem::take(item);
+        let mut envelope = std::mem::take(item).into_map();
         envelope.remove("aws");
+        // The record's own time wins over the log event's.
+        let mut others = ObjectMap::new();
         if let Some(ts) = envelope.get("timestamp").cloned() {
-            parsed.entry(KeyString::from("timestamp")).or_insert(ts);
+            others.insert(KeyString::from("timestamp"), ts);
         }
-        parsed.insert(KeyString::from("cloudwatch"), Value::Object(envelope));
-        *item = parsed;
+        others.insert(KeyString::from("cloudwatch"), Value::Object(envelope));
+        *item = parsed.or_insert_all(others);
     }
 
     /// Turns parsed records into events carrying the input event's other fields and acknowledgement.

@@ -218,6 +218,34 @@ fn cloudwatch_envelopes_expand_and_parse_by_log_group() {
 }
 
 #[test]
+fn positional_records_in_cloudwatch_events_keep_the_envelope() {
+    // VPC Flow Logs published to CloudWatch Logs: the inner lines parse into records (shared
+    // field names), with the envelope under `cloudwatch` and the record's own time.
+    let envelope = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"flow-logs","logStream":"eni-0a1b2c3d-all","subscriptionFilters":["all"],"logEvents":[{"id":"1","timestamp":1714521600000,"message":"2 123456789012 eni-0a1b2c3d 10.0.0.5 10.0.1.9 443 49152 6 10 8400 1714521500 1714521560 ACCEPT OK"}]}"#;
+    let (mut t, _) = build(config("auto"));
+    let mut out = TransformOutput::default();
+    t.transform(vec![line_event("k", 0, envelope, None)], &mut out);
+    assert!(out.named.is_empty(), "{:?}", out.named);
+    assert_eq!(out.primary.len(), 1);
+    let flow = &out.primary[0];
+    assert!(flow.fields.is_record(), "parsed fields stay a record");
+    assert_eq!(text(flow, "aws.log_type"), "vpc_flow");
+    assert_eq!(get(flow, "bytes"), Some(&Value::Integer(8400)));
+    assert_eq!(text(flow, "cloudwatch.log_stream"), "eni-0a1b2c3d-all");
+    assert_eq!(text(flow, "cloudwatch.id"), "1");
+    assert!(get(flow, "cloudwatch.aws").is_none());
+    assert!(
+        matches!(get(flow, "timestamp"), Some(Value::Timestamp(t)) if t.timestamp() == 1714521500),
+        "the record's start, not the log event's time"
+    );
+    let mut json = Vec::new();
+    weir_core::json::write_fields(&flow.fields, &mut json);
+    let reparsed: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(reparsed["cloudwatch"]["log_group"], "flow-logs");
+    assert_eq!(reparsed["srcaddr"], "10.0.0.5");
+}
+
+#[test]
 fn stream_identity_decides_before_content() {
     // An S3 access log line under a CloudFront-style object name is still sniffed per stream, but a
     // known S3 layout wins over content.

@@ -70,7 +70,7 @@ use super::fields::{
     bad_value, decoded_value, excerpt, is_absent, parse_date_time, parse_float, parse_int, slice,
     trimmed_end, Layout, Span, UNPARSED_TRAILING,
 };
-use super::{parse_into_maps, ParseError, RecordParser};
+use super::{ParseError, RecordParser};
 
 #[cfg(test)]
 mod tests;
@@ -377,25 +377,33 @@ impl CloudFrontParser {
     }
 }
 
-impl RecordParser for CloudFrontParser {
-    fn log_type(&self) -> &'static str {
-        LOG_TYPE
-    }
-
-    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
-        parse_into_maps(self, record, out)
-    }
-
-    fn parse_fields(&mut self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
+impl CloudFrontParser {
+    /// One line: a record, or `None` for a `#` header line (a `#Fields:` line sets the columns).
+    fn parse_line(&mut self, record: &Bytes) -> Result<Option<Record>, ParseError> {
         if record.first() == Some(&b'#') {
             if let Some(fields) = record.strip_prefix(b"#Fields:") {
                 let end = trimmed_end(fields, b" \t");
                 let fields = String::from_utf8_lossy(fields.get(..end).unwrap_or(&[]));
                 *self = Self::with_fields(&fields);
             }
-            return Ok(());
+            return Ok(None);
         }
-        out.push(self.parse_data(record)?.into());
+        self.parse_data(record).map(Some)
+    }
+}
+
+impl RecordParser for CloudFrontParser {
+    fn log_type(&self) -> &'static str {
+        LOG_TYPE
+    }
+
+    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
+        out.extend(self.parse_line(record)?.map(Record::into_map));
+        Ok(())
+    }
+
+    fn parse_fields(&mut self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
+        out.extend(self.parse_line(record)?.map(Fields::from));
         Ok(())
     }
 }

@@ -95,7 +95,7 @@ use super::fields::{
     bad_value, collect_trailing, from_unix_seconds, is_absent, parse_int, slice, Layout, Tokenizer,
     UNPARSED_TRAILING,
 };
-use super::{parse_into_maps, ParseError, RecordParser};
+use super::{ParseError, RecordParser};
 
 #[cfg(test)]
 mod tests;
@@ -336,6 +336,15 @@ impl VpcFlowParser {
         *self = Self::from_columns(columns);
     }
 
+    /// One line: a record, or `None` for a header line (which sets the columns).
+    fn parse_line(&mut self, record: &Bytes) -> Result<Option<Record>, ParseError> {
+        if is_header(record) {
+            self.learn_header(record);
+            return Ok(None);
+        }
+        self.parse_data(record).map(Some)
+    }
+
     /// Parses one data record with the current columns.
     fn parse_data(&mut self, record: &Bytes) -> Result<Record, ParseError> {
         let ncols = self.columns.len();
@@ -403,15 +412,12 @@ impl RecordParser for VpcFlowParser {
     }
 
     fn parse_fields(&mut self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
-        if is_header(record) {
-            self.learn_header(record);
-            return Ok(());
-        }
-        out.push(self.parse_data(record)?.into());
+        out.extend(self.parse_line(record)?.map(Fields::from));
         Ok(())
     }
 
     fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
-        parse_into_maps(self, record, out)
+        out.extend(self.parse_line(record)?.map(Record::into_map));
+        Ok(())
     }
 }
