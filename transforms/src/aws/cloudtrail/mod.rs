@@ -33,13 +33,18 @@
 //! Errors: input that is not JSON, not an object, an event without a parseable `eventTime`, a
 //! `Records` value that is not an array of objects, a digest without a parseable `digestEndTime`.
 
-use bytes::Bytes;
-use vrl::value::{KeyString, ObjectMap, Value};
+use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::fields::{Fields, Record, Schema};
+
+use crate::aws::json_records::parser::{parse_with_schema, SchemaObject};
 use crate::aws::json_records::value::{
-    key_offset, kind_name, parse_object, parse_rfc3339, value_str,
+    first_non_whitespace, key_offset, kind_name, parse_rfc3339, value_str,
 };
-use crate::aws::{set_log_type, ParseError, RecordParser};
+use crate::aws::{set_log_type, ParseError, RecordParser, AWS};
 
 /// `aws.log_type` of CloudTrail events (including Insights events).
 pub const LOG_TYPE: &str = "cloudtrail";
@@ -77,13 +82,20 @@ impl RecordParser for CloudTrailParser {
         LOG_TYPE
     }
 
-    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
+    fn parse_fields(&mut self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
         let start = out.len();
         let result = self.parse_document(record, out);
         if result.is_err() {
             out.truncate(start);
         }
         result
+    }
+
+    fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
+        let mut fields = Vec::new();
+        self.parse_fields(record, &mut fields)?;
+        out.extend(fields.into_iter().map(Fields::into_map));
+        Ok(())
     }
 }
 
@@ -96,6 +108,20 @@ fn set_kind(map: &mut ObjectMap, kind: &'static str) {
     }
 }
 
+/// The `aws` value of events of `kind`: `{"log_type": "cloudtrail", "cloudtrail_kind": kind}`.
+fn aws_value(kind: &'static str) -> Value {
+    let mut aws = ObjectMap::new();
+    aws.insert(
+        KeyString::from("log_type"),
+        Value::Bytes(Bytes::from_static(LOG_TYPE.as_bytes())),
+    );
+    aws.insert(
+        KeyString::from("cloudtrail_kind"),
+        Value::Bytes(Bytes::from_static(kind.as_bytes())),
+    );
+    Value::Object(aws)
+}
+
 /// True if the object is a CloudTrail digest file.
 pub fn is_digest(map: &ObjectMap) -> bool {
     map.contains_key("digestStartTime")
@@ -103,10 +129,83 @@ pub fn is_digest(map: &ObjectMap) -> bool {
         || map.contains_key("digestSignatureAlgorithm")
 }
 
+/// The top-level keys of CloudTrail events (AWS's record contents reference), plus the
+/// `timestamp` and `aws` this parser adds: an event's members under these names are held in a
+/// [`Record`] without copying the names (about half of an event's keys are top-level); other
+/// members stay map entries. Events and Insights events differ in their `aws` constant.
+const EVENT_KEYS: &[&str] = &[
+    "additionalEventData",
+    "addendum",
+    "apiVersion",
+    "awsRegion",
+    "edgeDeviceDetails",
+    "errorCode",
+    "errorMessage",
+    "eventCategory",
+    "eventID",
+    "eventName",
+    "eventSource",
+    "eventTime",
+    "eventType",
+    "eventVersion",
+    "insightDetails",
+    "managementEvent",
+    "readOnly",
+    "recipientAccountId",
+    "requestID",
+    "requestParameters",
+    "resources",
+    "responseElements",
+    "serviceEventDetails",
+    "sessionCredentialFromConsole",
+    "sharedEventID",
+    "sourceIPAddress",
+    "timestamp",
+    "tlsDetails",
+    "userAgent",
+    "userIdentity",
+    "vpcEndpointAccountId",
+    "vpcEndpointId",
+];
+
+/// The event schemas: (event, insight).
+fn schemas() -> &'static (Arc<Schema>, Arc<Schema>) {
+    static SCHEMAS: OnceLock<(Arc<Schema>, Arc<Schema>)> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let keys: Vec<KeyString> = EVENT_KEYS.iter().map(|k| KeyString::from(*k)).collect();
+        let with_kind = |kind| {
+            Arc::new(Schema::new(keys.clone()).with_constant(KeyString::from(AWS), aws_value(kind)))
+        };
+        (with_kind("event"), with_kind("insight"))
+    })
+}
+
 impl CloudTrailParser {
-    fn parse_document(&self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError> {
-        let mut map = parse_object(LOG_TYPE, record)?;
-        if let Some(records) = map.remove("Records") {
+    fn parse_document(&self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
+        let (event_schema, _) = schemas();
+        let SchemaObject {
+            mut values,
+            mut others,
+        } = match parse_with_schema(record, event_schema) {
+            Ok(Ok(object)) => object,
+            Ok(Err(other)) => {
+                return Err(ParseError::new(
+                    LOG_TYPE,
+                    "record",
+                    first_non_whitespace(record),
+                    format!("expected a JSON object, found {}", kind_name(&other)),
+                ))
+            }
+            Err(e) => {
+                return Err(ParseError::new(
+                    LOG_TYPE,
+                    "record",
+                    e.offset,
+                    format!("invalid JSON: {}", e.message),
+                ))
+            }
+        };
+        if let Some(records) = others.remove("Records") {
             let Value::Array(items) = records else {
                 return Err(ParseError::new(
                     LOG_TYPE,
@@ -118,7 +217,7 @@ impl CloudTrailParser {
             out.reserve(items.len());
             for (i, item) in items.into_iter().enumerate() {
                 match item {
-                    Value::Object(event) => out.push(finish_event(event, record, Some(i))?),
+                    Value::Object(event) => out.push(finish_event(event, record, Some(i))?.into()),
                     other => {
                         return Err(ParseError::new(
                             LOG_TYPE,
@@ -131,22 +230,79 @@ impl CloudTrailParser {
             }
             return Ok(());
         }
-        if is_digest(&map) {
-            let digest = finish_digest(map, record)?;
+        if is_digest(&others) {
+            let digest = finish_digest(into_map(event_schema, values, others), record)?;
             if self.emit_digests {
-                out.push(digest);
+                out.push(digest.into());
             }
             return Ok(());
         }
         // EventBridge delivery: the event is `detail`.
-        if map.contains_key("detail-type") && !map.contains_key("eventTime") {
-            if let Some(Value::Object(detail)) = map.remove("detail") {
-                out.push(finish_event(detail, record, None)?);
+        if others.contains_key("detail-type")
+            && value_at(event_schema, &values, "eventTime").is_none()
+        {
+            if let Some(Value::Object(detail)) = others.remove("detail") {
+                out.push(finish_event(detail, record, None)?.into());
                 return Ok(());
             }
         }
-        out.push(finish_event(map, record, None)?);
+        let time = event_time_of(value_at(event_schema, &values, "eventTime"), record, None)?;
+        let insight = value_at(event_schema, &values, "eventType").and_then(value_str)
+            == Some("AwsCloudTrailInsight");
+        for (name, value) in [("timestamp", Some(Value::Timestamp(time))), (AWS, None)] {
+            // The added fields replace members of the same names; `aws` is the schema's.
+            if let Some(slot) = event_schema.position(name).and_then(|i| values.get_mut(i)) {
+                *slot = value;
+            }
+        }
+        let (events, insights) = schemas();
+        let schema = if insight { insights } else { events };
+        out.push(Fields::with_record(
+            Record::new(Arc::clone(schema), values),
+            others,
+        ));
         Ok(())
+    }
+}
+
+/// The value of member `name` of a schema object.
+fn value_at<'a>(schema: &Schema, values: &'a [Option<Value>], name: &str) -> Option<&'a Value> {
+    schema
+        .position(name)
+        .and_then(|i| values.get(i))
+        .and_then(Option::as_ref)
+}
+
+/// A schema object as a map.
+fn into_map(schema: &Arc<Schema>, values: Vec<Option<Value>>, others: ObjectMap) -> ObjectMap {
+    Fields::with_record(Record::new(Arc::clone(schema), values), others).into_map()
+}
+
+/// An event's time: its `eventTime` as RFC 3339.
+fn event_time_of(
+    event_time: Option<&Value>,
+    record: &[u8],
+    index: Option<usize>,
+) -> Result<DateTime<Utc>, ParseError> {
+    let field = |name: &str| match index {
+        Some(i) => format!("Records[{i}].{name}"),
+        None => name.to_owned(),
+    };
+    match event_time {
+        None => Err(ParseError::new(
+            LOG_TYPE,
+            field("eventTime"),
+            0,
+            "missing eventTime: not a CloudTrail event",
+        )),
+        Some(v) => value_str(v).and_then(parse_rfc3339).ok_or_else(|| {
+            ParseError::new(
+                LOG_TYPE,
+                field("eventTime"),
+                key_offset(record, "eventTime"),
+                "eventTime is not an RFC 3339 time",
+            )
+        }),
     }
 }
 
@@ -155,28 +311,7 @@ fn finish_event(
     record: &[u8],
     index: Option<usize>,
 ) -> Result<ObjectMap, ParseError> {
-    let field = |name: &str| match index {
-        Some(i) => format!("Records[{i}].{name}"),
-        None => name.to_owned(),
-    };
-    let time = match event.get("eventTime") {
-        None => {
-            return Err(ParseError::new(
-                LOG_TYPE,
-                field("eventTime"),
-                0,
-                "missing eventTime: not a CloudTrail event",
-            ))
-        }
-        Some(v) => value_str(v).and_then(parse_rfc3339).ok_or_else(|| {
-            ParseError::new(
-                LOG_TYPE,
-                field("eventTime"),
-                key_offset(record, "eventTime"),
-                "eventTime is not an RFC 3339 time",
-            )
-        })?,
-    };
+    let time = event_time_of(event.get("eventTime"), record, index)?;
     let insight = event.get("eventType").and_then(value_str) == Some("AwsCloudTrailInsight");
     event.insert(KeyString::from("timestamp"), Value::Timestamp(time));
     set_log_type(&mut event, LOG_TYPE);

@@ -14,6 +14,7 @@
 
 use bytes::Bytes;
 use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::fields::Schema;
 
 /// Maximum nesting of arrays and objects (the same limit as serde_json).
 pub const MAX_DEPTH: usize = 128;
@@ -78,6 +79,44 @@ pub fn parse(input: &Bytes) -> Result<Value> {
         return Err(p.error("trailing characters after the JSON value"));
     }
     Ok(value)
+}
+
+/// A top-level JSON object read against a [`Schema`]: members it names are in `values` at their
+/// schema position (no name copied), the others in `others`. Of repeated names the last wins,
+/// as in a map.
+#[derive(Debug)]
+pub struct SchemaObject {
+    /// Per schema position, the member's value.
+    pub values: Vec<Option<Value>>,
+    /// Members the schema does not name.
+    pub others: ObjectMap,
+}
+
+/// Parses `input` like [`parse`]; a top-level object comes back as a [`SchemaObject`] of
+/// `schema`, any other value as it is (`Err`), for the caller to report.
+pub fn parse_with_schema(
+    input: &Bytes,
+    schema: &Schema,
+) -> Result<std::result::Result<SchemaObject, Value>> {
+    let mut p = Parser {
+        src: input,
+        buf: input,
+        text: simdutf8::basic::from_utf8(input).ok(),
+        pos: 0,
+        depth: 0,
+        scratch: Vec::new(),
+    };
+    p.skip_ws();
+    let parsed = if p.peek() == Some(b'{') {
+        Ok(p.schema_object(schema)?)
+    } else {
+        Err(p.value()?)
+    };
+    p.skip_ws();
+    if p.pos < p.buf.len() {
+        return Err(p.error("trailing characters after the JSON value"));
+    }
+    Ok(parsed)
 }
 
 enum Str {
@@ -191,6 +230,65 @@ impl Parser<'_> {
         }
     }
 
+    /// An object (at the opening brace) whose members are sorted by `schema`.
+    fn schema_object(&mut self, schema: &Schema) -> Result<SchemaObject> {
+        self.enter()?;
+        let mut object = SchemaObject {
+            values: vec![None; schema.keys().len()],
+            others: ObjectMap::new(),
+        };
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(object);
+        }
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                Some(b'"') => {}
+                None => return Err(self.eof()),
+                Some(_) => return Err(self.error("expected a string key")),
+            }
+            let start = self.pos + 1;
+            let s = self.string()?;
+            let key = self.key_str(s, start)?;
+            // Known names cost no copy; the others become map keys.
+            let slot = match schema.position(key) {
+                Some(i) => Ok(i),
+                None => Err(KeyString::from(key)),
+            };
+            self.skip_ws();
+            match self.peek() {
+                Some(b':') => self.pos += 1,
+                None => return Err(self.eof()),
+                Some(_) => return Err(self.error("expected `:`")),
+            }
+            let value = self.value()?;
+            match slot {
+                Ok(i) => {
+                    if let Some(target) = object.values.get_mut(i) {
+                        *target = Some(value);
+                    }
+                }
+                Err(key) => {
+                    object.others.insert(key, value);
+                }
+            }
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(object);
+                }
+                None => return Err(self.eof()),
+                Some(_) => return Err(self.error("expected `,` or `}`")),
+            }
+        }
+    }
+
     fn array(&mut self) -> Result<Value> {
         self.enter()?;
         let mut items = Vec::new();
@@ -226,23 +324,25 @@ impl Parser<'_> {
     fn key(&mut self) -> Result<KeyString> {
         let start = self.pos + 1;
         let s = self.string()?;
+        self.key_str(s, start).map(KeyString::from)
+    }
+
+    /// A parsed string (that started at `start`) as a key.
+    fn key_str(&self, s: Str, start: usize) -> Result<&str> {
         let bytes = match s {
             Str::Slice(a, b) => {
                 // Both ends are next to a quote, so on character boundaries.
                 if let Some(key) = self.text.and_then(|text| text.get(a..b)) {
-                    return Ok(KeyString::from(key));
+                    return Ok(key);
                 }
                 self.buf.get(a..b).unwrap_or_default()
             }
             Str::Scratch => &self.scratch,
         };
-        match std::str::from_utf8(bytes) {
-            Ok(k) => Ok(KeyString::from(k)),
-            Err(_) => Err(JsonError {
-                offset: start,
-                message: "invalid UTF-8 in key",
-            }),
-        }
+        std::str::from_utf8(bytes).map_err(|_| JsonError {
+            offset: start,
+            message: "invalid UTF-8 in key",
+        })
     }
 
     /// Parses a string starting at the opening quote; validates escapes and UTF-8.
