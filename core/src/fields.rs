@@ -10,9 +10,11 @@
 //! ([`Fields::map_mut`]), so VRL and other rewriting code work on maps as before.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::iter::Peekable;
 use std::sync::Arc;
 
+use foldhash::fast::FixedState;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use vrl::value::{KeyString, ObjectMap, Value};
 
@@ -23,6 +25,9 @@ pub struct Schema {
     keys: Vec<KeyString>,
     /// Per key, the value of records that set none.
     constants: Vec<Option<Value>>,
+    /// Key → position: parsers look up every member name of their input (a binary search of
+    /// string compares cost 14 % of a CloudTrail run).
+    index: HashMap<Box<str>, usize, FixedState>,
 }
 
 impl Schema {
@@ -31,7 +36,22 @@ impl Schema {
         keys.sort();
         keys.dedup();
         let constants = vec![None; keys.len()];
-        Self { keys, constants }
+        let mut schema = Self {
+            keys,
+            constants,
+            index: HashMap::default(),
+        };
+        schema.reindex();
+        schema
+    }
+
+    fn reindex(&mut self) {
+        self.index = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (Box::from(k.as_str()), i))
+            .collect();
     }
 
     /// The same schema, where records that set no `key` have `value` (the key is added if new).
@@ -41,6 +61,7 @@ impl Schema {
             Err(i) => {
                 self.keys.insert(i, key);
                 self.constants.insert(i, None);
+                self.reindex();
                 i
             }
         };
@@ -57,7 +78,7 @@ impl Schema {
 
     /// The position of `key` among [`Self::keys`].
     pub fn position(&self, key: &str) -> Option<usize> {
-        self.keys.binary_search_by(|k| k.as_str().cmp(key)).ok()
+        self.index.get(key).copied()
     }
 }
 
