@@ -65,19 +65,9 @@ struct Parser<'a> {
 
 /// Parses `input` (one JSON value, optional surrounding whitespace) into a vrl [`Value`].
 pub fn parse(input: &Bytes) -> Result<Value> {
-    let mut p = Parser {
-        src: input,
-        buf: input,
-        text: simdutf8::basic::from_utf8(input).ok(),
-        pos: 0,
-        depth: 0,
-        scratch: Vec::new(),
-    };
+    let mut p = Parser::new(input);
     let value = p.value()?;
-    p.skip_ws();
-    if p.pos < p.buf.len() {
-        return Err(p.error("trailing characters after the JSON value"));
-    }
+    p.end()?;
     Ok(value)
 }
 
@@ -98,24 +88,14 @@ pub fn parse_with_schema(
     input: &Bytes,
     schema: &Schema,
 ) -> Result<std::result::Result<SchemaObject, Value>> {
-    let mut p = Parser {
-        src: input,
-        buf: input,
-        text: simdutf8::basic::from_utf8(input).ok(),
-        pos: 0,
-        depth: 0,
-        scratch: Vec::new(),
-    };
+    let mut p = Parser::new(input);
     p.skip_ws();
     let parsed = if p.peek() == Some(b'{') {
         Ok(p.schema_object(schema)?)
     } else {
         Err(p.value()?)
     };
-    p.skip_ws();
-    if p.pos < p.buf.len() {
-        return Err(p.error("trailing characters after the JSON value"));
-    }
+    p.end()?;
     Ok(parsed)
 }
 
@@ -126,7 +106,27 @@ enum Str {
     Scratch,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(input: &'a Bytes) -> Self {
+        Parser {
+            src: input,
+            buf: input,
+            text: simdutf8::basic::from_utf8(input).ok(),
+            pos: 0,
+            depth: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// After the one top-level value: only whitespace may follow.
+    fn end(&mut self) -> Result<()> {
+        self.skip_ws();
+        if self.pos < self.buf.len() {
+            return Err(self.error("trailing characters after the JSON value"));
+        }
+        Ok(())
+    }
+
     fn error(&self, message: &'static str) -> JsonError {
         JsonError {
             offset: self.pos.min(self.buf.len()),
@@ -192,56 +192,47 @@ impl Parser<'_> {
     }
 
     fn object(&mut self) -> Result<Value> {
-        self.enter()?;
         let mut map = ObjectMap::new();
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(Value::Object(map));
-        }
-        loop {
-            self.skip_ws();
-            match self.peek() {
-                Some(b'"') => {}
-                None => return Err(self.eof()),
-                Some(_) => return Err(self.error("expected a string key")),
-            }
-            let key = self.key()?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b':') => self.pos += 1,
-                None => return Err(self.eof()),
-                Some(_) => return Err(self.error("expected `:`")),
-            }
-            let value = self.value()?;
-            map.insert(key, value);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(Value::Object(map));
-                }
-                None => return Err(self.eof()),
-                Some(_) => return Err(self.error("expected `,` or `}`")),
-            }
-        }
+        self.members(
+            |key: &str| KeyString::from(key),
+            |key, value| {
+                map.insert(key, value);
+            },
+        )?;
+        Ok(Value::Object(map))
     }
 
     /// An object (at the opening brace) whose members are sorted by `schema`.
     fn schema_object(&mut self, schema: &Schema) -> Result<SchemaObject> {
-        self.enter()?;
         let mut object = SchemaObject {
             values: vec![None; schema.keys().len()],
             others: ObjectMap::new(),
         };
+        // Known names cost no copy; the others become map keys.
+        let slot = |key: &str| schema.position(key).ok_or_else(|| KeyString::from(key));
+        self.members(slot, |slot, value| match slot {
+            Ok(i) => {
+                if let Some(target) = object.values.get_mut(i) {
+                    *target = Some(value);
+                }
+            }
+            Err(key) => {
+                object.others.insert(key, value);
+            }
+        })?;
+        Ok(object)
+    }
+
+    /// The members of an object (at the opening brace), in order: each key is turned into a `K`
+    /// by `key` (before its value is parsed, which reuses the key's scratch space), then handed
+    /// to `put` with its value.
+    fn members<K>(&mut self, key: impl Fn(&str) -> K, mut put: impl FnMut(K, Value)) -> Result<()> {
+        self.enter()?;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
             self.depth -= 1;
-            return Ok(object);
+            return Ok(());
         }
         loop {
             self.skip_ws();
@@ -252,36 +243,21 @@ impl Parser<'_> {
             }
             let start = self.pos + 1;
             let s = self.string()?;
-            let key = self.key_str(s, start)?;
-            // Known names cost no copy; the others become map keys.
-            let slot = match schema.position(key) {
-                Some(i) => Ok(i),
-                None => Err(KeyString::from(key)),
-            };
+            let k = key(self.key_str(s, start)?);
             self.skip_ws();
             match self.peek() {
                 Some(b':') => self.pos += 1,
                 None => return Err(self.eof()),
                 Some(_) => return Err(self.error("expected `:`")),
             }
-            let value = self.value()?;
-            match slot {
-                Ok(i) => {
-                    if let Some(target) = object.values.get_mut(i) {
-                        *target = Some(value);
-                    }
-                }
-                Err(key) => {
-                    object.others.insert(key, value);
-                }
-            }
+            put(k, self.value()?);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
                     self.depth -= 1;
-                    return Ok(object);
+                    return Ok(());
                 }
                 None => return Err(self.eof()),
                 Some(_) => return Err(self.error("expected `,` or `}`")),
@@ -319,12 +295,6 @@ impl Parser<'_> {
             Str::Slice(a, b) => self.src.slice(a..b),
             Str::Scratch => Bytes::copy_from_slice(&self.scratch),
         }
-    }
-
-    fn key(&mut self) -> Result<KeyString> {
-        let start = self.pos + 1;
-        let s = self.string()?;
-        self.key_str(s, start).map(KeyString::from)
     }
 
     /// A parsed string (that started at `start`) as a key.
