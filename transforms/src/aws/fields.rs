@@ -610,11 +610,8 @@ pub(crate) fn bad_value(
     )
 }
 
-/// Output fields of a [`SpecLayout`] collected on the stack (more go to the heap).
-const MAX_SLOTS: usize = 48;
-
 /// The output fields of a positional format, precomputed once: every spec's output slots and the
-/// order in which slots give sorted keys.
+/// layout (schema) they fill.
 #[derive(Debug)]
 pub(crate) struct SpecLayout {
     specs: &'static [FieldSpec],
@@ -656,23 +653,23 @@ impl SpecLayout {
 }
 
 /// Where one spec's outputs go.
-pub(crate) struct SpecOut<'a> {
-    vals: &'a mut [Option<Value>],
+pub(crate) struct SpecOut<'a, 'l> {
+    vals: &'a mut Slots<'l>,
     slots: [usize; 4],
 }
 
-impl SpecOut<'_> {
+impl SpecOut<'_, '_> {
     /// Sets output `i` of the spec (0: name or address, 1: port or method, 2: URL, 3: protocol).
     #[inline]
     fn set(&mut self, i: usize, value: Value) {
-        if let Some(slot) = self.slots.get(i).and_then(|&s| self.vals.get_mut(s)) {
-            *slot = Some(value);
+        if let Some(&slot) = self.slots.get(i) {
+            self.vals.set(slot, value);
         }
     }
 }
 
 /// Output keys in production order and the shared [`Schema`] of the records built from them:
-/// a record is its values, moved into schema order; the names are not copied per record, and
+/// a record is its values, each written to its schema position; the names are not copied per record, and
 /// `aws` (`{"log_type": …}`, the same in every record) is a constant of the schema.
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
@@ -697,21 +694,35 @@ impl Layout {
         }
     }
 
-    /// Number of slots.
-    pub(crate) fn len(&self) -> usize {
-        self.positions.len()
+    /// An empty record to fill slot by slot.
+    pub(crate) fn slots(&self) -> Slots<'_> {
+        Slots {
+            layout: self,
+            values: vec![None; self.schema.keys().len()],
+        }
+    }
+}
+
+/// A record being filled by slot (production order), each value written straight to its schema
+/// position. Of slots with the same key, the last one set wins.
+pub(crate) struct Slots<'a> {
+    layout: &'a Layout,
+    values: Vec<Option<Value>>,
+}
+
+impl Slots<'_> {
+    /// Sets slot `slot`.
+    #[inline]
+    pub(crate) fn set(&mut self, slot: usize, value: Value) {
+        let position = self.layout.positions.get(slot);
+        if let Some(target) = position.and_then(|&p| self.values.get_mut(p)) {
+            *target = Some(value);
+        }
     }
 
-    /// Builds the record from the filled slots (emptying them). Of slots with the same key, the
-    /// last filled one wins.
-    pub(crate) fn build(&self, vals: &mut [Option<Value>]) -> Record {
-        let mut values = vec![None; self.schema.keys().len()];
-        for (&position, slot) in self.positions.iter().zip(vals.iter_mut()) {
-            if let (Some(value), Some(target)) = (slot.take(), values.get_mut(position)) {
-                *target = Some(value);
-            }
-        }
-        Record::new(Arc::clone(&self.schema), values)
+    /// The filled record.
+    pub(crate) fn into_record(self) -> Record {
+        Record::new(Arc::clone(&self.layout.schema), self.values)
     }
 }
 
@@ -724,15 +735,7 @@ pub(crate) fn parse_spaced(
     mandatory: usize,
     record: &Bytes,
 ) -> Result<Record, ParseError> {
-    // Values collect on the stack; a (hypothetical) larger table falls back to the heap.
-    let mut stack: [Option<Value>; MAX_SLOTS] = std::array::from_fn(|_| None);
-    let mut heap: Vec<Option<Value>>;
-    let vals: &mut [Option<Value>] = if layout.layout.len() <= MAX_SLOTS {
-        &mut stack
-    } else {
-        heap = vec![None; layout.layout.len()];
-        &mut heap
-    };
+    let mut vals = layout.layout.slots();
     let mut tok = Tokenizer::new(record);
     for (i, (spec, slots)) in layout.specs.iter().zip(&layout.slots).enumerate() {
         let next = if matches!(spec.kind, Kind::BracketTime) {
@@ -743,7 +746,7 @@ pub(crate) fn parse_spaced(
         match next {
             Ok(Some(span)) => {
                 let mut out = SpecOut {
-                    vals: &mut *vals,
+                    vals: &mut vals,
                     slots: *slots,
                 };
                 apply(format, spec, record, span, &mut out)?;
@@ -756,16 +759,14 @@ pub(crate) fn parse_spaced(
                 };
                 return Err(ParseError::new(format, spec.name, tok.end(), message));
             }
-            Ok(None) => return Ok(layout.layout.build(vals)),
+            Ok(None) => return Ok(vals.into_record()),
             Err(e) => return Err(ParseError::new(format, spec.name, e.offset, e.message)),
         }
     }
     if let Some(trailing) = collect_trailing(&mut tok, record) {
-        if let Some(slot) = vals.get_mut(layout.trailing) {
-            *slot = Some(trailing);
-        }
+        vals.set(layout.trailing, trailing);
     }
-    Ok(layout.layout.build(vals))
+    Ok(vals.into_record())
 }
 
 /// The remaining fields of `tok` as an array value for [`UNPARSED_TRAILING`] (`None` if there
@@ -807,7 +808,7 @@ fn apply(
     spec: &FieldSpec,
     record: &Bytes,
     span: Span,
-    out: &mut SpecOut<'_>,
+    out: &mut SpecOut<'_, '_>,
 ) -> Result<(), ParseError> {
     let raw = span.bytes(record);
     if is_absent(raw) {
@@ -1413,7 +1414,7 @@ mod tests {
     }
 
     #[test]
-    fn static_layouts_fit_on_the_stack() {
+    fn static_layouts_have_unique_keys() {
         use crate::aws::{alb, elb_classic, nlb, route53, s3_access};
         for specs in [
             alb::FIELDS,
@@ -1423,12 +1424,11 @@ mod tests {
             s3_access::FIELDS,
         ] {
             let layout = SpecLayout::new(specs, "test");
-            assert!(layout.layout.len() <= MAX_SLOTS);
             // Keys are unique (no slot's value is silently replaced by another's), and `aws`
             // is the one key no slot fills.
             assert_eq!(
                 layout.layout.schema.keys().len(),
-                layout.layout.len() + 1,
+                layout.layout.positions.len() + 1,
                 "{:?}",
                 layout.layout.schema.keys()
             );

@@ -198,14 +198,6 @@ fn column(w3c: &str) -> Column {
     }
 }
 
-/// Puts `value` in slot `i`.
-#[inline]
-fn set(vals: &mut [Option<Value>], i: usize, value: Value) {
-    if let Some(slot) = vals.get_mut(i) {
-        *slot = Some(value);
-    }
-}
-
 /// Parser for one CloudFront standard log stream (stateful: follows `#Fields:` lines).
 #[derive(Clone, Debug)]
 pub struct CloudFrontParser {
@@ -214,8 +206,6 @@ pub struct CloudFrontParser {
     mandatory: usize,
     /// Output slots: one per column, then `timestamp`, then `unparsed_trailing`.
     layout: Layout,
-    /// Per-record value slots, reused.
-    vals: Vec<Option<Value>>,
 }
 
 impl Default for CloudFrontParser {
@@ -251,7 +241,6 @@ impl CloudFrontParser {
             columns,
             mandatory,
             layout: Layout::new(keys, LOG_TYPE),
-            vals: Vec::new(),
         }
     }
 
@@ -268,9 +257,7 @@ impl CloudFrontParser {
             return Err(ParseError::new(LOG_TYPE, field, 0, "empty record"));
         }
         let ncols = self.columns.len();
-        let vals = &mut self.vals;
-        vals.clear();
-        vals.resize(self.layout.len(), None);
+        let mut vals = self.layout.slots();
         let mut pos = 0;
         let mut done = false;
         let mut next = |pos: &mut usize| -> Option<Span> {
@@ -333,16 +320,16 @@ impl CloudFrontParser {
                         })?;
                     epoch = Some(t);
                 }
-                CfKind::Decoded => set(vals, i, decoded_value(record, span, false)),
+                CfKind::Decoded => vals.set(i, decoded_value(record, span, false)),
                 CfKind::Int => {
                     let n = parse_int(raw)
                         .ok_or_else(|| bad_value(LOG_TYPE, name, span, record, "an integer"))?;
-                    set(vals, i, Value::Integer(n));
+                    vals.set(i, Value::Integer(n));
                 }
                 CfKind::Float => {
                     let f = parse_float(raw)
                         .ok_or_else(|| bad_value(LOG_TYPE, name, span, record, "a number"))?;
-                    set(vals, i, Value::Float(f));
+                    vals.set(i, Value::Float(f));
                 }
             }
         }
@@ -351,7 +338,7 @@ impl CloudFrontParser {
             trailing.push(Value::Bytes(slice(record, span)));
         }
         if !trailing.is_empty() {
-            set(vals, ncols + 1, Value::Array(trailing));
+            vals.set(ncols + 1, Value::Array(trailing));
         }
         let timestamp = match (date, time) {
             (Some(d), Some(t)) => Some(
@@ -371,9 +358,9 @@ impl CloudFrontParser {
             _ => epoch,
         };
         if let Some(t) = timestamp {
-            set(vals, ncols, Value::Timestamp(t));
+            vals.set(ncols, Value::Timestamp(t));
         }
-        Ok(self.layout.build(vals))
+        Ok(vals.into_record())
     }
 }
 

@@ -249,8 +249,6 @@ pub struct VpcFlowParser {
     columns: Vec<Column>,
     /// Output slots: one per column, then `timestamp`, then `unparsed_trailing`.
     layout: Layout,
-    /// Per-record value slots, reused.
-    vals: Vec<Option<Value>>,
 }
 
 impl Default for VpcFlowParser {
@@ -316,7 +314,6 @@ impl VpcFlowParser {
         Self {
             columns,
             layout: Layout::new(keys, LOG_TYPE),
-            vals: Vec::new(),
         }
     }
 
@@ -348,9 +345,7 @@ impl VpcFlowParser {
     /// Parses one data record with the current columns.
     fn parse_data(&mut self, record: &Bytes) -> Result<Record, ParseError> {
         let ncols = self.columns.len();
-        let vals = &mut self.vals;
-        vals.clear();
-        vals.resize(self.layout.len(), None);
+        let mut vals = self.layout.slots();
         let mut tok = Tokenizer::new(record);
         let (mut start, mut end) = (None, None);
         for (i, col) in self.columns.iter().enumerate() {
@@ -386,23 +381,17 @@ impl VpcFlowParser {
             } else {
                 Value::Bytes(slice(record, span))
             };
-            if let Some(slot) = vals.get_mut(i) {
-                *slot = Some(value);
-            }
+            vals.set(i, value);
         }
         if let Some((secs, span, name)) = start.or(end) {
             let t = from_unix_seconds(secs)
                 .ok_or_else(|| bad_value(LOG_TYPE, name, span, record, "Unix seconds in range"))?;
-            if let Some(slot) = vals.get_mut(ncols) {
-                *slot = Some(Value::Timestamp(t));
-            }
+            vals.set(ncols, Value::Timestamp(t));
         }
-        if let (Some(trailing), Some(slot)) =
-            (collect_trailing(&mut tok, record), vals.get_mut(ncols + 1))
-        {
-            *slot = Some(trailing);
+        if let Some(trailing) = collect_trailing(&mut tok, record) {
+            vals.set(ncols + 1, trailing);
         }
-        Ok(self.layout.build(vals))
+        Ok(vals.into_record())
     }
 }
 
