@@ -80,9 +80,10 @@ pub trait RecordParser: Send {
     /// many records (CloudWatch Logs subscription data, CloudTrail `Records` documents).
     fn parse(&mut self, record: &Bytes, out: &mut Vec<ObjectMap>) -> Result<(), ParseError>;
 
-    /// [`Self::parse`], in the form events carry their fields: positional formats give
-    /// [`Record`](weir_core::fields::Record)s that share their field names (see
-    /// [`weir_core::fields`]); the others wrap `parse`'s maps. Equal fields either way.
+    /// [`Self::parse`], in the form events carry their fields: positional formats (and the top
+    /// level of CloudTrail events) give [`Record`](weir_core::fields::Record)s that share their
+    /// field names (see [`weir_core::fields`]); the others wrap `parse`'s maps. Equal fields
+    /// either way.
     fn parse_fields(&mut self, record: &Bytes, out: &mut Vec<Fields>) -> Result<(), ParseError> {
         let mut maps = Vec::new();
         self.parse(record, &mut maps)?;
