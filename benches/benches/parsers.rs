@@ -19,7 +19,7 @@ use vrl::compiler::state::RuntimeState;
 use vrl::compiler::{Context, TargetValue, TimeZone};
 use vrl::value::{ObjectMap, Secrets, Value};
 use vrl_stdlib as vrl;
-use weir_transforms::aws::{catalogue, ParseError, RecordParser};
+use weir_aws::formats::{registry, ParseError, RecordParser};
 
 const RECORDS: usize = 20_000;
 
@@ -104,7 +104,7 @@ fn bench_parse<T>(
     records: &[Bytes],
     parse: fn(&mut dyn RecordParser, &Bytes, &mut Vec<T>) -> Result<(), ParseError>,
 ) {
-    let spec = catalogue::find(format).expect("format");
+    let spec = registry::find(format).expect("format");
     let mut group = c.benchmark_group("parse");
     group.throughput(Throughput::Elements(records.len() as u64));
     group.sample_size(10);

@@ -7,7 +7,7 @@ use weir_core::event::{Event, EventMetadata, StreamPosition};
 use weir_transforms::aws_parse::AwsParseConfig;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = weir_transforms::aws::detect::by_content(data);
+    let _ = weir_aws::formats::detect::by_content(data);
     let cx = BuildContext::standalone("f", ComponentKind::Transform, "aws_parse", ".".into());
     let Ok(mut transform) = AwsParseConfig::default().build(&cx) else { return };
     let whole = bytes::Bytes::copy_from_slice(data);

@@ -1,8 +1,8 @@
-//! Weir's transforms: one module folder per plugin, plus the AWS log parser catalogue in [`aws`].
+//! Weir's transforms: one module folder per plugin. The AWS log formats they parse live in `weir-aws`.
 #![warn(missing_docs)]
 
-pub mod aws;
 pub mod aws_parse;
+pub mod errors;
 pub mod sample;
 
 /// Every transform this crate provides, for the registry.

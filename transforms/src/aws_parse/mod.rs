@@ -1,6 +1,6 @@
-//! Transform `aws_parse`: parses AWS logs with the [`crate::aws`] catalogue.
+//! Transform `aws_parse`: parses AWS logs with the [`weir_aws::formats`] registry.
 //!
-//! * `format = "auto"` picks the format per stream (see [`crate::aws::detect`] for the rules): from
+//! * `format = "auto"` picks the format per stream (see [`weir_aws::formats::detect`] for the rules): from
 //!   the stream identity (S3 key or file path), then the CloudWatch log group, then the content.
 //! * Per-stream context: every stream (file path, S3 object) gets its own parser, so a CloudFront
 //!   `#Fields:` line or a VPC Flow header line configures the lines after it; header lines are
@@ -19,6 +19,7 @@ mod streams;
 
 use std::sync::Arc;
 use std::time::Duration;
+use weir_core::component::PluginCommon;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -31,10 +32,13 @@ use weir_core::component::{
 use weir_core::event::Event;
 use weir_core::fields::Fields;
 use weir_core::metrics::ComponentMetrics;
+use weir_core::output::ERRORS;
 
-use crate::aws::catalogue::{self, Format};
-use crate::aws::{detect, vpc_flow, ParseError, RecordParser};
 use streams::Streams;
+use weir_aws::formats::registry::{self, Format, Shape};
+use weir_aws::formats::{detect, vpc_flow, ParseError, RecordParser};
+
+use crate::errors::ErrorType;
 
 /// Configuration of the `aws_parse` transform.
 ///
@@ -49,23 +53,24 @@ use streams::Streams;
 /// inputs = ["parsed.errors"]
 /// path = "./weir-out/unparsed.ndjson"
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwsParseConfig {
-    /// `auto` (default) or one format name: `cloudtrail`, `vpc_flow`, `alb`, `nlb`, `elb_classic`,
-    /// `s3_access`, `cloudfront`, `route53_query`, `route53_resolver`, `waf`, `redshift_connection`,
-    /// `redshift_user`, `redshift_user_activity`, `rds_postgresql`, `rds_mysql`, `lambda`,
-    /// `apigateway_execution`, `firehose_error`, `cloudwatch_logs`, `s3_notification`.
+    /// `auto` (default) or one format name of the registry (`weir parse --list-formats`, or the
+    /// format table of the reference).
     #[serde(default = "default_format")]
+    #[schemars(schema_with = "format_schema")]
     pub format: String,
     /// The field holding the raw record (default `message`; dotted paths allowed).
     #[serde(default = "default_field")]
+    #[schemars(length(min = 1))]
     pub field: String,
     /// Where parsed fields go: the event's root (default, merged over the other fields, the raw
     /// field removed) or this named object (the event otherwise unchanged).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub target: Option<String>,
-    /// Keep the raw field next to the parsed fields when parsing into the root (default false).
+    /// Keep the raw field next to the parsed fields when parsing into the root.
     #[serde(default)]
     pub keep_message: bool,
     /// The VPC Flow Logs format of streams without a header line (CloudWatch delivery, custom
@@ -91,20 +96,26 @@ fn default_format() -> String {
     "auto".into()
 }
 
+/// `format`'s schema: `auto` or a name of the format registry — the same list `validate` checks.
+fn format_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = std::iter::once("auto").chain(registry::names()).collect();
+    schemars::json_schema!({ "type": "string", "enum": names })
+}
+
 fn default_field() -> String {
     "message".into()
 }
 
-impl TransformConfig for AwsParseConfig {
+impl PluginCommon for AwsParseConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        if self.format != "auto" && catalogue::find(&self.format).is_none() {
+        if self.format != "auto" && registry::find(&self.format).is_none() {
             problems.push(ConfigProblem::new(
                 "format",
                 format!(
                     "unknown format `{}` (auto, {})",
                     self.format,
-                    catalogue::names().join(", ")
+                    registry::names().join(", ")
                 ),
             ));
         }
@@ -121,11 +132,12 @@ impl TransformConfig for AwsParseConfig {
         }
         problems
     }
-
     fn outputs(&self) -> Vec<&'static str> {
-        vec!["errors"]
+        vec![ERRORS]
     }
+}
 
+impl TransformConfig for AwsParseConfig {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
         Ok(Box::new(AwsParse::new(self, cx.metrics.clone())?))
     }
@@ -153,7 +165,7 @@ impl AwsParse {
         let fixed = match config.format.as_str() {
             "auto" => None,
             name => Some(
-                catalogue::find(name)
+                registry::find(name)
                     .ok_or_else(|| BuildError::new("format", format!("unknown format `{name}`")))?,
             ),
         };
@@ -193,22 +205,17 @@ impl AwsParse {
         let fixed = self.fixed;
         let stream = self.streams.state(identity.as_ref(), || {
             fixed.or_else(|| {
-                identity
-                    .as_deref()
-                    .and_then(detect::by_stream)
-                    .and_then(catalogue::find)
-                    .or_else(|| {
-                        log_group
-                            .as_ref()
-                            .and_then(|(g, s)| detect::by_log_group(g, s.as_deref()))
-                            .and_then(catalogue::find)
-                    })
+                identity.as_deref().and_then(detect::by_stream).or_else(|| {
+                    log_group
+                        .as_ref()
+                        .and_then(|(g, s)| detect::by_log_group(g, s.as_deref()))
+                })
             })
         });
         // Records spanning lines are assembled first (only for line-framed input, not for
         // CloudWatch events, which are whole records already).
         let format = self.streams.format(stream).or_else(|| {
-            let found = detect::by_content(&raw).and_then(catalogue::find);
+            let found = detect::by_content(&raw);
             if identity.is_some() {
                 self.streams.set_format(stream, found);
             }
@@ -254,7 +261,7 @@ impl AwsParse {
         match result {
             Ok(()) => {
                 let mut parsed = std::mem::take(&mut self.scratch);
-                if matches!(format.name, "cloudwatch_logs" | "firehose_http_request") && !fixed {
+                if format.shape == Shape::Envelope && !fixed {
                     for item in &mut parsed {
                         self.parse_log_event(item);
                     }
@@ -265,7 +272,7 @@ impl AwsParse {
             Err(error) => {
                 // A content-detected stream may mix formats: try this record on its own.
                 let second = (!fixed)
-                    .then(|| detect::by_content(&raw).and_then(catalogue::find))
+                    .then(|| detect::by_content(&raw))
                     .flatten()
                     .filter(|f| f.name != format.name);
                 if let Some(other) = second {
@@ -299,7 +306,6 @@ impl AwsParse {
                 Some(Value::Bytes(m)) => detect::by_content(m),
                 _ => None,
             })
-            .and_then(catalogue::find)
         else {
             return;
         };
@@ -371,14 +377,14 @@ impl AwsParse {
     }
 
     fn fail(&mut self, mut event: Event, error: &ParseError, out: &mut TransformOutput) {
-        self.metrics.error("parse_failed", 1);
+        self.metrics.error(ErrorType::ParseFailed.as_str(), 1);
         let mut detail = ObjectMap::new();
         detail.insert("message".into(), Value::from(error.to_string()));
         detail.insert("format".into(), Value::from(error.format));
         detail.insert("field".into(), Value::from(error.field.clone()));
         detail.insert("offset".into(), Value::Integer(error.offset as i64));
         event.fields.insert("error".into(), Value::Object(detail));
-        out.push_named("errors", event);
+        out.push_named(ERRORS, event);
     }
 }
 
@@ -450,6 +456,7 @@ pub const SPEC: ComponentSpec = ComponentSpec {
     type_name: "aws_parse",
     description: "Parse AWS logs (CloudTrail, VPC Flow, ALB/NLB/ELB, CloudFront, S3 access, WAF, Route 53, Redshift, RDS, Lambda, …), auto-detected per stream.",
     parse: ParseConfig::Transform(weir_core::component::parse_transform::<AwsParseConfig>),
+    schema: weir_core::component::schema_of::<AwsParseConfig>,
 };
 
 #[cfg(test)]

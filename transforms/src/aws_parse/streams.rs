@@ -8,8 +8,8 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use weir_core::event::Event;
 
-use crate::aws::catalogue::Format;
-use crate::aws::RecordParser;
+use weir_aws::formats::registry::Format;
+use weir_aws::formats::RecordParser;
 
 /// Streams beyond this many are evicted when idle (no record being assembled).
 const MAX_STREAMS: usize = 4096;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers, EventStatus};
+use weir_core::component::PluginCommon;
 use weir_core::component::{
     BuildContext, ComponentKind, Transform, TransformConfig, TransformOutput,
 };

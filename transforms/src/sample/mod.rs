@@ -4,8 +4,10 @@
 //! field's value, so all events sharing a value (a request id, a trace id) are kept or dropped
 //! together. Dropped events are acknowledged as dropped on purpose, so sources still checkpoint.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use weir_core::ack::EventStatus;
+use weir_core::component::PluginCommon;
 use weir_core::component::{
     BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig, Transform,
     TransformConfig, TransformOutput,
@@ -21,28 +23,38 @@ use weir_core::event::Event;
 /// rate = 10              # keep 1 in 10
 /// key_field = "srcaddr"  # optional: sample by source address
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SampleConfig {
-    /// Keep one event in `rate` (required, ≥ 1; 1 keeps everything).
+    /// Keep one event in `rate` (required; 1 keeps everything).
+    #[schemars(range(min = RATE_MIN), example = 10)]
     pub rate: u64,
     /// Optional field (dotted path) whose value decides, so equal values share a fate.
     #[serde(default)]
+    #[schemars(length(min = 1), example = &"srcaddr")]
     pub key_field: Option<String>,
 }
 
-impl TransformConfig for SampleConfig {
+/// The smallest `rate`, checked by `validate` and stated in the schema.
+const RATE_MIN: u64 = 1;
+
+impl PluginCommon for SampleConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        if self.rate == 0 {
-            problems.push(ConfigProblem::new("rate", "must be at least 1"));
+        if self.rate < RATE_MIN {
+            problems.push(ConfigProblem::new(
+                "rate",
+                format!("must be at least {RATE_MIN}"),
+            ));
         }
         if self.key_field.as_deref() == Some("") {
             problems.push(ConfigProblem::new("key_field", "must not be empty"));
         }
         problems
     }
+}
 
+impl TransformConfig for SampleConfig {
     fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
         Ok(Box::new(Sample {
             rate: self.rate.max(1),
@@ -98,6 +110,7 @@ pub const SPEC: ComponentSpec = ComponentSpec {
     type_name: "sample",
     description: "Keep one event in `rate` (optionally by the hash of a key field).",
     parse: ParseConfig::Transform(weir_core::component::parse_transform::<SampleConfig>),
+    schema: weir_core::component::schema_of::<SampleConfig>,
 };
 
 #[cfg(test)]
