@@ -20,7 +20,9 @@ pub mod framing;
 pub mod json;
 pub mod metrics;
 pub mod output;
+pub mod secret;
 pub mod shutdown;
+pub mod source_kit;
 pub mod template;
 pub mod topology;
 

@@ -9,7 +9,14 @@ use prometheus::IntCounter;
 use crate::ack::EventStatus;
 use crate::buffer::BufferSender;
 use crate::event::{finalize_all, Event};
-use crate::metrics::{ComponentMetrics, DEFAULT_OUTPUT};
+use crate::metrics::ComponentMetrics;
+
+/// The named output of sources and transforms for records they could not process (`<id>.errors`):
+/// oversize lines, unreadable objects, unparseable records, each with an `error` object.
+pub const ERRORS: &str = "errors";
+
+/// The named output of sinks for events the destination rejected for good (`<id>.dead_letter`).
+pub const DEAD_LETTER: &str = "dead_letter";
 
 /// The consumers of one output port: `(consumer id, its input buffer)`.
 ///
@@ -183,9 +190,4 @@ impl Outputs {
     pub fn metrics(&self) -> &ComponentMetrics {
         &self.metrics
     }
-}
-
-/// The metric label for an output name.
-pub fn output_label(name: Option<&str>) -> &str {
-    name.unwrap_or(DEFAULT_OUTPUT)
 }

@@ -7,8 +7,44 @@
 //! whatever the size of the documents.
 
 use bytes::{Bytes, BytesMut};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use weir_core::framing::json_records::{Element, RecordsSplitter, SplitError, SplitterConfig};
 use weir_core::framing::lines::{Frame, LineFramer};
+
+use crate::errors::ErrorType;
+
+/// `framing`: how the `file` and `aws_s3` sources cut a file's or an object's (decompressed)
+/// bytes into events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    /// Decide per file or object from its first non-whitespace byte (default): `{` or `[` →
+    /// `json_records` (CloudTrail `{"Records":[...]}` files are split into records; JSON that
+    /// turns out not to be a records document falls back to lines), anything else → `newline`.
+    #[default]
+    Auto,
+    /// One event per line.
+    Newline,
+    /// One event per element of the records array of `{"Records":[...]}` documents (CloudTrail
+    /// log files; several documents per file, one per line or concatenated, are fine) or of bare
+    /// top-level arrays of objects (or arrays), streamed: a document is never held whole. A
+    /// document that is not a records document (NDJSON events, CloudTrail digest files, plain
+    /// text, `[INFO] ...` lines) switches the rest of the input to lines, quietly; a broken or
+    /// cut-short document is reported as an error, and the rest of the input is read as lines.
+    JsonRecords,
+}
+
+impl Framing {
+    /// How input read from its first byte starts being framed.
+    pub(crate) fn start_fresh(self) -> Start {
+        match self {
+            Framing::Auto => Start::Undecided,
+            Framing::Newline => Start::Lines { fallback: false },
+            Framing::JsonRecords => Start::Records { skip: 0 },
+        }
+    }
+}
 
 /// Where a restart resumes reading a file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,6 +112,69 @@ pub(crate) enum Unit {
         /// What did not match.
         reason: &'static str,
     },
+}
+
+/// How a framed unit that is not an event is reported, the same by the `file` and `aws_s3`
+/// readers: counted under `error_type`, logged, and sent to `<id>.errors` as an event with
+/// `error`, `error_type`, `offset` (and the line's first bytes as `line_prefix`).
+#[derive(Debug)]
+pub(crate) struct UnitError {
+    /// The `error_type` label and field.
+    pub(crate) error_type: ErrorType,
+    /// The event's `error` text.
+    pub(crate) message: String,
+    /// Byte offset of the unit (or of the problem in a broken document).
+    pub(crate) offset: u64,
+    /// A skipped line's first bytes.
+    pub(crate) line_prefix: Option<Bytes>,
+    /// Where the rest of the stream is read as lines from (a broken records document).
+    pub(crate) lines_from: Option<u64>,
+}
+
+impl Unit {
+    /// The error this unit is reported as; `None` for events and for documents that are merely
+    /// not records documents (lines follow, quietly).
+    pub(crate) fn error(self, max_line_bytes: usize) -> Option<UnitError> {
+        let (error_type, message, offset, line_prefix, lines_from) = match self {
+            Unit::Message { .. } | Unit::NotRecords { .. } => return None,
+            Unit::LineTooLong { offset, prefix } => (
+                ErrorType::LineTooLong,
+                format!("line longer than max_line_bytes ({max_line_bytes})"),
+                offset,
+                Some(prefix),
+                None,
+            ),
+            Unit::RecordTooLarge { offset } => (
+                ErrorType::RecordTooLarge,
+                format!("record larger than max_line_bytes ({max_line_bytes})"),
+                offset,
+                None,
+                None,
+            ),
+            Unit::BadDocument { error, lines_from } => {
+                let (error_type, offset) = match &error {
+                    SplitError::Truncated { offset } => (ErrorType::TruncatedDocument, *offset),
+                    SplitError::NotRecordsDocument { offset, .. }
+                    | SplitError::RecordTooLarge { offset, .. }
+                    | SplitError::Syntax { offset, .. } => (ErrorType::InvalidDocument, *offset),
+                };
+                (
+                    error_type,
+                    error.to_string(),
+                    offset,
+                    None,
+                    Some(lines_from),
+                )
+            }
+        };
+        Some(UnitError {
+            error_type,
+            message,
+            offset,
+            line_prefix,
+            lines_from,
+        })
+    }
 }
 
 enum Mode {

@@ -1,11 +1,11 @@
 //! Weir's sources: one module folder per plugin.
 #![warn(missing_docs)]
 
-pub mod aws;
 pub mod aws_firehose;
 pub mod aws_kinesis;
 pub mod aws_s3;
 pub mod decoding;
+pub mod errors;
 pub mod file;
 pub(crate) mod framing;
 pub(crate) mod ids;

@@ -58,11 +58,6 @@ impl LineFramer {
         self.buf_offset
     }
 
-    /// Bytes buffered that do not yet form a complete line.
-    pub fn pending_bytes(&self) -> usize {
-        self.buf.len()
-    }
-
     /// Starts over at `offset` (after truncation), dropping buffered bytes.
     pub fn reset(&mut self, offset: u64) {
         self.buf.clear();

@@ -35,8 +35,10 @@ mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use weir_core::component::{
     BuildContext, BuildError, ComponentError, ComponentSpec, ConfigProblem, ParseConfig, Source,
@@ -56,25 +58,29 @@ use crate::decoding::Decoding;
 /// tls.crt_file = "/etc/weir/tls.crt"
 /// tls.key_file = "/etc/weir/tls.key"
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwsFirehoseConfig {
     /// Where to listen (Firehose needs HTTPS on a public endpoint: terminate TLS here with `tls`
     /// or in a load balancer in front).
+    #[schemars(example = "0.0.0.0:8443")]
     pub address: SocketAddr,
     /// Access keys accepted in `X-Amz-Firehose-Access-Key` (compared in constant time). Empty
     /// accepts any request: only for a private network.
     #[serde(default)]
+    #[schemars(inner(length(min = 1)))]
     pub access_keys: Vec<String>,
     /// How records become events (default `auto`).
     #[serde(default)]
     pub decoding: Decoding,
-    /// Largest request body accepted, as received (default 64 MiB).
+    /// Largest request body accepted, as received.
     #[serde(default = "default_max_body_bytes")]
+    #[schemars(range(min = MAX_BODY_BYTES_MIN))]
     pub max_body_bytes: usize,
-    /// Largest size a gzip'd body or record may inflate to (default 256 MiB): a decompression-bomb
+    /// Largest size a gzip'd body or record may inflate to: a decompression-bomb
     /// guard.
     #[serde(default = "default_max_decompressed_bytes")]
+    #[schemars(range(min = MAX_DECOMPRESSED_BYTES_MIN))]
     pub max_decompressed_bytes: usize,
     /// Serve HTTPS with this certificate chain and key (PEM files).
     #[serde(default)]
@@ -82,14 +88,20 @@ pub struct AwsFirehoseConfig {
 }
 
 /// PEM files for HTTPS.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "FirehoseTls")]
 pub struct TlsConfig {
     /// Certificate chain (leaf first).
     pub crt_file: PathBuf,
     /// Private key (PKCS#8, PKCS#1 or SEC1).
     pub key_file: PathBuf,
 }
+
+/// The smallest `max_body_bytes`, checked by `validate` and stated in the schema.
+const MAX_BODY_BYTES_MIN: usize = 1;
+/// The smallest `max_decompressed_bytes`, checked by `validate` and stated in the schema.
+const MAX_DECOMPRESSED_BYTES_MIN: usize = 1;
 
 fn default_max_body_bytes() -> usize {
     64 * 1024 * 1024
@@ -99,16 +111,19 @@ fn default_max_decompressed_bytes() -> usize {
     256 * 1024 * 1024
 }
 
-impl SourceConfig for AwsFirehoseConfig {
+impl PluginCommon for AwsFirehoseConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        if self.max_body_bytes == 0 {
-            problems.push(ConfigProblem::new("max_body_bytes", "must be at least 1"));
+        if self.max_body_bytes < MAX_BODY_BYTES_MIN {
+            problems.push(ConfigProblem::new(
+                "max_body_bytes",
+                format!("must be at least {MAX_BODY_BYTES_MIN}"),
+            ));
         }
-        if self.max_decompressed_bytes == 0 {
+        if self.max_decompressed_bytes < MAX_DECOMPRESSED_BYTES_MIN {
             problems.push(ConfigProblem::new(
                 "max_decompressed_bytes",
-                "must be at least 1",
+                format!("must be at least {MAX_DECOMPRESSED_BYTES_MIN}"),
             ));
         }
         if self.access_keys.iter().any(String::is_empty) {
@@ -119,15 +134,16 @@ impl SourceConfig for AwsFirehoseConfig {
         }
         problems
     }
-
     fn outputs(&self) -> Vec<&'static str> {
-        vec!["errors"]
+        vec![weir_core::output::ERRORS]
     }
+}
 
+impl SourceConfig for AwsFirehoseConfig {
     fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
         let tls = match &self.tls {
             Some(tls) => {
-                Some(tls::acceptor(tls).map_err(|e| BuildError::new("tls", e.to_string()))?)
+                Some(tls::acceptor(tls).map_err(|e| BuildError::new(e.key(), e.to_string()))?)
             }
             None => None,
         };
@@ -159,6 +175,7 @@ pub const SPEC: ComponentSpec = ComponentSpec {
     type_name: "aws_firehose",
     description: "Receive Amazon Data Firehose HTTP endpoint deliveries; 200 only after delivery.",
     parse: ParseConfig::Source(weir_core::component::parse_source::<AwsFirehoseConfig>),
+    schema: weir_core::component::schema_of::<AwsFirehoseConfig>,
 };
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The HTTP side of the Firehose source: accept, authenticate, decode, forward, and answer only
 //! once the request's events are delivered.
 
+use crate::errors::ErrorType;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -18,16 +19,18 @@ use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 use vrl::value::{KeyString, ObjectMap, Value};
+use weir_aws::envelopes::cloudwatch::log_events as cloudwatch;
+use weir_aws::envelopes::firehose_request::{parse_http_endpoint_request, HttpEndpointRequest};
 use weir_core::ack::{BatchNotifier, BatchStatus};
 use weir_core::component::{ComponentError, SourceContext};
 use weir_core::event::{Event, EventMetadata};
 use weir_core::metrics::ComponentMetrics;
 use weir_core::output::Outputs;
 use weir_core::shutdown::ShutdownSignal;
-use weir_transforms::aws::firehose::{parse_http_endpoint_request, HttpEndpointRequest};
+use weir_core::source_kit::SourceBatch;
 
 use super::AwsFirehoseConfig;
-use crate::decoding::{cloudwatch, Decoding};
+use crate::decoding::Decoding;
 
 const REQUEST_ID: &str = "x-amz-firehose-request-id";
 const ACCESS_KEY: &str = "x-amz-firehose-access-key";
@@ -83,7 +86,7 @@ pub async fn serve(
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(stream) => serve_connection(stream, state).await,
                     Err(error) => {
-                        state.metrics.error("tls_handshake", 1);
+                        state.metrics.error(ErrorType::TlsHandshake.as_str(), 1);
                         tracing::debug!(%peer, %error, "TLS handshake failed");
                     }
                 },
@@ -212,23 +215,23 @@ async fn process(req: Request<Incoming>, state: &State) -> Result<Option<String>
     drop(batch);
     state.metrics.received_events.inc_by(events.len() as u64);
     if !errors.is_empty() {
-        state.metrics.error("invalid_record", errors.len() as u64);
+        state
+            .metrics
+            .error(ErrorType::InvalidRecord.as_str(), errors.len() as u64);
     }
-    {
-        let mut out = state.out.lock().await;
-        out.send(events).await;
-        out.send_named("errors", errors).await;
-    }
+    SourceBatch::new(events, errors)
+        .send(&mut *state.out.lock().await)
+        .await;
     match status.await {
         Ok(BatchStatus::Delivered) => Ok(request_id),
         Ok(other) => Err(Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "delivery_failed",
+            ErrorType::DeliveryFailed.as_str(),
             format!("delivery {other:?}; retry"),
         )),
         Err(_) => Err(Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "delivery_failed",
+            ErrorType::DeliveryFailed.as_str(),
             "acknowledgement lost; retry",
         )),
     }

@@ -1,4 +1,5 @@
 use std::path::Path;
+use weir_core::component::PluginCommon;
 
 use super::tls::acceptor;
 use super::*;
@@ -17,7 +18,7 @@ fn config_defaults_and_validation() {
     let bad = parse("address = \"127.0.0.1:0\"\naccess_keys = [\"\"]\nmax_body_bytes = 0");
     let keys: Vec<String> = bad.validate().into_iter().map(|p| p.key).collect();
     assert_eq!(keys, vec!["max_body_bytes", "access_keys"]);
-    assert_eq!(config.outputs(), vec!["errors"]);
+    assert_eq!(config.outputs(), vec![weir_core::output::ERRORS]);
 }
 
 fn self_signed(dir: &Path) -> TlsConfig {

@@ -15,6 +15,8 @@ pub enum TlsError {
     /// A PEM file could not be read or holds nothing usable.
     #[error("{path}: {reason}")]
     Pem {
+        /// The config key naming the file (`tls.crt_file`, `tls.key_file`).
+        key: &'static str,
         /// The file.
         path: String,
         /// What was wrong.
@@ -25,21 +27,35 @@ pub enum TlsError {
     Config(#[from] tokio_rustls::rustls::Error),
 }
 
+impl TlsError {
+    /// The config key at fault.
+    pub fn key(&self) -> &'static str {
+        match self {
+            TlsError::Pem { key, .. } => key,
+            TlsError::Config(_) => "tls",
+        }
+    }
+}
+
 /// A TLS acceptor for the configured certificate chain and key.
 pub fn acceptor(config: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
-    let pem_error = |path: &std::path::Path, reason: String| TlsError::Pem {
-        path: path.display().to_string(),
+    let crt_error = |reason: String| TlsError::Pem {
+        key: "tls.crt_file",
+        path: config.crt_file.display().to_string(),
         reason,
     };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&config.crt_file)
-        .map_err(|e| pem_error(&config.crt_file, e.to_string()))?
+        .map_err(|e| crt_error(e.to_string()))?
         .collect::<Result<_, _>>()
-        .map_err(|e| pem_error(&config.crt_file, e.to_string()))?;
+        .map_err(|e| crt_error(e.to_string()))?;
     if certs.is_empty() {
-        return Err(pem_error(&config.crt_file, "no certificate found".into()));
+        return Err(crt_error("no certificate found".into()));
     }
-    let key = PrivateKeyDer::from_pem_file(&config.key_file)
-        .map_err(|e| pem_error(&config.key_file, e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_file(&config.key_file).map_err(|e| TlsError::Pem {
+        key: "tls.key_file",
+        path: config.key_file.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let server = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

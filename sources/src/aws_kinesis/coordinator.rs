@@ -2,6 +2,7 @@
 //! starts and stops. Parent-before-child: a child shard is eligible only once each parent is
 //! finished (`SHARD_END`) or gone from the stream.
 
+use crate::errors::ErrorType;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,12 +13,13 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use weir_core::component::{ComponentError, SourceContext};
+use weir_core::source_kit::{forward, SourceBatch};
 
-use super::leases::{Lease, LeaseTable};
+use super::leases::{Lease, LeaseError, LeaseTable};
 use super::metrics::KinesisMetrics;
-use super::shard_reader::{self, Batch, Outcome, ShardTask, Shared, StreamRef};
+use super::shard_reader::{self, Outcome, ShardTask, Shared, StreamRef};
 use super::AwsKinesisConfig;
-use crate::aws::{dynamodb_client, kinesis_client, AwsConnection};
+use weir_aws::client::{dynamodb_client, kinesis_client, AwsConnection};
 
 /// One shard as listed.
 #[derive(Clone, Debug)]
@@ -35,6 +37,13 @@ struct Held {
     reader: JoinHandle<Outcome>,
 }
 
+/// A lease just taken or stolen, whose reader is to start.
+struct Acquired {
+    key: String,
+    counter: i64,
+    checkpoint: Option<String>,
+}
+
 /// What the last scans said about a row: its owner and counter, and since when they are so.
 struct Observed {
     owner: String,
@@ -45,7 +54,7 @@ struct Observed {
 pub(super) async fn run(config: AwsKinesisConfig, cx: SourceContext) -> Result<(), ComponentError> {
     let SourceContext {
         id,
-        mut out,
+        out,
         shutdown,
         metrics,
         once,
@@ -59,7 +68,7 @@ pub(super) async fn run(config: AwsKinesisConfig, cx: SourceContext) -> Result<(
     let kinesis_metrics = KinesisMetrics::new(&metrics)
         .map_err(|e| ComponentError(format!("cannot register metrics: {e}")))?;
     let worker = config.worker_id.clone().unwrap_or_else(default_worker_id);
-    let (tx, mut rx) = mpsc::channel::<Batch>(16);
+    let (tx, rx) = mpsc::channel::<SourceBatch>(16);
     let shared = Arc::new(Shared {
         id: Arc::clone(&id),
         worker: worker.clone(),
@@ -82,15 +91,7 @@ pub(super) async fn run(config: AwsKinesisConfig, cx: SourceContext) -> Result<(
     tracing::info!(source = %id, %worker, streams = ?config.streams, table = %config.lease_table, "aws_kinesis source starting");
     let coordinator = tokio::spawn(Coordinator::new(shared, &config).run());
     // Readers send batches here; this task alone owns the outputs.
-    while let Some(batch) = rx.recv().await {
-        if !batch.errors.is_empty() {
-            out.send_named("errors", batch.errors).await;
-        }
-        if !batch.events.is_empty() {
-            out.send(batch.events).await;
-        }
-    }
-    drop(out);
+    forward(rx, out).await;
     match coordinator.await {
         Ok(result) => result,
         Err(e) => Err(ComponentError(format!(
@@ -146,7 +147,9 @@ impl Coordinator {
             match self.shared.table.ensure().await {
                 Ok(()) => break,
                 Err(error) => {
-                    self.shared.metrics.error("lease_table_failed", 1);
+                    self.shared
+                        .metrics
+                        .error(ErrorType::LeaseTableFailed.as_str(), 1);
                     tracing::warn!(source = %self.shared.id, %error, "cannot prepare the lease table; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(2)) => {}
@@ -169,14 +172,16 @@ impl Coordinator {
             {
                 last_discovery = Some(Instant::now());
             }
-            match self.round().await {
+            match self.update_leases().await {
                 Ok(true) => {
                     tracing::info!(source = %self.shared.id, "every shard read up to its tip (--once)");
                     break;
                 }
                 Ok(false) => {}
                 Err(error) => {
-                    self.shared.metrics.error("lease_table_failed", 1);
+                    self.shared
+                        .metrics
+                        .error(ErrorType::LeaseTableFailed.as_str(), 1);
                     tracing::warn!(source = %self.shared.id, %error, "lease round failed; retrying");
                 }
             }
@@ -208,7 +213,9 @@ impl Coordinator {
                         {
                             self.shared.kinesis_metrics.throttles.inc();
                         } else {
-                            self.shared.metrics.error("list_shards_failed", 1);
+                            self.shared
+                                .metrics
+                                .error(ErrorType::ListShardsFailed.as_str(), 1);
                         }
                         tracing::warn!(source = %self.shared.id, stream = %stream.name, error = %DisplayErrorContext(&error), "ListShards failed; keeping the known shards");
                         return false;
@@ -240,7 +247,9 @@ impl Coordinator {
         for key in listed.keys() {
             if !self.shards.contains_key(key) {
                 if let Err(error) = self.shared.table.create(key).await {
-                    self.shared.metrics.error("lease_table_failed", 1);
+                    self.shared
+                        .metrics
+                        .error(ErrorType::LeaseTableFailed.as_str(), 1);
                     tracing::warn!(source = %self.shared.id, %error, lease = %key, "cannot create the lease row");
                     return false;
                 }
@@ -253,12 +262,36 @@ impl Coordinator {
         true
     }
 
-    /// One lease round: scan, reap finished readers, renew, then take or steal up to the target.
-    /// `Ok(true)` under `--once` when every shard was read up to its tip.
-    async fn round(&mut self) -> Result<bool, super::leases::LeaseError> {
+    /// One lease round: scan the table, reap finished readers, renew the held leases, then take
+    /// or steal leases up to this worker's target and start their readers. `Ok(true)` under
+    /// `--once` when every shard was read up to its tip.
+    async fn update_leases(&mut self) -> Result<bool, LeaseError> {
         let rows = self.shared.table.scan().await?;
         let now = Instant::now();
         let rows: HashMap<String, Lease> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+        self.observe(&rows, now);
+        self.reap_ended_readers().await;
+        self.renew_held(&rows).await;
+        let eligible = self.eligible(&rows);
+        let to_start = self.acquire(&rows, &eligible, now).await?;
+        let all_done = self.shared.once
+            && !self.shards.is_empty()
+            && self.held.is_empty()
+            && to_start.is_empty()
+            && eligible.iter().all(|key| self.caught_up.contains(key));
+        for acquired in to_start {
+            self.start(acquired.key, acquired.counter, acquired.checkpoint);
+        }
+        self.shared
+            .kinesis_metrics
+            .leases
+            .set(self.held.len() as i64);
+        Ok(all_done)
+    }
+
+    /// Notes, per row, since when its owner and counter are what the scan says (a lease expires
+    /// when its counter has not moved for `lease_duration`, by this process's clock).
+    fn observe(&mut self, rows: &HashMap<String, Lease>, now: Instant) {
         for row in rows.values() {
             let changed = self
                 .observed
@@ -275,9 +308,11 @@ impl Coordinator {
                 );
             }
         }
-        let me = self.shared.worker.clone();
+    }
 
-        // Readers that ended: a finished shard's lease is released (nobody needs to hold it).
+    /// Readers that ended: their leases are released (a finished shard needs no holder).
+    async fn reap_ended_readers(&mut self) {
+        let me = self.shared.worker.clone();
         let ended: Vec<String> = self
             .held
             .iter()
@@ -294,8 +329,12 @@ impl Coordinator {
                 let _ = self.shared.table.release(&key, &me).await;
             }
         }
+    }
 
-        // Renew; a lease someone else took (or that vanished) is dropped at once.
+    /// Renews the held leases; a lease someone else took (or that vanished) is dropped at once
+    /// and its reader stopped.
+    async fn renew_held(&mut self, rows: &HashMap<String, Lease>) {
+        let me = self.shared.worker.clone();
         let keys: Vec<String> = self.held.keys().cloned().collect();
         for key in keys {
             let lost = match rows.get(&key) {
@@ -324,94 +363,132 @@ impl Coordinator {
                 }
             }
         }
+    }
 
-        // Balance.
-        let alive = |row: &Lease| -> bool {
-            !row.owner.is_empty()
-                && !row.finished()
-                && if row.owner == me {
-                    // A row naming this worker that it does not hold (a restart with the
-                    // same worker id) is free for it to take.
-                    self.held.contains_key(&row.key)
-                } else {
-                    self.observed
-                        .get(&row.key)
-                        .is_some_and(|o| now.duration_since(o.since) < self.lease_duration)
-                }
-        };
-        let eligible: Vec<&String> = self
-            .shards
+    /// Whether a row's lease is held by a live worker: this one if it holds it, another one if
+    /// its counter moved within `lease_duration`.
+    fn alive(&self, row: &Lease, now: Instant) -> bool {
+        !row.owner.is_empty()
+            && !row.finished()
+            && if row.owner == self.shared.worker {
+                // A row naming this worker that it does not hold (a restart with the same
+                // worker id) is free for it to take.
+                self.held.contains_key(&row.key)
+            } else {
+                self.observed
+                    .get(&row.key)
+                    .is_some_and(|o| now.duration_since(o.since) < self.lease_duration)
+            }
+    }
+
+    /// The shards that may be read now: listed, not finished, parents done.
+    fn eligible(&self, rows: &HashMap<String, Lease>) -> Vec<String> {
+        self.shards
             .keys()
             .filter(|key| {
-                rows.get(*key).is_some_and(|r| !r.finished()) && self.parents_done(key, &rows)
+                rows.get(*key).is_some_and(|r| !r.finished()) && self.parents_done(key, rows)
             })
-            .collect();
+            .cloned()
+            .collect()
+    }
+
+    /// Balance: this worker's target is `ceil(eligible / live workers)`; below it, it takes free
+    /// or expired leases first, then steals one from the busiest worker.
+    async fn acquire(
+        &self,
+        rows: &HashMap<String, Lease>,
+        eligible: &[String],
+        now: Instant,
+    ) -> Result<Vec<Acquired>, LeaseError> {
+        let me = self.shared.worker.as_str();
         let mut load: HashMap<&str, usize> = HashMap::new();
-        for key in &eligible {
-            if let Some(row) = rows.get(*key) {
-                if alive(row) && row.owner != me {
+        for key in eligible {
+            if let Some(row) = rows.get(key) {
+                if self.alive(row, now) && row.owner != me {
                     *load.entry(row.owner.as_str()).or_default() += 1;
                 }
             }
         }
-        let workers = load.len() + 1;
-        let target = eligible.len().div_ceil(workers);
-        let mut to_start = Vec::new();
-        // Free or expired leases first.
-        for key in &eligible {
-            if self.held.len() + to_start.len() >= target {
+        let target = eligible.len().div_ceil(load.len() + 1);
+        let mut to_start = self.take_free(rows, eligible, target, now).await?;
+        if self.held.len() + to_start.len() < target {
+            to_start.extend(self.steal_one(rows, eligible, &load, target, now).await?);
+        }
+        Ok(to_start)
+    }
+
+    /// Takes free or expired eligible leases until this worker holds `target`.
+    async fn take_free(
+        &self,
+        rows: &HashMap<String, Lease>,
+        eligible: &[String],
+        target: usize,
+        now: Instant,
+    ) -> Result<Vec<Acquired>, LeaseError> {
+        let me = self.shared.worker.as_str();
+        let mut taken = Vec::new();
+        for key in eligible {
+            if self.held.len() + taken.len() >= target {
                 break;
             }
-            let Some(row) = rows.get(*key) else {
+            let Some(row) = rows.get(key) else {
                 continue;
             };
-            if self.held.contains_key(*key) || alive(row) || self.caught_up.contains(*key) {
+            if self.held.contains_key(key) || self.alive(row, now) || self.caught_up.contains(key) {
                 continue;
             }
-            if let Some(counter) = self.shared.table.take(key, &me, row.counter).await? {
+            if let Some(counter) = self.shared.table.take(key, me, row.counter).await? {
                 if !row.owner.is_empty() && row.owner != me {
                     self.shared.kinesis_metrics.takeovers.inc();
                     tracing::info!(source = %self.shared.id, lease = %key, previous = %row.owner, "took over an expired lease");
                 }
-                to_start.push(((*key).clone(), counter, row.checkpoint.clone()));
+                taken.push(Acquired {
+                    key: key.clone(),
+                    counter,
+                    checkpoint: row.checkpoint.clone(),
+                });
             }
         }
-        // Then steal one lease from the busiest worker if it holds more than the target.
-        if self.held.len() + to_start.len() < target {
-            if let Some((victim, count)) = load
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-                .map(|(o, c)| (o.to_string(), *c))
-            {
-                if count > target {
-                    let candidate = eligible.iter().find(|key| {
-                        rows.get(**key)
-                            .is_some_and(|r| r.owner == victim && alive(r))
-                    });
-                    if let Some(key) = candidate {
-                        if let Some(counter) = self.shared.table.steal(key, &me, &victim).await? {
-                            self.shared.kinesis_metrics.takeovers.inc();
-                            tracing::info!(source = %self.shared.id, lease = %key, from = %victim, target, "stole a lease for balance");
-                            let checkpoint = rows.get(*key).and_then(|r| r.checkpoint.clone());
-                            to_start.push(((*key).clone(), counter, checkpoint));
-                        }
-                    }
-                }
-            }
+        Ok(taken)
+    }
+
+    /// Steals one lease from the busiest worker if it holds more than `target`.
+    async fn steal_one(
+        &self,
+        rows: &HashMap<String, Lease>,
+        eligible: &[String],
+        load: &HashMap<&str, usize>,
+        target: usize,
+        now: Instant,
+    ) -> Result<Option<Acquired>, LeaseError> {
+        let Some((victim, count)) = load
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(o, c)| (o.to_string(), *c))
+        else {
+            return Ok(None);
+        };
+        if count <= target {
+            return Ok(None);
         }
-        let all_done = self.shared.once
-            && !self.shards.is_empty()
-            && self.held.is_empty()
-            && to_start.is_empty()
-            && eligible.iter().all(|key| self.caught_up.contains(*key));
-        for (key, counter, checkpoint) in to_start {
-            self.start(key, counter, checkpoint);
-        }
-        self.shared
-            .kinesis_metrics
-            .leases
-            .set(self.held.len() as i64);
-        Ok(all_done)
+        let candidate = eligible.iter().find(|key| {
+            rows.get(*key)
+                .is_some_and(|r| r.owner == victim && self.alive(r, now))
+        });
+        let Some(key) = candidate else {
+            return Ok(None);
+        };
+        let me = self.shared.worker.as_str();
+        let Some(counter) = self.shared.table.steal(key, me, &victim).await? else {
+            return Ok(None);
+        };
+        self.shared.kinesis_metrics.takeovers.inc();
+        tracing::info!(source = %self.shared.id, lease = %key, from = %victim, target, "stole a lease for balance");
+        Ok(Some(Acquired {
+            key: key.clone(),
+            counter,
+            checkpoint: rows.get(key).and_then(|r| r.checkpoint.clone()),
+        }))
     }
 
     /// Whether every parent of a shard is finished or no longer listed.

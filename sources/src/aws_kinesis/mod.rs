@@ -71,23 +71,26 @@ mod shard_reader;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use weir_core::component::PluginCommon;
 use weir_core::component::{
     BuildContext, BuildError, ComponentError, ComponentSpec, ConfigProblem, ParseConfig, Source,
     SourceConfig, SourceContext,
 };
 
-use crate::aws::AwsAuth;
 use crate::decoding::Decoding;
+use weir_aws::client::AwsAuth;
+use weir_core::output::ERRORS;
+
+pub use weir_core::source_kit::OnRejected;
 
 pub use ids::record_id;
 
 /// `start_position`: where a shard without a checkpoint is read from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StartPosition {
     /// Only records put after the shard is opened (default).
@@ -99,18 +102,12 @@ pub enum StartPosition {
     AtTimestamp,
 }
 
-/// `on_rejected`: what a record rejected by a sink for good does to its shard's checkpoint.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnRejected {
-    /// The checkpoint does not move past it (default): the shard rewinds to its checkpoint and
-    /// reads it again after a back-off.
-    #[default]
-    Retry,
-    /// Count it as done and let the checkpoint move on. **The rejected events are lost** unless
-    /// the sink dead-letters them. (Retriable failures always rewind.)
-    Skip,
-}
+// Bounds checked by `validate` and stated in the schema.
+const LEASE_DURATION_MS_MIN: u64 = 1_000;
+const DISCOVERY_INTERVAL_MS_MIN: u64 = 1_000;
+const POLL_INTERVAL_MS_MIN: u64 = 200;
+const MAX_RECORDS: (i32, i32) = (1, 10_000);
+const MAX_DECOMPRESSED_BYTES_MIN: usize = 1;
 
 fn default_lease_table() -> String {
     "weir-kinesis-leases".into()
@@ -145,11 +142,13 @@ fn default_max_decompressed_bytes() -> usize {
 /// decoding = "auto"
 /// ```
 ///
-/// See the [module docs](self) for leases, checkpoints and metrics.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Leases, checkpoints and metrics are described in the source's module documentation
+/// (`sources/src/aws_kinesis/mod.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwsKinesisConfig {
     /// Streams to read, by name or ARN (required, at least one).
+    #[schemars(length(min = 1), inner(length(min = 1)))]
     pub streams: Vec<String>,
     /// Region of the streams and the lease table. Default: the SDK's region chain.
     #[serde(default)]
@@ -157,8 +156,8 @@ pub struct AwsKinesisConfig {
     /// Endpoint override for Kinesis and DynamoDB, e.g. `http://127.0.0.1:5000` (moto, tests).
     #[serde(default)]
     pub endpoint: Option<String>,
-    /// Credentials: the standard chain, plus an optional `assume_role` (see
-    /// [`crate::aws::AwsAuth`]).
+    /// Credentials: the standard chain (environment, profile, web identity, ECS, EC2 instance
+    /// metadata), plus an optional `assume_role`.
     #[serde(default)]
     pub auth: AwsAuth,
     /// `latest` (default), `trim_horizon` or `at_timestamp` — for shards without a checkpoint.
@@ -166,43 +165,54 @@ pub struct AwsKinesisConfig {
     pub start_position: StartPosition,
     /// With `start_position = "at_timestamp"` (required then): RFC 3339 time to start from.
     #[serde(default)]
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub start_timestamp: Option<DateTime<Utc>>,
     /// DynamoDB table of leases and checkpoints (default `weir-kinesis-leases`), created if
     /// missing. Processes that share it split the shards between them.
     #[serde(default = "default_lease_table")]
+    #[schemars(length(min = 1))]
     pub lease_table: String,
     /// This process's name in the lease table. Default: `<hostname>-<pid>-<random>`.
     #[serde(default)]
     pub worker_id: Option<String>,
-    /// How long a lease lives without renewal before others may take it (default 30000 ms, at
-    /// least 1000). Leases are renewed every third of it.
+    /// How long a lease lives without renewal before others may take it, in milliseconds. Leases
+    /// are renewed every third of it.
     #[serde(default = "default_lease_duration_ms")]
+    #[schemars(range(min = LEASE_DURATION_MS_MIN))]
     pub lease_duration_ms: u64,
-    /// Shortest time between two checkpoint writes of a shard (default 5000 ms).
+    /// Shortest time between two checkpoint writes of a shard, in milliseconds.
     #[serde(default = "default_checkpoint_interval_ms")]
     pub checkpoint_interval_ms: u64,
-    /// How often shards are listed again (default 30000 ms, at least 1000).
+    /// How often shards are listed again, in milliseconds.
     #[serde(default = "default_discovery_interval_ms")]
+    #[schemars(range(min = DISCOVERY_INTERVAL_MS_MIN))]
     pub discovery_interval_ms: u64,
-    /// Pause between two `GetRecords` of a shard that is caught up (default 1000 ms, at least
-    /// 200: Kinesis allows five calls per second per shard).
+    /// Pause between two `GetRecords` of a shard that is caught up, in milliseconds (Kinesis
+    /// allows five calls per second per shard).
     #[serde(default = "default_poll_interval_ms")]
+    #[schemars(range(min = POLL_INTERVAL_MS_MIN))]
     pub poll_interval_ms: u64,
     /// Records asked for per `GetRecords` (1–10000; default: Kinesis's 10000).
     #[serde(default)]
+    #[schemars(range(min = MAX_RECORDS.0, max = MAX_RECORDS.1))]
     pub max_records: Option<i32>,
     /// How records become events (default `auto`, see [`Decoding`]).
     #[serde(default)]
     pub decoding: Decoding,
-    /// Largest size a gzip'd CloudWatch Logs envelope may inflate to (default 64 MiB).
+    /// Largest size a gzip'd CloudWatch Logs envelope may inflate to.
     #[serde(default = "default_max_decompressed_bytes")]
+    #[schemars(range(min = MAX_DECOMPRESSED_BYTES_MIN))]
     pub max_decompressed_bytes: usize,
-    /// `retry` (default) or `skip` (see [`OnRejected`]; `skip` loses rejected events).
+    /// What a record a sink rejected for good does to its shard's checkpoint (see
+    /// [`OnRejected`]): `retry` (default) does not move the checkpoint past it: the shard rewinds
+    /// to its checkpoint and reads it again after a back-off; `skip` counts it as done and lets
+    /// the checkpoint move on: **the rejected events are lost** unless the sink dead-letters
+    /// them. Retriable failures always rewind.
     #[serde(default)]
     pub on_rejected: OnRejected,
 }
 
-impl SourceConfig for AwsKinesisConfig {
+impl PluginCommon for AwsKinesisConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if self.streams.is_empty() {
@@ -223,50 +233,54 @@ impl SourceConfig for AwsKinesisConfig {
                 "required with start_position = \"at_timestamp\"",
             ));
         }
-        if self.lease_duration_ms < 1000 {
-            problems.push(ConfigProblem::new(
+        for (key, value, min) in [
+            (
                 "lease_duration_ms",
-                "must be at least 1000",
-            ));
-        }
-        if self.discovery_interval_ms < 1000 {
-            problems.push(ConfigProblem::new(
+                self.lease_duration_ms,
+                LEASE_DURATION_MS_MIN,
+            ),
+            (
                 "discovery_interval_ms",
-                "must be at least 1000",
-            ));
-        }
-        if self.poll_interval_ms < 200 {
-            problems.push(ConfigProblem::new(
+                self.discovery_interval_ms,
+                DISCOVERY_INTERVAL_MS_MIN,
+            ),
+            (
                 "poll_interval_ms",
-                "must be at least 200",
-            ));
+                self.poll_interval_ms,
+                POLL_INTERVAL_MS_MIN,
+            ),
+        ] {
+            if value < min {
+                problems.push(ConfigProblem::new(key, format!("must be at least {min}")));
+            }
         }
-        if let Some(max) = self.max_records {
-            if !(1..=10_000).contains(&max) {
+        if let Some(records) = self.max_records {
+            let (min, max) = MAX_RECORDS;
+            if !(min..=max).contains(&records) {
                 problems.push(ConfigProblem::new(
                     "max_records",
-                    "must be between 1 and 10000",
+                    format!("must be between {min} and {max}"),
                 ));
             }
         }
-        if self.max_decompressed_bytes == 0 {
+        if self.max_decompressed_bytes < MAX_DECOMPRESSED_BYTES_MIN {
             problems.push(ConfigProblem::new(
                 "max_decompressed_bytes",
-                "must be greater than 0",
+                format!("must be greater than {}", MAX_DECOMPRESSED_BYTES_MIN - 1),
             ));
         }
         problems.extend(self.auth.problems());
         problems
     }
-
     fn outputs(&self) -> Vec<&'static str> {
-        vec!["errors"]
+        vec![ERRORS]
     }
+}
 
-    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
+impl SourceConfig for AwsKinesisConfig {
+    fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
         Ok(Box::new(AwsKinesisSource {
             config: self.clone(),
-            id: Arc::clone(&cx.id),
         }))
     }
 }
@@ -274,8 +288,6 @@ impl SourceConfig for AwsKinesisConfig {
 /// The running `aws_kinesis` source.
 struct AwsKinesisSource {
     config: AwsKinesisConfig,
-    #[allow(dead_code)]
-    id: Arc<str>,
 }
 
 #[async_trait]
@@ -291,4 +303,5 @@ pub const SPEC: ComponentSpec = ComponentSpec {
     description:
         "Read Kinesis Data Streams shards with DynamoDB leases; checkpoint after delivery.",
     parse: ParseConfig::Source(weir_core::component::parse_source::<AwsKinesisConfig>),
+    schema: weir_core::component::schema_of::<AwsKinesisConfig>,
 };

@@ -2,10 +2,12 @@
 //! with back-off, decoding into events (one acknowledgement batch per GetRecords answer), and
 //! ordered checkpointing over out-of-order acknowledgements.
 
+use crate::errors::ErrorType;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_kinesis::error::DisplayErrorContext;
+use aws_sdk_kinesis::error::{DisplayErrorContext, SdkError};
+use aws_sdk_kinesis::operation::get_records::GetRecordsError;
 use aws_sdk_kinesis::primitives::DateTime as AwsDateTime;
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
 use bytes::Bytes;
@@ -17,12 +19,15 @@ use vrl::value::{KeyString, ObjectMap, Value};
 use weir_core::ack::{BatchNotifier, BatchStatus, OrderedCheckpoints};
 use weir_core::event::{Event, EventMetadata};
 use weir_core::metrics::ComponentMetrics;
+use weir_core::source_kit::{BatchSender, SourceBatch};
 
 use super::ids::record_id;
 use super::leases::{LeaseTable, SHARD_END};
 use super::metrics::KinesisMetrics;
 use super::{OnRejected, StartPosition};
-use crate::decoding::{cloudwatch, kpl, Decoding};
+use crate::decoding::Decoding;
+use weir_aws::envelopes::cloudwatch::log_events as cloudwatch;
+use weir_aws::envelopes::kpl;
 
 const SOURCE_TYPE: &str = "aws_kinesis";
 /// Longest pause after failures.
@@ -33,12 +38,6 @@ const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_IN_FLIGHT: usize = 16;
 /// How long a stopping reader waits for its last acknowledgements.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Events of one GetRecords answer, for the task that owns the outputs.
-pub(super) struct Batch {
-    pub events: Vec<Event>,
-    pub errors: Vec<Event>,
-}
 
 /// A stream as configured: its name, and its ARN when given as one.
 #[derive(Clone, Debug)]
@@ -72,7 +71,8 @@ pub(super) struct Shared {
     pub table: LeaseTable,
     pub metrics: ComponentMetrics,
     pub kinesis_metrics: KinesisMetrics,
-    pub tx: mpsc::Sender<Batch>,
+    /// Batches for the task that owns the outputs: one per GetRecords answer.
+    pub tx: BatchSender,
     pub decoding: Decoding,
     pub max_decompressed_bytes: usize,
     pub start_position: StartPosition,
@@ -180,7 +180,30 @@ pub(super) async fn run(shared: Arc<Shared>, task: ShardTask) -> Outcome {
     outcome
 }
 
-/// Why the inner loop ended.
+/// Where a pass over a shard is: the iterator to read with and what was read so far.
+struct Cursor {
+    iterator: String,
+    /// Sequence number of the last record read: a replaced iterator starts after it.
+    last_read: Option<String>,
+    /// `GetRecords` answered without a next iterator: nothing more to read.
+    shard_ended: bool,
+    next_poll: Instant,
+    backoff: Duration,
+}
+
+/// What one step of a pass leads to.
+enum Polled {
+    /// Keep reading.
+    Continue,
+    /// Stop at once (lease lost, or the checkpoint could not be written).
+    Stopped,
+    /// Shutdown: drain the in-flight acknowledgements, checkpoint, stop.
+    Drain,
+    /// `--once` and the shard is caught up: drain, checkpoint, stop.
+    CaughtUp,
+}
+
+/// Why a pass over the shard ended.
 enum LoopEnd {
     Done(Outcome),
     /// A batch failed: read again from the last delivered position after a pause.
@@ -191,7 +214,7 @@ impl Reader {
     async fn read(&mut self) -> Outcome {
         let mut backoff = MIN_BACKOFF;
         loop {
-            match self.generation().await {
+            match self.read_from_checkpoint().await {
                 LoopEnd::Done(outcome) => return outcome,
                 LoopEnd::Rewind => {
                     tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, checkpoint = self.delivered.as_deref().unwrap_or("-"), pause_ms = backoff.as_millis() as u64, "records not delivered; reading the shard again from its checkpoint");
@@ -270,7 +293,9 @@ impl Reader {
                 Ok(out) => match out.shard_iterator {
                     Some(iterator) => return Some(iterator),
                     None => {
-                        self.shared.metrics.error("get_shard_iterator_failed", 1);
+                        self.shared
+                            .metrics
+                            .error(ErrorType::GetShardIteratorFailed.as_str(), 1);
                         tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, "GetShardIterator answered without an iterator");
                     }
                 },
@@ -281,7 +306,9 @@ impl Reader {
                     {
                         self.shared.kinesis_metrics.throttles.inc();
                     } else {
-                        self.shared.metrics.error("get_shard_iterator_failed", 1);
+                        self.shared
+                            .metrics
+                            .error(ErrorType::GetShardIteratorFailed.as_str(), 1);
                         tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, error = %DisplayErrorContext(&error), "GetShardIterator failed; retrying");
                     }
                 }
@@ -293,17 +320,22 @@ impl Reader {
         }
     }
 
-    /// Reads from the last delivered position until done or a batch fails.
-    async fn generation(&mut self) -> LoopEnd {
+    /// One pass over the shard: reads from the last delivered position until the reader is done
+    /// or a batch fails (then the caller rewinds to the delivered position).
+    async fn read_from_checkpoint(&mut self) -> LoopEnd {
         let (ack_tx, mut acks) = mpsc::unbounded_channel::<(u64, BatchStatus)>();
         let mut tracker: OrderedCheckpoints<Position> = OrderedCheckpoints::new();
-        let mut last_read = self.delivered.clone();
-        let Some(mut iterator) = self.iterator(last_read.as_deref()).await else {
+        let last_read = self.delivered.clone();
+        let Some(iterator) = self.iterator(last_read.as_deref()).await else {
             return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await);
         };
-        let mut shard_ended = false;
-        let mut next_poll = Instant::now();
-        let mut backoff = MIN_BACKOFF;
+        let mut cursor = Cursor {
+            iterator,
+            last_read,
+            shard_ended: false,
+            next_poll: Instant::now(),
+            backoff: MIN_BACKOFF,
+        };
         let mut checkpoint_tick = tokio::time::interval(
             self.shared
                 .checkpoint_interval
@@ -311,119 +343,163 @@ impl Reader {
         );
         checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let may_poll = !shard_ended && tracker.in_flight() < MAX_IN_FLIGHT;
-            tokio::select! {
+            let may_poll = !cursor.shard_ended && tracker.in_flight() < MAX_IN_FLIGHT;
+            let polled = tokio::select! {
                 biased;
-                _ = self.task.stop.cancelled() => return LoopEnd::Done(Outcome::Stopped),
-                _ = self.shared.shutdown.cancelled() => {
-                    return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await);
-                }
+                _ = self.task.stop.cancelled() => Polled::Stopped,
+                _ = self.shared.shutdown.cancelled() => Polled::Drain,
                 Some((seq, status)) = acks.recv() => {
                     match self.acknowledged(&mut tracker, seq, status).await {
                         Ok(Some(outcome)) => return LoopEnd::Done(outcome),
-                        Ok(None) => {}
+                        Ok(None) => Polled::Continue,
                         Err(()) => return LoopEnd::Rewind,
                     }
                 }
                 _ = checkpoint_tick.tick() => {
-                    if !self.write_checkpoint(false).await {
-                        return LoopEnd::Done(Outcome::Stopped);
+                    if self.write_checkpoint(false).await {
+                        Polled::Continue
+                    } else {
+                        Polled::Stopped
                     }
                 }
-                _ = tokio::time::sleep_until(next_poll), if may_poll => {
-                    let mut request = self.shared.kinesis.get_records().shard_iterator(&iterator);
-                    if let Some(arn) = &self.task.stream.arn {
-                        request = request.stream_arn(arn);
-                    }
-                    if let Some(limit) = self.shared.max_records {
-                        request = request.limit(limit);
-                    }
-                    let result = tokio::select! {
-                        r = request.send() => r,
-                        _ = self.task.stop.cancelled() => return LoopEnd::Done(Outcome::Stopped),
-                        _ = self.shared.shutdown.cancelled() => {
-                            return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await);
-                        }
-                    };
-                    let out = match result {
-                        Ok(out) => {
-                            backoff = MIN_BACKOFF;
-                            out
-                        }
-                        Err(error) => {
-                            let service = error.as_service_error();
-                            if service.is_some_and(|e| e.is_expired_iterator_exception()) {
-                                tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, "shard iterator expired; getting a new one");
-                                match self.iterator(last_read.as_deref()).await {
-                                    Some(fresh) => iterator = fresh,
-                                    None => return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await),
-                                }
-                                next_poll = Instant::now();
-                            } else {
-                                if service.is_some_and(|e| {
-                                    e.is_provisioned_throughput_exceeded_exception()
-                                        || e.is_kms_throttling_exception()
-                                }) {
-                                    self.shared.kinesis_metrics.throttles.inc();
-                                    tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, "GetRecords throttled; backing off");
-                                } else {
-                                    self.shared.metrics.error("get_records_failed", 1);
-                                    tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, error = %DisplayErrorContext(&error), "GetRecords failed; backing off");
-                                }
-                                next_poll = Instant::now() + backoff;
-                                backoff = (backoff * 2).min(MAX_BACKOFF);
-                            }
-                            continue;
-                        }
-                    };
-                    if let Some(ms) = out.millis_behind_latest {
-                        self.behind.set(ms);
-                    }
-                    let records = out.records;
-                    let got_records = !records.is_empty();
-                    if let Some(last) = records.last() {
-                        last_read = Some(last.sequence_number.clone());
-                    }
-                    let position = match out.next_shard_iterator {
-                        Some(next) => {
-                            iterator = next;
-                            last_read.clone().map(Position::Sequence)
-                        }
-                        None => {
-                            shard_ended = true;
-                            Some(Position::End)
-                        }
-                    };
-                    if let Some(position) = position.filter(|_| got_records || shard_ended) {
-                        let seq = tracker.register(position);
-                        let notifier = BatchNotifier::with_channel(seq, ack_tx.clone());
-                        let batch = self.decode(records, &notifier);
-                        drop(notifier);
-                        if !batch.events.is_empty() || !batch.errors.is_empty() {
-                            let sent = tokio::select! {
-                                r = self.shared.tx.send(batch) => r.is_ok(),
-                                _ = self.task.stop.cancelled() => return LoopEnd::Done(Outcome::Stopped),
-                            };
-                            if !sent {
-                                return LoopEnd::Done(Outcome::Stopped);
-                            }
-                        }
-                    }
-                    if self.shared.once && !got_records && !shard_ended {
-                        let outcome = self.stopping(&mut acks, &mut tracker, ack_tx).await;
-                        return LoopEnd::Done(if outcome == Outcome::Stopped {
-                            Outcome::CaughtUp
-                        } else {
-                            outcome
-                        });
-                    }
-                    next_poll = if got_records {
-                        Instant::now()
+                _ = tokio::time::sleep_until(cursor.next_poll), if may_poll => {
+                    self.poll(&mut cursor, &mut tracker, &ack_tx).await
+                }
+            };
+            match polled {
+                Polled::Continue => {}
+                Polled::Stopped => return LoopEnd::Done(Outcome::Stopped),
+                Polled::Drain => {
+                    return LoopEnd::Done(self.stopping(&mut acks, &mut tracker, ack_tx).await);
+                }
+                Polled::CaughtUp => {
+                    let outcome = self.stopping(&mut acks, &mut tracker, ack_tx).await;
+                    return LoopEnd::Done(if outcome == Outcome::Stopped {
+                        Outcome::CaughtUp
                     } else {
-                        Instant::now() + self.shared.poll_interval
-                    };
+                        outcome
+                    });
                 }
             }
+        }
+    }
+
+    /// One `GetRecords` call; its records are sent as one acknowledgement batch.
+    async fn poll(
+        &mut self,
+        cursor: &mut Cursor,
+        tracker: &mut OrderedCheckpoints<Position>,
+        ack_tx: &mpsc::UnboundedSender<(u64, BatchStatus)>,
+    ) -> Polled {
+        let mut request = self
+            .shared
+            .kinesis
+            .get_records()
+            .shard_iterator(&cursor.iterator);
+        if let Some(arn) = &self.task.stream.arn {
+            request = request.stream_arn(arn);
+        }
+        if let Some(limit) = self.shared.max_records {
+            request = request.limit(limit);
+        }
+        let result = tokio::select! {
+            r = request.send() => r,
+            _ = self.task.stop.cancelled() => return Polled::Stopped,
+            _ = self.shared.shutdown.cancelled() => return Polled::Drain,
+        };
+        let out = match result {
+            Ok(out) => {
+                cursor.backoff = MIN_BACKOFF;
+                out
+            }
+            Err(error) => return self.get_records_failed(error, cursor).await,
+        };
+        if let Some(ms) = out.millis_behind_latest {
+            self.behind.set(ms);
+        }
+        let records = out.records;
+        let got_records = !records.is_empty();
+        if let Some(last) = records.last() {
+            cursor.last_read = Some(last.sequence_number.clone());
+        }
+        let position = match out.next_shard_iterator {
+            Some(next) => {
+                cursor.iterator = next;
+                cursor.last_read.clone().map(Position::Sequence)
+            }
+            None => {
+                cursor.shard_ended = true;
+                Some(Position::End)
+            }
+        };
+        if let Some(position) = position.filter(|_| got_records || cursor.shard_ended) {
+            if !self.send_batch(records, position, tracker, ack_tx).await {
+                return Polled::Stopped;
+            }
+        }
+        if self.shared.once && !got_records && !cursor.shard_ended {
+            return Polled::CaughtUp;
+        }
+        cursor.next_poll = if got_records {
+            Instant::now()
+        } else {
+            Instant::now() + self.shared.poll_interval
+        };
+        Polled::Continue
+    }
+
+    /// A failed `GetRecords`: an expired iterator is replaced at once; throttling and other
+    /// errors back off.
+    async fn get_records_failed(
+        &mut self,
+        error: SdkError<GetRecordsError>,
+        cursor: &mut Cursor,
+    ) -> Polled {
+        let service = error.as_service_error();
+        if service.is_some_and(|e| e.is_expired_iterator_exception()) {
+            tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, "shard iterator expired; getting a new one");
+            match self.iterator(cursor.last_read.as_deref()).await {
+                Some(fresh) => cursor.iterator = fresh,
+                None => return Polled::Drain,
+            }
+            cursor.next_poll = Instant::now();
+            return Polled::Continue;
+        }
+        if service.is_some_and(|e| {
+            e.is_provisioned_throughput_exceeded_exception() || e.is_kms_throttling_exception()
+        }) {
+            self.shared.kinesis_metrics.throttles.inc();
+            tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, "GetRecords throttled; backing off");
+        } else {
+            self.shared
+                .metrics
+                .error(ErrorType::GetRecordsFailed.as_str(), 1);
+            tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, error = %DisplayErrorContext(&error), "GetRecords failed; backing off");
+        }
+        cursor.next_poll = Instant::now() + cursor.backoff;
+        cursor.backoff = (cursor.backoff * 2).min(MAX_BACKOFF);
+        Polled::Continue
+    }
+
+    /// Registers one acknowledgement batch ending at `position` and sends the records' events to
+    /// the task owning the outputs; `false` if the reader must stop (lease lost, source gone).
+    async fn send_batch(
+        &mut self,
+        records: Vec<Record>,
+        position: Position,
+        tracker: &mut OrderedCheckpoints<Position>,
+        ack_tx: &mpsc::UnboundedSender<(u64, BatchStatus)>,
+    ) -> bool {
+        let seq = tracker.register(position);
+        let notifier = BatchNotifier::with_channel(seq, ack_tx.clone());
+        let batch = self.decode(records, &notifier);
+        drop(notifier);
+        if batch.is_empty() {
+            return true;
+        }
+        tokio::select! {
+            r = self.shared.tx.send(batch) => r.is_ok(),
+            _ = self.task.stop.cancelled() => false,
         }
     }
 
@@ -437,15 +513,21 @@ impl Reader {
         let done = match status {
             BatchStatus::Delivered => true,
             BatchStatus::Rejected if self.shared.on_rejected == OnRejected::Skip => {
-                self.shared.metrics.error("rejected_skipped", 1);
+                self.shared
+                    .metrics
+                    .error(ErrorType::RejectedSkipped.as_str(), 1);
                 true
             }
             BatchStatus::Rejected => {
-                self.shared.metrics.error("delivery_rejected", 1);
+                self.shared
+                    .metrics
+                    .error(ErrorType::DeliveryRejected.as_str(), 1);
                 false
             }
             BatchStatus::Errored => {
-                self.shared.metrics.error("delivery_failed", 1);
+                self.shared
+                    .metrics
+                    .error(ErrorType::DeliveryFailed.as_str(), 1);
                 false
             }
         };
@@ -499,7 +581,9 @@ impl Reader {
                 false
             }
             Err(error) => {
-                self.shared.metrics.error("checkpoint_failed", 1);
+                self.shared
+                    .metrics
+                    .error(ErrorType::CheckpointFailed.as_str(), 1);
                 tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, %error, "cannot write the checkpoint; retrying later");
                 true
             }
@@ -538,11 +622,8 @@ impl Reader {
     }
 
     /// One GetRecords answer as events (and error events for undecodable records).
-    fn decode(&mut self, records: Vec<Record>, notifier: &BatchNotifier) -> Batch {
-        let mut batch = Batch {
-            events: Vec::new(),
-            errors: Vec::new(),
-        };
+    fn decode(&mut self, records: Vec<Record>, notifier: &BatchNotifier) -> SourceBatch {
+        let mut batch = SourceBatch::default();
         let received = Utc::now();
         let record_count = records.len() as u64;
         let mut bytes = 0u64;
@@ -562,12 +643,18 @@ impl Reader {
                 match kpl::deaggregate(&data) {
                     Ok(users) => {
                         for user in users {
-                            let unit = Unit {
+                            let user_record = UserRecord {
                                 data: user.data,
                                 partition_key: &user.partition_key,
                                 sub_sequence: Some(user.sub_sequence),
                             };
-                            self.unit(&origin, unit, notifier, received, &mut batch);
+                            self.decode_user_record(
+                                &origin,
+                                user_record,
+                                notifier,
+                                received,
+                                &mut batch,
+                            );
                         }
                     }
                     Err(error) => {
@@ -578,12 +665,12 @@ impl Reader {
                     }
                 }
             } else {
-                let unit = Unit {
+                let user_record = UserRecord {
                     data,
                     partition_key: &origin.partition_key,
                     sub_sequence: None,
                 };
-                self.unit(&origin, unit, notifier, received, &mut batch);
+                self.decode_user_record(&origin, user_record, notifier, received, &mut batch);
             }
         }
         // Counted once per answer: the counters are shared by every shard reader of the source.
@@ -597,26 +684,26 @@ impl Reader {
         if !batch.errors.is_empty() {
             self.shared
                 .metrics
-                .error("invalid_record", batch.errors.len() as u64);
+                .error(ErrorType::InvalidRecord.as_str(), batch.errors.len() as u64);
         }
         batch
     }
 
     /// One user record (a whole Kinesis record, or one of an aggregate) → events.
-    fn unit(
+    fn decode_user_record(
         &mut self,
         origin: &Origin,
-        unit: Unit<'_>,
+        record: UserRecord<'_>,
         notifier: &BatchNotifier,
         received: DateTime<Utc>,
-        batch: &mut Batch,
+        batch: &mut SourceBatch,
     ) {
         let envelope = match self.shared.decoding {
             Decoding::Raw => false,
-            Decoding::Auto => cloudwatch::looks_like_envelope(&unit.data),
+            Decoding::Auto => cloudwatch::looks_like_envelope(&record.data),
             Decoding::CloudwatchLogs => true,
         };
-        let sub = unit.sub_sequence.unwrap_or(0);
+        let sub = record.sub_sequence.unwrap_or(0);
         if !envelope {
             let id = record_id(
                 &self.task.stream.name,
@@ -628,9 +715,9 @@ impl Reader {
             let mut fields = ObjectMap::new();
             fields.insert(
                 KeyString::from("kinesis"),
-                self.kinesis_value(origin, unit.partition_key, unit.sub_sequence, &id),
+                self.kinesis_value(origin, record.partition_key, record.sub_sequence, &id),
             );
-            fields.insert(KeyString::from("message"), Value::Bytes(unit.data));
+            fields.insert(KeyString::from("message"), Value::Bytes(record.data));
             fields.insert(
                 KeyString::from("timestamp"),
                 Value::Timestamp(origin.arrival),
@@ -646,7 +733,7 @@ impl Reader {
         // groups of different formats (Lambda, RDS, CloudTrail…), and `aws_parse` caches the
         // detected format per stream. Without a stream it detects each event's format from its
         // own `cloudwatch.log_group`.
-        match cloudwatch::decode(&unit.data, self.shared.max_decompressed_bytes) {
+        match cloudwatch::decode(&record.data, self.shared.max_decompressed_bytes) {
             Ok(log_events) => {
                 for (index, log_event) in log_events.into_iter().enumerate() {
                     let part = if log_event.id.is_empty() {
@@ -664,7 +751,7 @@ impl Reader {
                     let mut fields = log_event.fields;
                     fields.insert(
                         KeyString::from("kinesis"),
-                        self.kinesis_value(origin, unit.partition_key, unit.sub_sequence, &id),
+                        self.kinesis_value(origin, record.partition_key, record.sub_sequence, &id),
                     );
                     batch
                         .events
@@ -675,8 +762,8 @@ impl Reader {
                 let message = format!("not a CloudWatch Logs envelope: {error}");
                 self.error_event(
                     origin,
-                    unit.data,
-                    unit.sub_sequence,
+                    record.data,
+                    record.sub_sequence,
                     &message,
                     notifier,
                     received,
@@ -695,7 +782,7 @@ impl Reader {
         message: &str,
         notifier: &BatchNotifier,
         received: DateTime<Utc>,
-        batch: &mut Batch,
+        batch: &mut SourceBatch,
     ) {
         tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, sequence = %origin.sequence, error = %message, "undecodable record sent to the errors output");
         let id = record_id(
@@ -770,7 +857,7 @@ impl Reader {
     }
 }
 
-/// The Kinesis record a unit came from.
+/// The Kinesis record a user record came from.
 struct Origin {
     sequence: String,
     partition_key: String,
@@ -778,7 +865,7 @@ struct Origin {
 }
 
 /// One user record.
-struct Unit<'a> {
+struct UserRecord<'a> {
     data: Bytes,
     partition_key: &'a str,
     sub_sequence: Option<u64>,

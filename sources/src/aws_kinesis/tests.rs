@@ -3,6 +3,7 @@
 
 use super::shard_reader::StreamRef;
 use super::*;
+use weir_core::component::PluginCommon;
 
 fn config(toml_text: &str) -> AwsKinesisConfig {
     let value: toml::Value = toml::from_str(toml_text).expect("toml");

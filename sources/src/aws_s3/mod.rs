@@ -10,7 +10,7 @@
 //!   downstream is full, readers wait, messages stay in flight, and no new message is taken only to
 //!   time out in memory.
 //! * **Notifications.** A body may be a direct S3 event notification, the same wrapped by SNS, or an
-//!   EventBridge `Object Created` event (parsed by `weir_transforms::aws::s3_notification`). The
+//!   EventBridge `Object Created` event (parsed by `weir_aws::envelopes::s3_notification`). The
 //!   `s3:TestEvent` message is deleted. Events other than object creation are skipped and the
 //!   message deleted once its objects (if any) are read. A body that is not a notification is
 //!   counted (`invalid_message`), logged with its message id, and **left on the queue**: SQS's
@@ -33,7 +33,7 @@
 //!   delivered (or dropped on purpose). If an event is rejected or errors, or an object cannot be
 //!   read for a reason that may pass (an outage, access denied), the message is not deleted: it
 //!   becomes visible again when its visibility timeout runs out and is read again (its events keep
-//!   their ids). `on_rejected = "delete"` deletes it anyway when a sink rejected events for good —
+//!   their ids). `on_rejected = "skip"` deletes it anyway when a sink rejected events for good —
 //!   **that loses those events** (unless the sink dead-letters them).
 //! * **Objects that can never be read** (missing key, corrupt or truncated compression, over a size
 //!   cap) are reported — an error metric by kind, a warning, an event on the `<id>.errors` output —
@@ -67,21 +67,26 @@ mod receiver;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use weir_core::component::PluginCommon;
 use weir_core::component::{
     BuildContext, BuildError, ComponentError, ConfigProblem, Source, SourceConfig, SourceContext,
 };
 
-use crate::aws::AwsAuth;
+use weir_aws::client::AwsAuth;
+use weir_core::output::ERRORS;
+
+pub use crate::framing::Framing;
+pub use weir_core::source_kit::OnRejected;
 
 pub use ids::record_id;
 
 /// `compression`: how object bodies are decompressed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "S3Compression")]
 pub enum Compression {
     /// Magic bytes first (gzip `1f 8b`, zstd `28 b5 2f fd`), then the object's `Content-Encoding`,
     /// then the key's extension (`.gz`, `.zst`); otherwise none (default).
@@ -95,56 +100,43 @@ pub enum Compression {
     None,
 }
 
-/// `framing`: how a decompressed object is cut into events.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Framing {
-    /// Per object from its first non-whitespace byte (default): `{` or `[` → `json_records`
-    /// (CloudTrail `{"Records":[...]}` files are split into records; JSON that is not a records
-    /// document falls back to lines), anything else → `newline`.
-    #[default]
-    Auto,
-    /// One event per line.
-    Newline,
-    /// One event per element of `{"Records":[...]}` documents (or bare arrays of objects).
-    JsonRecords,
-}
-
-/// `on_rejected`: what happens to a message when a sink rejected some of its events for good.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnRejected {
-    /// Keep the message (default): it becomes visible again after its visibility timeout and its
-    /// objects are read again (until SQS's redrive policy moves it to a dead-letter queue).
-    #[default]
-    Retry,
-    /// Delete the message anyway. **The rejected events are lost** unless the sink dead-letters
-    /// them. (Retriable failures — `Errored`: an outage, a sink torn down — always keep the
-    /// message.)
-    Delete,
-}
-
 /// `sqs`: the queue and how it is read.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqsConfig {
-    /// URL of the queue that receives the bucket's notifications (required), e.g.
-    /// `https://sqs.eu-west-1.amazonaws.com/123456789012/cloudtrail-logs`.
+    /// URL of the queue that receives the bucket's notifications (required).
+    #[schemars(
+        length(min = 1),
+        example = "https://sqs.eu-west-1.amazonaws.com/123456789012/cloudtrail-logs"
+    )]
     pub queue_url: String,
-    /// Long-poll wait of one receive, in seconds (default 20, at most 20).
+    /// Long-poll wait of one receive, in seconds.
     #[serde(default = "default_poll_secs")]
+    #[schemars(range(max = POLL_SECS_MAX))]
     pub poll_secs: u32,
-    /// Messages asked for per receive (default 10, 1–10).
+    /// Messages asked for per receive.
     #[serde(default = "default_max_number_of_messages")]
+    #[schemars(range(min = MAX_NUMBER_OF_MESSAGES.0, max = MAX_NUMBER_OF_MESSAGES.1))]
     pub max_number_of_messages: u32,
-    /// Visibility timeout given to received messages, in seconds (default 300, 1–43200). The
+    /// Visibility timeout given to received messages, in seconds. The
     /// heartbeat extends it every third of the timeout while a message is in flight.
     #[serde(default = "default_visibility_timeout_secs")]
+    #[schemars(range(min = VISIBILITY_TIMEOUT_SECS.0, max = VISIBILITY_TIMEOUT_SECS.1))]
     pub visibility_timeout_secs: u32,
-    /// Messages in flight at once — read or awaiting acknowledgement (default 8, at least 1).
+    /// Messages in flight at once — read or awaiting acknowledgement.
     #[serde(default = "default_concurrency")]
+    #[schemars(range(min = CONCURRENCY_MIN))]
     pub concurrency: usize,
 }
+
+// Bounds checked by `validate` and stated in the schema (`(min, max)` for closed ranges).
+const POLL_SECS_MAX: u32 = 20;
+const MAX_NUMBER_OF_MESSAGES: (u32, u32) = (1, 10);
+const VISIBILITY_TIMEOUT_SECS: (u32, u32) = (1, 43_200);
+const CONCURRENCY_MIN: usize = 1;
+const MAX_LINE_BYTES_MIN: usize = 1;
+const MAX_OBJECT_BYTES_MIN: u64 = 1;
+const MAX_DECOMPRESSED_BYTES_MIN: u64 = 1;
 
 fn default_poll_secs() -> u32 {
     20
@@ -184,8 +176,9 @@ fn default_max_decompressed_bytes() -> u64 {
 /// concurrency = 8
 /// ```
 ///
-/// See the [module docs](self) for the delivery semantics and metrics.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The delivery semantics and metrics are described in the source's module documentation
+/// (`sources/src/aws_s3/mod.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwsS3SourceConfig {
     /// The queue (required).
@@ -201,27 +194,31 @@ pub struct AwsS3SourceConfig {
     /// Path-style S3 addressing (`endpoint/bucket/key`). Default: true when `endpoint` is set.
     #[serde(default)]
     pub force_path_style: Option<bool>,
-    /// Credentials: the standard chain, plus an optional `assume_role` (see
-    /// [`crate::aws::AwsAuth`]).
+    /// Credentials: the standard chain (environment, profile, web identity, ECS, EC2 instance
+    /// metadata), plus an optional `assume_role`.
     #[serde(default)]
     pub auth: AwsAuth,
     /// `auto` (default), `gzip`, `zstd` or `none` (see [`Compression`]).
     #[serde(default)]
     pub compression: Compression,
-    /// `auto` (default), `newline` or `json_records` (see [`Framing`]).
+    /// `auto` (default), `newline` or `json_records`: how decompressed objects are cut into
+    /// events (see [`Framing`]).
     #[serde(default)]
     pub framing: Framing,
-    /// Longest accepted line in bytes (default 1 MiB) — and, under records framing, largest
+    /// Longest accepted line in bytes — and, under records framing, largest
     /// accepted record. Longer ones go to `<id>.errors`, never cut.
     #[serde(default = "default_max_line_bytes")]
+    #[schemars(range(min = MAX_LINE_BYTES_MIN))]
     pub max_line_bytes: usize,
-    /// Largest object read, in stored (compressed) bytes (default 10 GiB). Larger objects are
+    /// Largest object read, in stored (compressed) bytes. Larger objects are
     /// reported and skipped.
     #[serde(default = "default_max_object_bytes")]
+    #[schemars(range(min = MAX_OBJECT_BYTES_MIN))]
     pub max_object_bytes: u64,
-    /// Most decompressed bytes read from one object (default 50 GiB): a decompression bomb stops
+    /// Most decompressed bytes read from one object: a decompression bomb stops
     /// there, reported as `decompressed_too_large`.
     #[serde(default = "default_max_decompressed_bytes")]
+    #[schemars(range(min = MAX_DECOMPRESSED_BYTES_MIN))]
     pub max_decompressed_bytes: u64,
     /// Glob patterns (`*` matches `/` too) of keys to read. Default: every key.
     #[serde(default)]
@@ -229,42 +226,75 @@ pub struct AwsS3SourceConfig {
     /// Glob patterns of keys to skip even though `include` matches them. Default: none.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// `retry` (default) or `delete` (see [`OnRejected`]; `delete` loses rejected events).
+    /// What happens to a message when a sink rejected some of its events for good (see
+    /// [`OnRejected`]): `retry` (default) keeps the message: it becomes visible again after its
+    /// visibility timeout and its objects are read again (until SQS's redrive policy moves it to
+    /// a dead-letter queue); `skip` deletes it anyway: **the rejected events are lost** unless
+    /// the sink dead-letters them. Retriable failures (an outage, a sink torn down) always keep
+    /// the message. The deprecated `delete` means `skip`.
     #[serde(default)]
     pub on_rejected: OnRejected,
 }
 
-impl SourceConfig for AwsS3SourceConfig {
+impl PluginCommon for AwsS3SourceConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if self.sqs.queue_url.trim().is_empty() {
             problems.push(ConfigProblem::new("sqs.queue_url", "must not be empty"));
         }
-        if self.sqs.poll_secs > 20 {
-            problems.push(ConfigProblem::new("sqs.poll_secs", "must be at most 20"));
-        }
-        if !(1..=10).contains(&self.sqs.max_number_of_messages) {
+        if self.sqs.poll_secs > POLL_SECS_MAX {
             problems.push(ConfigProblem::new(
+                "sqs.poll_secs",
+                format!("must be at most {POLL_SECS_MAX}"),
+            ));
+        }
+        for (key, value, (min, max)) in [
+            (
                 "sqs.max_number_of_messages",
-                "must be between 1 and 10",
-            ));
-        }
-        if !(1..=43_200).contains(&self.sqs.visibility_timeout_secs) {
-            problems.push(ConfigProblem::new(
+                self.sqs.max_number_of_messages,
+                MAX_NUMBER_OF_MESSAGES,
+            ),
+            (
                 "sqs.visibility_timeout_secs",
-                "must be between 1 and 43200",
+                self.sqs.visibility_timeout_secs,
+                VISIBILITY_TIMEOUT_SECS,
+            ),
+        ] {
+            if !(min..=max).contains(&value) {
+                problems.push(ConfigProblem::new(
+                    key,
+                    format!("must be between {min} and {max}"),
+                ));
+            }
+        }
+        if self.sqs.concurrency < CONCURRENCY_MIN {
+            problems.push(ConfigProblem::new(
+                "sqs.concurrency",
+                format!("must be at least {CONCURRENCY_MIN}"),
             ));
         }
-        if self.sqs.concurrency == 0 {
-            problems.push(ConfigProblem::new("sqs.concurrency", "must be at least 1"));
-        }
-        for (key, value) in [
-            ("max_line_bytes", self.max_line_bytes as u64),
-            ("max_object_bytes", self.max_object_bytes),
-            ("max_decompressed_bytes", self.max_decompressed_bytes),
+        for (key, value, min) in [
+            (
+                "max_line_bytes",
+                self.max_line_bytes as u64,
+                MAX_LINE_BYTES_MIN as u64,
+            ),
+            (
+                "max_object_bytes",
+                self.max_object_bytes,
+                MAX_OBJECT_BYTES_MIN,
+            ),
+            (
+                "max_decompressed_bytes",
+                self.max_decompressed_bytes,
+                MAX_DECOMPRESSED_BYTES_MIN,
+            ),
         ] {
-            if value == 0 {
-                problems.push(ConfigProblem::new(key, "must be greater than 0"));
+            if value < min {
+                problems.push(ConfigProblem::new(
+                    key,
+                    format!("must be greater than {}", min - 1),
+                ));
             }
         }
         for (key, patterns) in [("include", &self.include), ("exclude", &self.exclude)] {
@@ -280,12 +310,13 @@ impl SourceConfig for AwsS3SourceConfig {
         problems.extend(self.auth.problems());
         problems
     }
-
     fn outputs(&self) -> Vec<&'static str> {
-        vec!["errors"]
+        vec![ERRORS]
     }
+}
 
-    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
+impl SourceConfig for AwsS3SourceConfig {
+    fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
         let patterns = |key: &str, list: &[String]| {
             list.iter()
                 .map(|p| glob::Pattern::new(p).map_err(|e| BuildError::new(key, e.to_string())))
@@ -295,7 +326,6 @@ impl SourceConfig for AwsS3SourceConfig {
             include: patterns("include", &self.include)?,
             exclude: patterns("exclude", &self.exclude)?,
             config: self.clone(),
-            id: Arc::clone(&cx.id),
         }))
     }
 }
@@ -313,8 +343,6 @@ struct AwsS3Source {
     config: AwsS3SourceConfig,
     include: Vec<glob::Pattern>,
     exclude: Vec<glob::Pattern>,
-    #[allow(dead_code)]
-    id: Arc<str>,
 }
 
 #[async_trait]
@@ -331,4 +359,5 @@ pub const SPEC: weir_core::component::ComponentSpec = weir_core::component::Comp
     parse: weir_core::component::ParseConfig::Source(
         weir_core::component::parse_source::<AwsS3SourceConfig>,
     ),
+    schema: weir_core::component::schema_of::<AwsS3SourceConfig>,
 };

@@ -1,40 +1,35 @@
 //! Reading one S3 object: streamed body → stored-size cap → decompression → decompressed-size cap
 //! → framing → events. Memory is one read chunk plus one line or record, whatever the object size.
 
+use crate::errors::ErrorType;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use prometheus::IntCounter;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader, ReadBuf};
-use tokio::sync::mpsc;
 use vrl::value::{KeyString, ObjectMap, Value};
 use weir_core::ack::BatchNotifier;
 use weir_core::event::{Event, EventMetadata, MESSAGE, TIMESTAMP};
-use weir_core::framing::json_records::SplitError;
 use weir_core::metrics::ComponentMetrics;
 use weir_core::shutdown::ShutdownSignal;
+use weir_core::source_kit::{BatchSender, SourceBatch};
 
 use super::ids::record_id;
 use super::metrics::S3Metrics;
 use super::{Compression, Framing};
-use crate::framing::{FileFramer, Start, Unit};
+use crate::framing::{FileFramer, Unit};
 
 /// Decompressed bytes read per turn; one turn's events are sent as one batch.
 const READ_CHUNK: usize = 256 * 1024;
 /// Buffer between the S3 body and the decompressor.
 const BODY_BUFFER: usize = 64 * 1024;
-
-/// A batch for the source's outputs.
-pub(super) struct Batch {
-    /// Events for the default output.
-    pub events: Vec<Event>,
-    /// Events for `<id>.errors`.
-    pub errors: Vec<Event>,
-}
 
 /// How objects are read (from the config).
 #[derive(Clone, Debug)]
@@ -52,7 +47,7 @@ pub(super) struct ReaderContext {
     pub metrics: ComponentMetrics,
     pub s3_metrics: S3Metrics,
     pub settings: ReadSettings,
-    pub tx: mpsc::Sender<Batch>,
+    pub tx: BatchSender,
     pub shutdown: ShutdownSignal,
 }
 
@@ -74,7 +69,7 @@ pub(super) enum ReadError {
     /// Will fail the same way every time; reported on `<id>.errors`, the message may go.
     Permanent {
         /// `error_type` label.
-        kind: &'static str,
+        kind: ErrorType,
         /// What happened.
         message: String,
     },
@@ -96,14 +91,16 @@ impl std::error::Error for Transport {}
 /// A byte cap was exceeded.
 #[derive(Debug)]
 struct CapExceeded {
-    kind: &'static str,
+    kind: ErrorType,
     limit: u64,
 }
 
 impl std::fmt::Display for CapExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
-            "object_too_large" => write!(f, "object larger than max_object_bytes ({})", self.limit),
+            ErrorType::ObjectTooLarge => {
+                write!(f, "object larger than max_object_bytes ({})", self.limit)
+            }
             _ => write!(
                 f,
                 "object decompresses to more than max_decompressed_bytes ({})",
@@ -120,7 +117,7 @@ struct Capped<R> {
     inner: R,
     read: u64,
     limit: u64,
-    kind: &'static str,
+    kind: ErrorType,
     counters: Vec<IntCounter>,
     transport: bool,
 }
@@ -129,7 +126,7 @@ impl<R> Capped<R> {
     fn new(
         inner: R,
         limit: u64,
-        kind: &'static str,
+        kind: ErrorType,
         counters: Vec<IntCounter>,
         transport: bool,
     ) -> Self {
@@ -191,7 +188,7 @@ fn classify(error: io::Error) -> ReadError {
         }
     }
     ReadError::Permanent {
-        kind: "decompression_failed",
+        kind: ErrorType::DecompressionFailed,
         message: format!("cannot decompress the object: {error}"),
     }
 }
@@ -243,7 +240,20 @@ pub(super) async fn read_object(
     cx: &ReaderContext,
     notifier: &BatchNotifier,
 ) -> Result<u64, ReadError> {
-    let settings = &cx.settings;
+    let output = get_object(client, object, cx).await?;
+    let info = ObjectInfo::new(object, &output);
+    let content_encoding = output.content_encoding().map(str::to_string);
+    let reader = open_body(output.body, content_encoding.as_deref(), object, cx).await?;
+    frame_object(reader, &info, cx, notifier).await
+}
+
+/// `GetObject`, its errors sorted (a missing key or bucket is permanent), and the stored-size cap
+/// checked against `Content-Length` up front.
+async fn get_object(
+    client: &aws_sdk_s3::Client,
+    object: &ObjectRef,
+    cx: &ReaderContext,
+) -> Result<GetObjectOutput, ReadError> {
     let mut request = client.get_object().bucket(&object.bucket).key(&object.key);
     if let Some(version) = object.version_id.as_deref().filter(|v| *v != "null") {
         request = request.version_id(version);
@@ -258,66 +268,81 @@ pub(super) async fn read_object(
             let service = error.as_service_error();
             if service.is_some_and(|e| e.is_no_such_key()) {
                 return Err(ReadError::Permanent {
-                    kind: "object_not_found",
+                    kind: ErrorType::ObjectNotFound,
                     message: "the object does not exist (NoSuchKey)".into(),
                 });
             }
             let text = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
             if text.contains("NoSuchBucket") {
                 return Err(ReadError::Permanent {
-                    kind: "object_not_found",
+                    kind: ErrorType::ObjectNotFound,
                     message: "the bucket does not exist (NoSuchBucket)".into(),
                 });
             }
             return Err(ReadError::Transient(text));
         }
     };
+    let max = cx.settings.max_object_bytes;
     if let Some(length) = output.content_length().and_then(|l| u64::try_from(l).ok()) {
-        if length > settings.max_object_bytes {
+        if length > max {
             return Err(ReadError::Permanent {
-                kind: "object_too_large",
+                kind: ErrorType::ObjectTooLarge,
                 message: format!(
-                    "object of {length} bytes is larger than max_object_bytes ({})",
-                    settings.max_object_bytes
+                    "object of {length} bytes is larger than max_object_bytes ({max})"
                 ),
             });
         }
     }
-    let last_modified = output
-        .last_modified()
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
-    let version = output
-        .version_id()
-        .filter(|v| *v != "null")
-        .or(output.e_tag())
-        .or(object.version_id.as_deref().filter(|v| *v != "null"))
-        .or(object.etag.as_deref())
-        .unwrap_or_default()
-        .trim_matches('"')
-        .to_string();
-    let content_encoding = output.content_encoding().map(str::to_string);
+    Ok(output)
+}
 
-    let mut s3 = ObjectMap::new();
-    s3.insert("bucket".into(), Value::from(object.bucket.as_str()));
-    s3.insert("key".into(), Value::from(object.key.as_str()));
-    if let Some(region) = &object.region {
-        s3.insert("region".into(), Value::from(region.as_str()));
+impl ObjectInfo {
+    /// What the object's events share, from the notification and the `GetObject` answer.
+    fn new(object: &ObjectRef, output: &GetObjectOutput) -> Self {
+        let last_modified = output
+            .last_modified()
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
+        let version = output
+            .version_id()
+            .filter(|v| *v != "null")
+            .or(output.e_tag())
+            .or(object.version_id.as_deref().filter(|v| *v != "null"))
+            .or(object.etag.as_deref())
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string();
+        let mut s3 = ObjectMap::new();
+        s3.insert("bucket".into(), Value::from(object.bucket.as_str()));
+        s3.insert("key".into(), Value::from(object.key.as_str()));
+        if let Some(region) = &object.region {
+            s3.insert("region".into(), Value::from(region.as_str()));
+        }
+        if let Some(modified) = last_modified {
+            s3.insert("last_modified".into(), Value::Timestamp(modified));
+        }
+        Self {
+            stream: Arc::from(format!("s3://{}/{}", object.bucket, object.key)),
+            s3,
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            version,
+        }
     }
-    if let Some(modified) = last_modified {
-        s3.insert("last_modified".into(), Value::Timestamp(modified));
-    }
-    let info = ObjectInfo {
-        stream: Arc::from(format!("s3://{}/{}", object.bucket, object.key)),
-        s3,
-        bucket: object.bucket.clone(),
-        key: object.key.clone(),
-        version,
-    };
+}
 
+/// The decompressed object: body → stored-size cap → decompression (`compression`, or detected
+/// from the first bytes under `auto`) → decompressed-size cap.
+async fn open_body(
+    body: ByteStream,
+    content_encoding: Option<&str>,
+    object: &ObjectRef,
+    cx: &ReaderContext,
+) -> Result<Capped<Box<dyn AsyncRead + Unpin + Send>>, ReadError> {
+    let settings = &cx.settings;
     let body = Capped::new(
-        output.body.into_async_read(),
+        body.into_async_read(),
         settings.max_object_bytes,
-        "object_too_large",
+        ErrorType::ObjectTooLarge,
         vec![
             cx.s3_metrics.compressed.clone(),
             cx.metrics.received_bytes.clone(),
@@ -325,12 +350,9 @@ pub(super) async fn read_object(
         true,
     );
     let mut body = BufReader::with_capacity(BODY_BUFFER, body);
-    let head = match body.fill_buf().await {
-        Ok(head) => head,
-        Err(e) => return Err(classify(e)),
-    };
+    let head = body.fill_buf().await.map_err(classify)?;
     let compression = match settings.compression {
-        Compression::Auto => detect_compression(head, content_encoding.as_deref(), &object.key),
+        Compression::Auto => detect_compression(head, content_encoding, &object.key),
         other => other,
     };
     let decoder: Box<dyn AsyncRead + Unpin + Send> = match compression {
@@ -346,19 +368,29 @@ pub(super) async fn read_object(
         }
         Compression::None | Compression::Auto => Box::new(body),
     };
-    let mut reader = Capped::new(
+    Ok(Capped::new(
         decoder,
         settings.max_decompressed_bytes,
-        "decompressed_too_large",
+        ErrorType::DecompressedTooLarge,
         vec![cx.s3_metrics.decompressed.clone()],
         false,
+    ))
+}
+
+/// Frames the decompressed object chunk by chunk, sending one batch per chunk. Returns the
+/// number of events emitted; a permanent failure midway is reported (after what was decoded
+/// before it was sent) and returned.
+async fn frame_object(
+    mut reader: impl AsyncRead + Unpin,
+    info: &ObjectInfo,
+    cx: &ReaderContext,
+    notifier: &BatchNotifier,
+) -> Result<u64, ReadError> {
+    let mut framer = FileFramer::new(
+        cx.settings.framing.start_fresh(),
+        0,
+        cx.settings.max_line_bytes,
     );
-    let start = match settings.framing {
-        Framing::Auto => Start::Undecided,
-        Framing::Newline => Start::Lines { fallback: false },
-        Framing::JsonRecords => Start::Records { skip: 0 },
-    };
-    let mut framer = FileFramer::new(start, 0, settings.max_line_bytes);
     let mut ordinal = 0u64;
     let mut emitted = 0u64;
     loop {
@@ -389,10 +421,9 @@ pub(super) async fn read_object(
                 other => return Err(other),
             },
         };
-        let batch = build_batch(cx, &info, units, &mut ordinal, notifier, failure.as_ref());
+        let batch = build_batch(cx, info, units, &mut ordinal, notifier, failure.as_ref());
         emitted += batch.events.len() as u64;
-        if !(batch.events.is_empty() && batch.errors.is_empty()) && cx.tx.send(batch).await.is_err()
-        {
+        if !batch.is_empty() && cx.tx.send(batch).await.is_err() {
             return Err(ReadError::Cancelled);
         }
         if let Some((kind, message)) = failure {
@@ -408,156 +439,137 @@ pub(super) async fn read_object(
     }
 }
 
-/// Turns framed units into events (valid UTF-8 messages) and error events.
+/// Turns framed units into events (valid UTF-8 messages) and error events; a permanent read
+/// `failure` becomes one more error event.
 fn build_batch(
     cx: &ReaderContext,
     info: &ObjectInfo,
     units: Vec<Unit>,
     ordinal: &mut u64,
     notifier: &BatchNotifier,
-    failure: Option<&(&'static str, String)>,
-) -> Batch {
-    let now = Utc::now();
-    let mut events = Vec::with_capacity(units.len());
-    let mut errors = Vec::new();
-    let max = cx.settings.max_line_bytes;
+    failure: Option<&(ErrorType, String)>,
+) -> SourceBatch {
+    let chunk = ChunkEvents {
+        cx,
+        info,
+        now: Utc::now(),
+        notifier,
+    };
+    let mut batch = SourceBatch::default();
+    batch.events.reserve(units.len());
     for unit in units {
+        chunk.push(unit, ordinal, &mut batch);
+    }
+    if let Some((kind, message)) = failure {
+        batch
+            .errors
+            .push(chunk.error((message.clone(), kind.as_str()), 0));
+    }
+    cx.metrics.received_events.inc_by(batch.events.len() as u64);
+    batch
+}
+
+/// What the events of one chunk of an object share, and how framed units become them.
+struct ChunkEvents<'a> {
+    cx: &'a ReaderContext,
+    info: &'a ObjectInfo,
+    now: DateTime<Utc>,
+    notifier: &'a BatchNotifier,
+}
+
+impl ChunkEvents<'_> {
+    /// One framed unit → an event, an error event (counted and logged), or nothing. `ordinal`
+    /// numbers the object's lines and records (for their ids), rejected ones included.
+    fn push(&self, unit: Unit, ordinal: &mut u64, batch: &mut SourceBatch) {
+        let (id, object, max) = (
+            &self.cx.id,
+            &self.info.stream,
+            self.cx.settings.max_line_bytes,
+        );
         match unit {
             Unit::Message { offset, bytes } => {
                 let n = *ordinal;
                 *ordinal += 1;
-                if std::str::from_utf8(&bytes).is_err() {
-                    cx.metrics.error("invalid_utf8", 1);
-                    tracing::warn!(source = %cx.id, object = %info.stream, offset, "line is not valid UTF-8; sent to the errors output");
-                    let mut event = error_event(
-                        cx,
-                        info,
-                        ("line is not valid UTF-8".into(), "invalid_utf8"),
-                        offset,
-                        now,
-                        notifier,
-                    );
-                    event
-                        .fields
-                        .insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
-                    errors.push(event);
-                    continue;
-                }
-                let id = record_id(&info.bucket, &info.key, &info.version, n);
-                let mut s3 = info.s3.clone();
-                s3.insert(KeyString::from("record_id"), Value::from(id.as_str()));
-                let mut fields = ObjectMap::new();
-                fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
-                fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-                fields.insert(KeyString::from("s3"), Value::Object(s3));
-                let mut meta = metadata(cx, info, offset, now, notifier);
-                meta.id = Some(Arc::from(id));
-                events.push(Event::new(fields, meta));
-            }
-            Unit::LineTooLong { offset, prefix } => {
-                *ordinal += 1;
-                cx.metrics.error("line_too_long", 1);
-                tracing::warn!(source = %cx.id, object = %info.stream, offset, max_line_bytes = max, "line longer than max_line_bytes skipped");
-                let mut event = error_event(
-                    cx,
-                    info,
-                    (
-                        format!("line longer than max_line_bytes ({max})"),
-                        "line_too_long",
-                    ),
-                    offset,
-                    now,
-                    notifier,
-                );
-                event
-                    .fields
-                    .insert(KeyString::from("line_prefix"), Value::Bytes(prefix));
-                errors.push(event);
-            }
-            Unit::RecordTooLarge { offset } => {
-                *ordinal += 1;
-                cx.metrics.error("record_too_large", 1);
-                tracing::warn!(source = %cx.id, object = %info.stream, offset, max_line_bytes = max, "record larger than max_line_bytes skipped");
-                errors.push(error_event(
-                    cx,
-                    info,
-                    (
-                        format!("record larger than max_line_bytes ({max})"),
-                        "record_too_large",
-                    ),
-                    offset,
-                    now,
-                    notifier,
-                ));
-            }
-            Unit::BadDocument { error, lines_from } => {
-                let (kind, offset) = match &error {
-                    SplitError::Truncated { offset } => ("truncated_document", *offset),
-                    SplitError::NotRecordsDocument { offset, .. }
-                    | SplitError::RecordTooLarge { offset, .. }
-                    | SplitError::Syntax { offset, .. } => ("invalid_document", *offset),
-                };
-                cx.metrics.error(kind, 1);
-                tracing::warn!(source = %cx.id, object = %info.stream, error = %error, lines_from, "broken records document; reading the rest of the object as lines");
-                errors.push(error_event(
-                    cx,
-                    info,
-                    (error.to_string(), kind),
-                    offset,
-                    now,
-                    notifier,
-                ));
+                self.message(offset, bytes, n, batch);
             }
             Unit::NotRecords { offset, reason } => {
-                tracing::debug!(source = %cx.id, object = %info.stream, offset, reason, "not a records document; reading the rest of the object as lines");
+                tracing::debug!(source = %id, %object, offset, reason, "not a records document; reading the rest of the object as lines");
+            }
+            other => {
+                let Some(e) = other.error(max) else { return };
+                if e.lines_from.is_none() {
+                    // A skipped line or record still takes its number, so the ids after it hold.
+                    *ordinal += 1;
+                }
+                self.cx.metrics.error(e.error_type.as_str(), 1);
+                let follow = match e.lines_from {
+                    Some(from) => {
+                        format!("; reading the rest of the object as lines from byte {from}")
+                    }
+                    None => "; skipped".to_string(),
+                };
+                tracing::warn!(source = %id, %object, offset = e.offset, error_type = e.error_type.as_str(), "{}{follow}", e.message);
+                let mut event = self.error((e.message, e.error_type.as_str()), e.offset);
+                if let Some(prefix) = e.line_prefix {
+                    event
+                        .fields
+                        .insert(KeyString::from("line_prefix"), Value::Bytes(prefix));
+                }
+                batch.errors.push(event);
             }
         }
     }
-    if let Some((kind, message)) = failure {
-        errors.push(error_event(
-            cx,
-            info,
-            (message.clone(), kind),
-            0,
-            now,
-            notifier,
-        ));
+
+    /// The event of line or record number `n` at `offset`; an error event if it is not UTF-8.
+    fn message(&self, offset: u64, bytes: Bytes, n: u64, batch: &mut SourceBatch) {
+        let info = self.info;
+        if std::str::from_utf8(&bytes).is_err() {
+            self.cx.metrics.error(ErrorType::InvalidUtf8.as_str(), 1);
+            tracing::warn!(source = %self.cx.id, object = %info.stream, offset, "line is not valid UTF-8; sent to the errors output");
+            let mut event = self.error(
+                (
+                    "line is not valid UTF-8".into(),
+                    ErrorType::InvalidUtf8.as_str(),
+                ),
+                offset,
+            );
+            event
+                .fields
+                .insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
+            batch.errors.push(event);
+            return;
+        }
+        let id = record_id(&info.bucket, &info.key, &info.version, n);
+        let mut s3 = info.s3.clone();
+        s3.insert(KeyString::from("record_id"), Value::from(id.as_str()));
+        let mut fields = ObjectMap::new();
+        fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
+        fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(self.now));
+        fields.insert(KeyString::from("s3"), Value::Object(s3));
+        let mut meta = self.metadata(offset);
+        meta.id = Some(Arc::from(id));
+        batch.events.push(Event::new(fields, meta));
     }
-    cx.metrics.received_events.inc_by(events.len() as u64);
-    Batch { events, errors }
-}
 
-fn metadata(
-    cx: &ReaderContext,
-    info: &ObjectInfo,
-    offset: u64,
-    now: DateTime<Utc>,
-    notifier: &BatchNotifier,
-) -> EventMetadata {
-    EventMetadata::new(Arc::clone(&cx.id), "aws_s3", now)
-        .at(Arc::clone(&info.stream), offset)
-        .acknowledged_by(notifier.finalizer())
-}
+    fn metadata(&self, offset: u64) -> EventMetadata {
+        EventMetadata::new(Arc::clone(&self.cx.id), "aws_s3", self.now)
+            .at(Arc::clone(&self.info.stream), offset)
+            .acknowledged_by(self.notifier.finalizer())
+    }
 
-/// An event for `<id>.errors` about the unit at `offset` of an object.
-fn error_event(
-    cx: &ReaderContext,
-    info: &ObjectInfo,
-    (message, error_type): (String, &'static str),
-    offset: u64,
-    now: DateTime<Utc>,
-    notifier: &BatchNotifier,
-) -> Event {
-    let mut fields = ObjectMap::new();
-    fields.insert(KeyString::from("error"), Value::from(message));
-    fields.insert(KeyString::from("error_type"), Value::from(error_type));
-    fields.insert(KeyString::from("s3"), Value::Object(info.s3.clone()));
-    fields.insert(
-        KeyString::from("offset"),
-        Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
-    );
-    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-    Event::new(fields, metadata(cx, info, offset, now, notifier))
+    /// An event for `<id>.errors` about the unit at `offset` of an object.
+    fn error(&self, (message, error_type): (String, &'static str), offset: u64) -> Event {
+        let mut fields = ObjectMap::new();
+        fields.insert(KeyString::from("error"), Value::from(message));
+        fields.insert(KeyString::from("error_type"), Value::from(error_type));
+        fields.insert(KeyString::from("s3"), Value::Object(self.info.s3.clone()));
+        fields.insert(
+            KeyString::from("offset"),
+            Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
+        );
+        fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(self.now));
+        Event::new(fields, self.metadata(offset))
+    }
 }
 
 /// An event for `<id>.errors` about an object that could not be read at all.
@@ -626,13 +638,19 @@ mod tests {
         reader: impl AsyncRead + Unpin + Send + 'static,
         limit: u64,
     ) -> Capped<Box<dyn AsyncRead + Unpin + Send>> {
-        let body = Capped::new(reader, u64::MAX, "object_too_large", vec![counter()], true);
+        let body = Capped::new(
+            reader,
+            u64::MAX,
+            ErrorType::ObjectTooLarge,
+            vec![counter()],
+            true,
+        );
         let mut gz = GzipDecoder::new(BufReader::new(body));
         gz.multiple_members(true);
         Capped::new(
             Box::new(gz),
             limit,
-            "decompressed_too_large",
+            ErrorType::DecompressedTooLarge,
             vec![counter()],
             false,
         )
@@ -647,7 +665,7 @@ mod tests {
         assert!(matches!(
             classify(error),
             ReadError::Permanent {
-                kind: "decompressed_too_large",
+                kind: ErrorType::DecompressedTooLarge,
                 ..
             }
         ));
@@ -669,7 +687,7 @@ mod tests {
         assert!(matches!(
             classify(error),
             ReadError::Permanent {
-                kind: "decompression_failed",
+                kind: ErrorType::DecompressionFailed,
                 ..
             }
         ));
@@ -686,7 +704,7 @@ mod tests {
         let mut reader = Capped::new(
             &body[..],
             100,
-            "object_too_large",
+            ErrorType::ObjectTooLarge,
             vec![count.clone()],
             true,
         );
@@ -694,7 +712,7 @@ mod tests {
         assert!(matches!(
             classify(error),
             ReadError::Permanent {
-                kind: "object_too_large",
+                kind: ErrorType::ObjectTooLarge,
                 ..
             }
         ));

@@ -1,6 +1,7 @@
 //! The SQS loop: receive (only while fewer than `concurrency` messages are in flight), read each
 //! message's objects, keep its visibility extended, and delete it once everything was delivered.
 
+use crate::errors::ErrorType;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,18 +9,19 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use chrono::Utc;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
+use weir_aws::envelopes::s3_notification::{parse_notification, Notification};
 use weir_core::ack::{BatchNotifier, BatchStatus};
 use weir_core::component::{ComponentError, SourceContext};
 use weir_core::metrics::ComponentMetrics;
 use weir_core::shutdown::ShutdownSignal;
-use weir_transforms::aws::s3_notification::{parse_notification, Notification};
+use weir_core::source_kit::{forward, BatchSender, SourceBatch};
 
 use super::metrics::S3Metrics;
 use super::object_reader::{
-    object_error_event, read_object, Batch, ObjectRef, ReadError, ReadSettings, ReaderContext,
+    object_error_event, read_object, ObjectRef, ReadError, ReadSettings, ReaderContext,
 };
 use super::{AwsS3Source, AwsS3SourceConfig, OnRejected};
-use crate::aws::{sqs_client, AwsConnection, S3Clients};
+use weir_aws::client::{sqs_client, AwsConnection, S3Clients};
 
 /// Pause after a failed receive before trying again.
 const RECEIVE_RETRY: Duration = Duration::from_secs(2);
@@ -44,7 +46,7 @@ struct Shared {
 pub(super) async fn run(source: AwsS3Source, cx: SourceContext) -> Result<(), ComponentError> {
     let SourceContext {
         id,
-        mut out,
+        out,
         shutdown,
         metrics,
         once,
@@ -84,17 +86,11 @@ pub(super) async fn run(source: AwsS3Source, cx: SourceContext) -> Result<(), Co
     tracing::info!(source = %id, queue = %config.sqs.queue_url, "aws_s3 source receiving");
 
     // Readers send batches here; this task forwards them to the outputs (which it alone owns).
-    let (tx, mut rx) = mpsc::channel::<Batch>(config.sqs.concurrency.max(2));
+    let (tx, rx) = mpsc::channel::<SourceBatch>(config.sqs.concurrency.max(2));
     let receiver = tokio::spawn(receive_loop(Arc::clone(&shared), config.clone(), tx, once));
-    while let Some(batch) = rx.recv().await {
-        if !batch.errors.is_empty() {
-            out.send_named("errors", batch.errors).await;
-        }
-        out.send(batch.events).await;
-    }
-    // Every reader is done: let downstream drain while the last messages wait for their
-    // acknowledgements and are deleted.
-    drop(out);
+    // Once every reader is done, the outputs go: downstream drains while the last messages wait
+    // for their acknowledgements and are deleted.
+    forward(rx, out).await;
     match receiver.await {
         Ok(()) => {
             tracing::info!(source = %id, "aws_s3 source stopped");
@@ -104,12 +100,7 @@ pub(super) async fn run(source: AwsS3Source, cx: SourceContext) -> Result<(), Co
     }
 }
 
-async fn receive_loop(
-    shared: Arc<Shared>,
-    config: AwsS3SourceConfig,
-    tx: mpsc::Sender<Batch>,
-    once: bool,
-) {
+async fn receive_loop(shared: Arc<Shared>, config: AwsS3SourceConfig, tx: BatchSender, once: bool) {
     let permits = Arc::new(Semaphore::new(config.sqs.concurrency));
     let mut tasks = JoinSet::new();
     loop {
@@ -146,7 +137,7 @@ async fn receive_loop(
         let messages = match received {
             Ok(output) => output.messages.unwrap_or_default(),
             Err(error) => {
-                shared.metrics.error("receive_failed", 1);
+                shared.metrics.error(ErrorType::ReceiveFailed.as_str(), 1);
                 tracing::warn!(source = %shared.id, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "cannot receive from SQS; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(RECEIVE_RETRY) => {}
@@ -215,7 +206,9 @@ impl Heartbeat {
                         tracing::debug!(source = %shared.id, message_id, took_ms = started.elapsed().as_millis() as u64, "visibility extended");
                     }
                     Err(error) => {
-                        shared.metrics.error("visibility_extension_failed", 1);
+                        shared
+                            .metrics
+                            .error(ErrorType::VisibilityExtensionFailed.as_str(), 1);
                         tracing::warn!(source = %shared.id, message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "cannot extend the message's visibility");
                     }
                 }
@@ -230,31 +223,71 @@ impl Drop for Heartbeat {
     }
 }
 
-async fn handle_message(shared: &Arc<Shared>, message: Message, tx: mpsc::Sender<Batch>) {
+/// One message: its objects are read, and once their events are delivered it is deleted (or
+/// kept, or released at shutdown).
+async fn handle_message(shared: &Arc<Shared>, message: Message, tx: BatchSender) {
     let message_id = message.message_id().unwrap_or("<none>").to_string();
     let Some(receipt) = message.receipt_handle().map(str::to_string) else {
-        shared.metrics.error("invalid_message", 1);
+        shared.metrics.error(ErrorType::InvalidMessage.as_str(), 1);
         tracing::warn!(source = %shared.id, message_id, "SQS message without receipt handle");
         return;
     };
-    let receive_count = message
-        .attributes()
-        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-        .cloned()
-        .unwrap_or_default();
+    let Some(wanted) = objects_to_read(shared, &message, &receipt, &message_id).await else {
+        return;
+    };
+    if wanted.is_empty() {
+        delete(shared, &receipt, &message_id).await;
+        return;
+    }
+    let heartbeat = Heartbeat::start(shared, &receipt, &message_id);
+    let (notifier, status) = BatchNotifier::with_receiver();
+    let read = read_objects(shared, &wanted, &message_id, tx, &notifier).await;
+    // Readers are done with this message (the channel is released so the source can finish).
+    drop(notifier);
+    if read == MessageRead::Cancelled {
+        drop(heartbeat);
+        shared.s3_metrics.failed.inc();
+        // Let another consumer have it at once rather than after the timeout.
+        release(shared, &receipt, &message_id).await;
+        return;
+    }
+    // Wait for every event of every object (the heartbeat keeps the message invisible meanwhile).
+    let outcome = status.await.unwrap_or(BatchStatus::Errored);
+    drop(heartbeat);
+    if read == MessageRead::Keep {
+        shared.s3_metrics.failed.inc();
+        return;
+    }
+    settle(shared, outcome, &receipt, &message_id).await;
+}
+
+/// The objects of a message to read (object creations whose key is wanted). `None` when the
+/// message was dealt with already: a test event (deleted) or not a notification (left to the
+/// queue's redrive policy).
+async fn objects_to_read(
+    shared: &Arc<Shared>,
+    message: &Message,
+    receipt: &str,
+    message_id: &str,
+) -> Option<Vec<ObjectRef>> {
     let body = message.body().unwrap_or_default();
     let objects = match parse_notification(body.as_bytes()) {
         Ok(Notification::Test) => {
             tracing::info!(source = %shared.id, message_id, "s3:TestEvent received; deleting it");
-            delete(shared, &receipt, &message_id).await;
-            return;
+            delete(shared, receipt, message_id).await;
+            return None;
         }
         Ok(Notification::Objects(objects)) => objects,
         Err(error) => {
-            shared.metrics.error("invalid_message", 1);
+            let receive_count = message
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .cloned()
+                .unwrap_or_default();
+            shared.metrics.error(ErrorType::InvalidMessage.as_str(), 1);
             shared.s3_metrics.failed.inc();
             tracing::warn!(source = %shared.id, message_id, receive_count, error = %error, "SQS message is not an S3 notification; leaving it to the queue's redrive policy");
-            return;
+            return None;
         }
     };
     let mut wanted = Vec::new();
@@ -280,13 +313,28 @@ async fn handle_message(shared: &Arc<Shared>, message: Message, tx: mpsc::Sender
             etag: object.etag,
         });
     }
-    if wanted.is_empty() {
-        delete(shared, &receipt, &message_id).await;
-        return;
-    }
+    Some(wanted)
+}
 
-    let heartbeat = Heartbeat::start(shared, &receipt, &message_id);
-    let (notifier, status) = BatchNotifier::with_receiver();
+/// How reading a message's objects went.
+#[derive(Debug, PartialEq, Eq)]
+enum MessageRead {
+    /// Every object was read, or reported as unreadable for good.
+    Complete,
+    /// An object could not be read for a reason that may pass: the message stays on the queue.
+    Keep,
+    /// Shutdown came first.
+    Cancelled,
+}
+
+/// Reads the objects of a message, in order, with `notifier`'s finalizers on their events.
+async fn read_objects(
+    shared: &Arc<Shared>,
+    wanted: &[ObjectRef],
+    message_id: &str,
+    tx: BatchSender,
+    notifier: &BatchNotifier,
+) -> MessageRead {
     let cx = ReaderContext {
         id: Arc::clone(&shared.id),
         metrics: shared.metrics.clone(),
@@ -295,74 +343,55 @@ async fn handle_message(shared: &Arc<Shared>, message: Message, tx: mpsc::Sender
         tx,
         shutdown: shared.shutdown.clone(),
     };
-    let mut keep = false;
-    let mut cancelled = false;
-    for object in &wanted {
+    for object in wanted {
         let client = shared.s3.client(object.region.as_deref());
-        match read_object(&client, object, &cx, &notifier).await {
+        match read_object(&client, object, &cx, notifier).await {
             Ok(events) => {
                 shared.s3_metrics.objects.inc();
                 tracing::debug!(source = %shared.id, message_id, bucket = %object.bucket, key = %object.key, events, "object read");
             }
             Err(ReadError::Permanent { kind, message }) => {
-                shared.metrics.error(kind, 1);
-                tracing::warn!(source = %shared.id, message_id, bucket = %object.bucket, key = %object.key, error_type = kind, %message, "object cannot be read; reported on the errors output");
-                if kind == "object_not_found" || kind == "object_too_large" {
+                shared.metrics.error(kind.as_str(), 1);
+                tracing::warn!(source = %shared.id, message_id, bucket = %object.bucket, key = %object.key, error_type = kind.as_str(), %message, "object cannot be read; reported on the errors output");
+                if kind == ErrorType::ObjectNotFound || kind == ErrorType::ObjectTooLarge {
                     // Nothing was sent for it yet: report it now.
-                    let event = object_error_event(&shared.id, object, (&message, kind), &notifier);
-                    let batch = Batch {
-                        events: Vec::new(),
-                        errors: vec![event],
-                    };
-                    if cx.tx.send(batch).await.is_err() {
-                        cancelled = true;
-                        break;
+                    let event =
+                        object_error_event(&shared.id, object, (&message, kind.as_str()), notifier);
+                    if cx.tx.send(SourceBatch::errors(vec![event])).await.is_err() {
+                        return MessageRead::Cancelled;
                     }
                 }
             }
             Err(ReadError::Transient(message)) => {
-                shared.metrics.error("object_read_failed", 1);
+                shared
+                    .metrics
+                    .error(ErrorType::ObjectReadFailed.as_str(), 1);
                 tracing::warn!(source = %shared.id, message_id, bucket = %object.bucket, key = %object.key, error = %message, "cannot read object; the message stays on the queue for a retry");
-                keep = true;
-                break;
+                return MessageRead::Keep;
             }
-            Err(ReadError::Cancelled) => {
-                cancelled = true;
-                break;
-            }
+            Err(ReadError::Cancelled) => return MessageRead::Cancelled,
         }
     }
-    // Readers are done with this message: release the channel so the source can finish.
-    drop(cx);
-    drop(notifier);
-    if cancelled {
-        drop(heartbeat);
-        shared.s3_metrics.failed.inc();
-        // Let another consumer have it at once rather than after the timeout.
-        release(shared, &receipt, &message_id).await;
-        return;
-    }
-    // Wait for every event of every object (the heartbeat keeps the message invisible meanwhile).
-    let outcome = status.await.unwrap_or(BatchStatus::Errored);
-    drop(heartbeat);
-    if keep {
-        shared.s3_metrics.failed.inc();
-        return;
-    }
+    MessageRead::Complete
+}
+
+/// Deletes a message whose objects were read, once their events are delivered (or rejected
+/// under `on_rejected = "skip"`); otherwise it stays on the queue for another try.
+async fn settle(shared: &Shared, outcome: BatchStatus, receipt: &str, message_id: &str) {
     match outcome {
-        BatchStatus::Delivered => delete(shared, &receipt, &message_id).await,
-        BatchStatus::Rejected if shared.on_rejected == OnRejected::Delete => {
-            shared.metrics.error("rejected_deleted", 1);
-            tracing::warn!(source = %shared.id, message_id, "events rejected downstream; deleting the message anyway (on_rejected = delete): they are lost");
-            delete(shared, &receipt, &message_id).await;
+        BatchStatus::Delivered => delete(shared, receipt, message_id).await,
+        BatchStatus::Rejected if shared.on_rejected == OnRejected::Skip => {
+            shared.metrics.error(ErrorType::RejectedDeleted.as_str(), 1);
+            tracing::warn!(source = %shared.id, message_id, "events rejected downstream; deleting the message anyway (on_rejected = skip): they are lost");
+            delete(shared, receipt, message_id).await;
         }
         status => {
             shared.s3_metrics.failed.inc();
             shared.metrics.error(
                 if status == BatchStatus::Rejected {
-                    "delivery_rejected"
+                    ErrorType::DeliveryRejected.as_str()
                 } else {
-                    "delivery_failed"
+                    ErrorType::DeliveryFailed.as_str()
                 },
                 1,
             );
@@ -382,7 +411,7 @@ async fn delete(shared: &Shared, receipt: &str, message_id: &str) {
     match result {
         Ok(_) => shared.s3_metrics.deleted.inc(),
         Err(error) => {
-            shared.metrics.error("delete_failed", 1);
+            shared.metrics.error(ErrorType::DeleteFailed.as_str(), 1);
             tracing::warn!(source = %shared.id, message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "cannot delete the message; it will be read again");
         }
     }

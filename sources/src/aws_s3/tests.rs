@@ -3,6 +3,7 @@
 
 use super::object_reader::detect_compression;
 use super::*;
+use weir_core::component::PluginCommon;
 
 fn config(toml_text: &str) -> AwsS3SourceConfig {
     let value: toml::Value = toml::from_str(toml_text).expect("toml");
@@ -89,4 +90,22 @@ fn include_and_exclude_patterns() {
     assert!(!wants("AWSLogs/1/CloudTrail/x.json"));
     assert!(!wants("other/key"));
     assert!(AwsS3SourceConfig::wants_key(&[], &[], "anything"));
+}
+
+#[test]
+fn on_rejected_takes_the_shared_words_and_the_deprecated_delete() {
+    let c = config("on_rejected = \"skip\"\n[sqs]\nqueue_url = \"http://q\"\n");
+    assert_eq!(c.on_rejected, OnRejected::Skip);
+    let old = config("on_rejected = \"delete\"\n[sqs]\nqueue_url = \"http://q\"\n");
+    assert_eq!(old.on_rejected, OnRejected::Skip);
+    let old = config("on_rejected = \"hold\"\n[sqs]\nqueue_url = \"http://q\"\n");
+    assert_eq!(old.on_rejected, OnRejected::Retry);
+    let value: toml::Value =
+        toml::from_str("on_rejected = \"drop\"\n[sqs]\nqueue_url = \"q\"\n").unwrap();
+    let json = serde_json::to_value(value).unwrap();
+    assert!(weir_core::component::deserialize_config::<AwsS3SourceConfig>(json).is_err());
+    let schema = serde_json::to_string(&schemars::schema_for!(AwsS3SourceConfig)).unwrap();
+    for word in ["retry", "skip", "hold", "delete"] {
+        assert!(schema.contains(&format!("\"{word}\"")), "{word}");
+    }
 }

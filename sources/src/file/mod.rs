@@ -24,16 +24,21 @@ mod reader;
 mod tests;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use weir_core::component::{
     BuildContext, BuildError, ComponentError, ConfigProblem, Source, SourceConfig, SourceContext,
 };
+use weir_core::output::ERRORS;
+
+pub use crate::framing::Framing;
+pub use weir_core::source_kit::OnRejected;
 
 /// Where to start reading a file that has no checkpoint when Weir starts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadFrom {
     /// From the first byte (default).
@@ -41,37 +46,6 @@ pub enum ReadFrom {
     Beginning,
     /// From the current end: only lines written from now on.
     End,
-}
-
-/// What a rejected batch (a sink refused its events for good) does to the file's checkpoint.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnRejected {
-    /// Do not advance past it (default): after a restart the lines are read and offered again.
-    #[default]
-    Hold,
-    /// Advance past it: the rejected lines are given up (they were counted and dead-lettered by
-    /// the sink). Use when the sink's dead-letter output is where rejected events belong.
-    Skip,
-}
-
-/// How the `file` source cuts a file's bytes into events.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Framing {
-    /// Decide per file from its first non-whitespace byte (default): `{` or `[` → `json_records`,
-    /// anything else → `newline`.
-    #[default]
-    Auto,
-    /// One event per line.
-    Newline,
-    /// One event per element of the records array of `{"Records":[...]}` documents (CloudTrail
-    /// log files; several documents per file, one per line or concatenated, are fine) or of bare
-    /// top-level arrays of objects (or arrays), streamed: a document is never held whole. A
-    /// document that is not a records document (NDJSON events, CloudTrail digest files, plain
-    /// text, `[INFO] ...` lines) switches the rest of the file to lines, quietly; a broken or
-    /// cut-short document is reported as an error, and the rest of the file is read as lines.
-    JsonRecords,
 }
 
 /// Configuration of the `file` source.
@@ -89,10 +63,11 @@ pub enum Framing {
 /// `file` (the path it was read from) and `timestamp` (when it was read); its stream identity is
 /// the path and its offset the byte offset of the line's or record's first byte (in the
 /// decompressed stream for `.gz` files).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSourceConfig {
-    /// Glob patterns of files to read (required), e.g. `["/var/log/*.log"]`.
+    /// Glob patterns of files to read (required, at least one).
+    #[schemars(length(min = 1), example = INCLUDE_EXAMPLE)]
     pub include: Vec<String>,
     /// Glob patterns of files to skip even though `include` matches them. Default: none.
     #[serde(default)]
@@ -107,21 +82,34 @@ pub struct FileSourceConfig {
     /// lines for files that turn out not to be records documents), anything else → `newline`.
     #[serde(default)]
     pub framing: Framing,
-    /// Longest accepted line in bytes (default 1 MiB) — and, under records framing, largest
+    /// Longest accepted line in bytes — and, under records framing, largest
     /// accepted record. Longer ones are errors, not cut.
     #[serde(default = "default_max_line_bytes")]
+    #[schemars(range(min = MAX_LINE_BYTES_MIN))]
     pub max_line_bytes: usize,
-    /// How often to look for new, rotated or removed files, in milliseconds (default 1000).
+    /// How often to look for new, rotated or removed files, in milliseconds.
     #[serde(default = "default_glob_interval_ms")]
+    #[schemars(range(min = GLOB_INTERVAL_MS_MIN))]
     pub glob_interval_ms: u64,
-    /// Start from scratch, ignoring saved checkpoints (default false). New checkpoints are still
+    /// Start from scratch, ignoring saved checkpoints. New checkpoints are still
     /// written.
     #[serde(default)]
     pub ignore_checkpoints: bool,
-    /// `hold` (default) or `skip`: what a permanently rejected batch does to the checkpoint.
+    /// What a batch a sink rejected for good does to the file's checkpoint (see
+    /// [`OnRejected`]): `retry` (default) does not advance past it, so after a restart its lines
+    /// are read and offered again; `skip` advances past it: the rejected lines are given up
+    /// (counted, and dead-lettered by the sink if it has a dead-letter output). The deprecated
+    /// `hold` means `retry`.
     #[serde(default)]
     pub on_rejected: OnRejected,
 }
+
+const INCLUDE_EXAMPLE: &[&str] = &["/var/log/*.log"];
+
+/// The smallest `max_line_bytes`, checked by `validate` and stated in the schema.
+const MAX_LINE_BYTES_MIN: usize = 1;
+/// The smallest `glob_interval_ms`, checked by `validate` and stated in the schema.
+const GLOB_INTERVAL_MS_MIN: u64 = 1;
 
 fn default_max_line_bytes() -> usize {
     1024 * 1024
@@ -131,7 +119,7 @@ fn default_glob_interval_ms() -> u64 {
     1000
 }
 
-impl SourceConfig for FileSourceConfig {
+impl PluginCommon for FileSourceConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if self.include.is_empty() {
@@ -150,25 +138,26 @@ impl SourceConfig for FileSourceConfig {
                 }
             }
         }
-        if self.max_line_bytes == 0 {
+        if self.max_line_bytes < MAX_LINE_BYTES_MIN {
             problems.push(ConfigProblem::new(
                 "max_line_bytes",
-                "must be greater than 0",
+                format!("must be greater than {}", MAX_LINE_BYTES_MIN - 1),
             ));
         }
-        if self.glob_interval_ms == 0 {
+        if self.glob_interval_ms < GLOB_INTERVAL_MS_MIN {
             problems.push(ConfigProblem::new(
                 "glob_interval_ms",
-                "must be greater than 0",
+                format!("must be greater than {}", GLOB_INTERVAL_MS_MIN - 1),
             ));
         }
         problems
     }
-
     fn outputs(&self) -> Vec<&'static str> {
-        vec!["errors"]
+        vec![ERRORS]
     }
+}
 
+impl SourceConfig for FileSourceConfig {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
         let exclude = self
             .exclude
@@ -179,7 +168,6 @@ impl SourceConfig for FileSourceConfig {
             config: self.clone(),
             exclude,
             checkpoint_dir: cx.data_dir.join(&*cx.id),
-            id: Arc::clone(&cx.id),
         }))
     }
 }
@@ -189,8 +177,6 @@ struct FileSource {
     config: FileSourceConfig,
     exclude: Vec<glob::Pattern>,
     checkpoint_dir: PathBuf,
-    #[allow(dead_code)]
-    id: Arc<str>,
 }
 
 #[async_trait]
@@ -208,4 +194,5 @@ pub const SPEC: weir_core::component::ComponentSpec = weir_core::component::Comp
     parse: weir_core::component::ParseConfig::Source(
         weir_core::component::parse_source::<FileSourceConfig>,
     ),
+    schema: weir_core::component::schema_of::<FileSourceConfig>,
 };

@@ -1,5 +1,6 @@
 //! The `file` source's read loop: discovery, reading, framing, acknowledgements and checkpoints.
 
+use crate::errors::ErrorType;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use async_compression::tokio::bufread::GzipDecoder;
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -17,8 +18,8 @@ use vrl::value::{KeyString, ObjectMap, Value};
 use weir_core::ack::{BatchNotifier, BatchStatus, OrderedCheckpoints};
 use weir_core::component::{ComponentError, SourceContext};
 use weir_core::event::{Event, EventMetadata, MESSAGE, TIMESTAMP};
-use weir_core::framing::json_records::SplitError;
 use weir_core::metrics::ComponentMetrics;
+use weir_core::source_kit::SourceBatch;
 
 use super::checkpoint::{Checkpoint, CheckpointStore, FileKey};
 use super::{FileSource, Framing, OnRejected, ReadFrom};
@@ -72,6 +73,38 @@ struct Tracked {
     seen: bool,
     /// Read to the end for good (gzip files).
     finished: bool,
+}
+
+impl Tracked {
+    /// The file was truncated: read it again from its start, ignoring acknowledgements of the old
+    /// content. Returns the checkpoint to store (offset 0).
+    fn restart(&mut self, start: Start, max_line_bytes: usize) -> Checkpoint {
+        self.framer = FileFramer::new(start, 0, max_line_bytes);
+        self.read_pos = 0;
+        self.generation += 1;
+        self.checkpoints = OrderedCheckpoints::new();
+        self.held = false;
+        self.at_eof = false;
+        Checkpoint {
+            key: self.key,
+            path: self.path.clone(),
+            offset: 0,
+            skip_records: 0,
+            line_fallback: false,
+            finished: false,
+        }
+    }
+
+    /// `n` bytes were read into the framer's buffer; when resuming a gzip file, the decompressed
+    /// bytes before the checkpoint are dropped.
+    fn consumed(&mut self, n: u64) {
+        let before = self.read_pos;
+        self.read_pos += n;
+        if self.skip_to > before {
+            let skip = (self.skip_to - before).min(n) as usize;
+            let _ = self.framer.buffer_mut().split_to(skip);
+        }
+    }
 }
 
 struct BatchRef {
@@ -145,15 +178,11 @@ pub(super) async fn run(source: FileSource, cx: SourceContext) -> Result<(), Com
         let mut progressed = false;
         let keys: Vec<(u64, u64)> = state.files.keys().copied().collect();
         for key in keys {
-            let (events, errors) = match state.read_turn(key, once).await {
-                Some(batch) => batch,
-                None => continue,
+            let Some(batch) = state.read_turn(key, once).await else {
+                continue;
             };
             progressed = true;
-            if !errors.is_empty() {
-                out.send_named("errors", errors).await;
-            }
-            out.send(events).await;
+            batch.send(&mut out).await;
         }
         state.forget_gone_files();
         if state.dirty && last_save.elapsed() >= SAVE_INTERVAL {
@@ -234,7 +263,7 @@ impl State {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    self.metrics.error("open_failed", 1);
+                    self.metrics.error(ErrorType::OpenFailed.as_str(), 1);
                     tracing::warn!(source = %self.id, path = %path.display(), error = %e, "cannot open file");
                 }
             }
@@ -318,12 +347,34 @@ impl State {
         }))
     }
 
-    /// Reads one chunk of a file and frames it into a batch: `(events, error events)`.
-    async fn read_turn(
-        &mut self,
-        inode: (u64, u64),
-        once: bool,
-    ) -> Option<(Vec<Event>, Vec<Event>)> {
+    /// Reads one chunk of a file and frames it into a batch: events and error events.
+    async fn read_turn(&mut self, inode: (u64, u64), once: bool) -> Option<SourceBatch> {
+        let frames = self.read_frames(inode, once).await?;
+        let notifier = self.register_batch(inode)?;
+        let file = self.files.get(&inode)?;
+        let turn = TurnEvents {
+            id: &self.id,
+            metrics: &self.metrics,
+            max_line_bytes: self.max_line_bytes,
+            file,
+            now: Utc::now(),
+            notifier: &notifier,
+        };
+        let mut batch = SourceBatch::default();
+        batch.events.reserve(frames.len());
+        for frame in frames {
+            turn.push(frame, &mut batch);
+        }
+        self.metrics
+            .received_events
+            .inc_by(batch.events.len() as u64);
+        self.emitted += batch.events.len() as u64;
+        Some(batch)
+    }
+
+    /// Reads one chunk of a file and frames it; `None` when there is nothing to hand out this
+    /// turn (no new data, a read error, or a truncation that restarts the file).
+    async fn read_frames(&mut self, inode: (u64, u64), once: bool) -> Option<Vec<Unit>> {
         let file = self.files.get_mut(&inode)?;
         if file.finished {
             return None;
@@ -340,31 +391,12 @@ impl State {
                     // records document cut short.
                     file.framer.finish(&mut frames);
                     file.finished = gz;
-                } else if let Some(truncated) = check_truncation(file).await {
-                    if truncated {
-                        tracing::info!(source = %self.id, path = %file.path.display(), "file truncated; reading from the start");
-                        let start = match self.framing {
-                            Framing::Auto => Start::Undecided,
-                            Framing::Newline => Start::Lines { fallback: false },
-                            Framing::JsonRecords => Start::Records { skip: 0 },
-                        };
-                        file.framer = FileFramer::new(start, 0, self.max_line_bytes);
-                        file.read_pos = 0;
-                        file.generation += 1;
-                        file.checkpoints = OrderedCheckpoints::new();
-                        file.held = false;
-                        self.store.set(Checkpoint {
-                            key: file.key,
-                            path: file.path.clone(),
-                            offset: 0,
-                            skip_records: 0,
-                            line_fallback: false,
-                            finished: false,
-                        });
-                        self.dirty = true;
-                        file.at_eof = false;
-                        return None;
-                    }
+                } else if check_truncation(file).await == Some(true) {
+                    tracing::info!(source = %self.id, path = %file.path.display(), "file truncated; reading from the start");
+                    let checkpoint = file.restart(self.framing.start_fresh(), self.max_line_bytes);
+                    self.store.set(checkpoint);
+                    self.dirty = true;
+                    return None;
                 }
                 file.at_eof = true;
                 if frames.is_empty() && !file.finished {
@@ -374,34 +406,32 @@ impl State {
             Ok(n) => {
                 file.at_eof = false;
                 self.metrics.received_bytes.inc_by(n as u64);
-                file.read_pos += n as u64;
-                if file.skip_to > file.read_pos - n as u64 {
-                    // Resuming a gzip file: drop decompressed bytes before the checkpoint.
-                    let skip = (file.skip_to - (file.read_pos - n as u64)).min(n as u64) as usize;
-                    let _ = file.framer.buffer_mut().split_to(skip);
-                }
+                file.consumed(n as u64);
                 file.framer.drain(&mut frames);
             }
             Err(e) => {
-                self.metrics.error("read_failed", 1);
+                self.metrics.error(ErrorType::ReadFailed.as_str(), 1);
                 tracing::warn!(source = %self.id, path = %file.path.display(), error = %e, "read failed");
                 file.at_eof = true;
-                if matches!(file.input, Input::Gzip(_)) {
-                    // A corrupt or truncated gzip stream cannot be resumed: give up on the rest.
-                    file.framer.finish(&mut frames);
-                    file.finished = true;
-                } else {
+                if !matches!(file.input, Input::Gzip(_)) {
                     return None;
                 }
+                // A corrupt or truncated gzip stream cannot be resumed: give up on the rest.
+                file.framer.finish(&mut frames);
+                file.finished = true;
             }
         }
+        Some(frames)
+    }
 
-        // One acknowledgement batch for this turn.
+    /// Registers one acknowledgement batch for this turn of the file, ending at its current
+    /// position; its notifier reports to the acknowledgement channel.
+    fn register_batch(&mut self, inode: (u64, u64)) -> Option<BatchNotifier> {
+        let file = self.files.get_mut(&inode)?;
         let batch_id = self.next_batch;
         self.next_batch += 1;
         let seq = file.checkpoints.register(file.framer.position());
         let tx = self.ack_tx.as_ref()?.clone();
-        let notifier = BatchNotifier::with_channel(batch_id, tx);
         self.batches.insert(
             batch_id,
             BatchRef {
@@ -410,91 +440,7 @@ impl State {
                 seq,
             },
         );
-
-        let now = Utc::now();
-        let mut events = Vec::with_capacity(frames.len());
-        let mut errors = Vec::new();
-        for frame in frames {
-            match frame {
-                Unit::Message { offset, bytes } => {
-                    let mut fields = ObjectMap::new();
-                    fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
-                    fields.insert(
-                        KeyString::from("file"),
-                        Value::Bytes(file.path_field.clone()),
-                    );
-                    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-                    events.push(Event::new(
-                        fields,
-                        metadata(&self.id, file, offset, now, &notifier),
-                    ));
-                }
-                Unit::LineTooLong { offset, prefix } => {
-                    self.metrics.error("line_too_long", 1);
-                    tracing::warn!(source = %self.id, path = %file.path.display(), offset, max_line_bytes = self.max_line_bytes, "line longer than max_line_bytes skipped");
-                    let mut fields = ObjectMap::new();
-                    fields.insert(
-                        KeyString::from("error"),
-                        Value::from(format!(
-                            "line longer than max_line_bytes ({})",
-                            self.max_line_bytes
-                        )),
-                    );
-                    fields.insert(KeyString::from("error_type"), Value::from("line_too_long"));
-                    fields.insert(KeyString::from("line_prefix"), Value::Bytes(prefix));
-                    fields.insert(
-                        KeyString::from("file"),
-                        Value::Bytes(file.path_field.clone()),
-                    );
-                    fields.insert(KeyString::from("offset"), Value::Integer(offset as i64));
-                    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-                    errors.push(Event::new(
-                        fields,
-                        metadata(&self.id, file, offset, now, &notifier),
-                    ));
-                }
-                Unit::RecordTooLarge { offset } => {
-                    self.metrics.error("record_too_large", 1);
-                    tracing::warn!(source = %self.id, path = %file.path.display(), offset, max_line_bytes = self.max_line_bytes, "record larger than max_line_bytes skipped");
-                    let message = format!(
-                        "record larger than max_line_bytes ({})",
-                        self.max_line_bytes
-                    );
-                    errors.push(error_event(
-                        &self.id,
-                        file,
-                        (message, "record_too_large"),
-                        offset,
-                        now,
-                        &notifier,
-                    ));
-                }
-                Unit::BadDocument { error, lines_from } => {
-                    let (error_type, offset) = match &error {
-                        SplitError::Truncated { offset } => ("truncated_document", *offset),
-                        SplitError::NotRecordsDocument { offset, .. }
-                        | SplitError::RecordTooLarge { offset, .. }
-                        | SplitError::Syntax { offset, .. } => ("invalid_document", *offset),
-                    };
-                    self.metrics.error(error_type, 1);
-                    tracing::warn!(source = %self.id, path = %file.path.display(), error = %error, lines_from, "broken records document; reading the rest of the file as lines");
-                    errors.push(error_event(
-                        &self.id,
-                        file,
-                        (error.to_string(), error_type),
-                        offset,
-                        now,
-                        &notifier,
-                    ));
-                }
-                Unit::NotRecords { offset, reason } => {
-                    tracing::info!(source = %self.id, path = %file.path.display(), offset, reason, "not a records document; reading the rest of the file as lines");
-                }
-            }
-        }
-        self.metrics.received_events.inc_by(events.len() as u64);
-        self.emitted += events.len() as u64;
-        Some((events, errors))
+        Some(BatchNotifier::with_channel(batch_id, tx))
     }
 
     fn acknowledge(&mut self, batch: u64, status: BatchStatus) {
@@ -510,7 +456,7 @@ impl State {
         let advance = match status {
             BatchStatus::Delivered => true,
             BatchStatus::Rejected if self.on_rejected == OnRejected::Skip => {
-                self.metrics.error("rejected_skipped", 1);
+                self.metrics.error(ErrorType::RejectedSkipped.as_str(), 1);
                 tracing::warn!(source = %self.id, path = %file.path.display(), "events rejected downstream; skipping past them (on_rejected = skip)");
                 true
             }
@@ -520,7 +466,7 @@ impl State {
                         if status == BatchStatus::Rejected {
                             "rejected_held"
                         } else {
-                            "delivery_failed"
+                            ErrorType::DeliveryFailed.as_str()
                         },
                         1,
                     );
@@ -559,7 +505,8 @@ impl State {
 
     fn save(&mut self) {
         if let Err(e) = self.store.save() {
-            self.metrics.error("checkpoint_write_failed", 1);
+            self.metrics
+                .error(ErrorType::CheckpointWriteFailed.as_str(), 1);
             tracing::error!(source = %self.id, error = %e, "cannot write checkpoints");
         } else {
             self.dirty = false;
@@ -567,40 +514,81 @@ impl State {
     }
 }
 
-fn metadata(
-    id: &Arc<str>,
-    file: &Tracked,
-    offset: u64,
-    now: chrono::DateTime<Utc>,
-    notifier: &BatchNotifier,
-) -> EventMetadata {
-    EventMetadata::new(Arc::clone(id), "file", now)
-        .at(Arc::clone(&file.stream), offset)
-        .acknowledged_by(notifier.finalizer())
+/// What the events of one turn of a file share, and how framed units become them.
+struct TurnEvents<'a> {
+    id: &'a Arc<str>,
+    metrics: &'a ComponentMetrics,
+    max_line_bytes: usize,
+    file: &'a Tracked,
+    now: DateTime<Utc>,
+    notifier: &'a BatchNotifier,
 }
 
-/// An event for the `errors` output: `error` (message, `error_type`) about the unit at `offset`.
-fn error_event(
-    id: &Arc<str>,
-    file: &Tracked,
-    (message, error_type): (String, &'static str),
-    offset: u64,
-    now: chrono::DateTime<Utc>,
-    notifier: &BatchNotifier,
-) -> Event {
-    let mut fields = ObjectMap::new();
-    fields.insert(KeyString::from("error"), Value::from(message));
-    fields.insert(KeyString::from("error_type"), Value::from(error_type));
-    fields.insert(
-        KeyString::from("file"),
-        Value::Bytes(file.path_field.clone()),
-    );
-    fields.insert(
-        KeyString::from("offset"),
-        Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
-    );
-    fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(now));
-    Event::new(fields, metadata(id, file, offset, now, notifier))
+impl TurnEvents<'_> {
+    /// One framed unit → an event, an error event (counted and logged), or nothing.
+    fn push(&self, unit: Unit, batch: &mut SourceBatch) {
+        let (id, path, max) = (self.id, self.file.path.display(), self.max_line_bytes);
+        match unit {
+            Unit::Message { offset, bytes } => batch.events.push(self.message(offset, bytes)),
+            Unit::NotRecords { offset, reason } => {
+                tracing::info!(source = %id, %path, offset, reason, "not a records document; reading the rest of the file as lines");
+            }
+            other => {
+                let Some(e) = other.error(max) else { return };
+                self.metrics.error(e.error_type.as_str(), 1);
+                let follow = match e.lines_from {
+                    Some(from) => {
+                        format!("; reading the rest of the file as lines from byte {from}")
+                    }
+                    None => "; skipped".to_string(),
+                };
+                tracing::warn!(source = %id, %path, offset = e.offset, error_type = e.error_type.as_str(), "{}{follow}", e.message);
+                let mut event = self.error((e.message, e.error_type.as_str()), e.offset);
+                if let Some(prefix) = e.line_prefix {
+                    event
+                        .fields
+                        .insert(KeyString::from("line_prefix"), Value::Bytes(prefix));
+                }
+                batch.errors.push(event);
+            }
+        }
+    }
+
+    /// An event of the default output: `message`, `file`, `timestamp`.
+    fn message(&self, offset: u64, bytes: Bytes) -> Event {
+        let mut fields = ObjectMap::new();
+        fields.insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
+        fields.insert(
+            KeyString::from("file"),
+            Value::Bytes(self.file.path_field.clone()),
+        );
+        fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(self.now));
+        Event::new(fields, self.metadata(offset))
+    }
+
+    /// An event for the `errors` output: `error` (message, `error_type`) about the unit at
+    /// `offset`.
+    fn error(&self, (message, error_type): (String, &'static str), offset: u64) -> Event {
+        let mut fields = ObjectMap::new();
+        fields.insert(KeyString::from("error"), Value::from(message));
+        fields.insert(KeyString::from("error_type"), Value::from(error_type));
+        fields.insert(
+            KeyString::from("file"),
+            Value::Bytes(self.file.path_field.clone()),
+        );
+        fields.insert(
+            KeyString::from("offset"),
+            Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)),
+        );
+        fields.insert(KeyString::from(TIMESTAMP), Value::Timestamp(self.now));
+        Event::new(fields, self.metadata(offset))
+    }
+
+    fn metadata(&self, offset: u64) -> EventMetadata {
+        EventMetadata::new(Arc::clone(self.id), "file", self.now)
+            .at(Arc::clone(&self.file.stream), offset)
+            .acknowledged_by(self.notifier.finalizer())
+    }
 }
 
 /// The first non-whitespace byte of a file (decompressed for `.gz`) within its first

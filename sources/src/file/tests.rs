@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
+use weir_core::component::PluginCommon;
 
 use weir_core::ack::EventStatus;
 use weir_core::buffer::{buffer, BufferConfig, BufferReceiver};
@@ -33,7 +34,7 @@ fn config(include: &[&Path]) -> FileSourceConfig {
         max_line_bytes: 1024 * 1024,
         glob_interval_ms: 50,
         ignore_checkpoints: false,
-        on_rejected: OnRejected::Hold,
+        on_rejected: OnRejected::Retry,
     }
 }
 
@@ -55,10 +56,10 @@ fn start(config: FileSourceConfig, data_dir: &Path, once: bool) -> Harness {
     );
     let mut named = BTreeMap::new();
     named.insert(
-        "errors".to_string(),
+        weir_core::output::ERRORS.to_string(),
         Fanout::new(
             vec![("sink".into(), etx)],
-            metrics.sent_events("errors"),
+            metrics.sent_events(weir_core::output::ERRORS),
             metrics.discarded.clone(),
         ),
     );
@@ -242,7 +243,7 @@ async fn undelivered_lines_are_read_again_after_a_restart() {
     assert!(checkpoint_offsets(&data).iter().all(|o| *o == 0));
     assert_eq!(h.metrics.received_events.get(), 2);
 
-    // Rejected with `hold`: also not past; with `skip`: past.
+    // Rejected with `retry`: also not past; with `skip`: past.
     let mut h = start(config(&[&log]), &data, true);
     for e in h.take(2).await {
         e.finalize(EventStatus::Rejected);

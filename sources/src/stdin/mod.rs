@@ -4,10 +4,13 @@
 //! acknowledgements (so sinks behave the same), and the source waits for them before it finishes,
 //! so `weir run` over a pipe exits only after everything was delivered.
 
+use crate::errors::ErrorType;
 use std::sync::Arc;
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
 use chrono::Utc;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 use vrl::value::{KeyString, ObjectMap, Value};
@@ -28,30 +31,36 @@ use weir_core::framing::lines::{Frame, LineFramer};
 /// ```
 ///
 /// Each event has `message` (the line) and `timestamp` (when it was read).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StdinSourceConfig {
-    /// Longest accepted line in bytes (default 1 MiB); longer lines are counted errors, not cut.
+    /// Longest accepted line in bytes; longer lines are counted errors, not cut.
     #[serde(default = "default_max_line_bytes")]
+    #[schemars(range(min = MAX_LINE_BYTES_MIN))]
     pub max_line_bytes: usize,
 }
+
+/// The smallest `max_line_bytes`, checked by `validate` and stated in the schema.
+const MAX_LINE_BYTES_MIN: usize = 1;
 
 fn default_max_line_bytes() -> usize {
     1024 * 1024
 }
 
-impl SourceConfig for StdinSourceConfig {
+impl PluginCommon for StdinSourceConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
-        if self.max_line_bytes == 0 {
+        if self.max_line_bytes < MAX_LINE_BYTES_MIN {
             vec![ConfigProblem::new(
                 "max_line_bytes",
-                "must be greater than 0",
+                format!("must be greater than {}", MAX_LINE_BYTES_MIN - 1),
             )]
         } else {
             Vec::new()
         }
     }
+}
 
+impl SourceConfig for StdinSourceConfig {
     fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
         Ok(Box::new(StdinSource {
             max_line_bytes: self.max_line_bytes,
@@ -88,7 +97,7 @@ impl Source for StdinSource {
                 read = stdin.read_buf(buffer) => match read {
                     Ok(n) => n,
                     Err(e) => {
-                        metrics.error("read_failed", 1);
+                        metrics.error(ErrorType::ReadFailed.as_str(), 1);
                         tracing::error!(source = %id, error = %e, "cannot read standard input");
                         break;
                     }
@@ -116,7 +125,7 @@ impl Source for StdinSource {
                         events.push(Event::new(fields, meta));
                     }
                     Frame::TooLong { offset, .. } => {
-                        metrics.error("line_too_long", 1);
+                        metrics.error(ErrorType::LineTooLong.as_str(), 1);
                         tracing::warn!(source = %id, offset, max_line_bytes = self.max_line_bytes, "line longer than max_line_bytes skipped");
                     }
                 }
@@ -146,4 +155,5 @@ pub const SPEC: ComponentSpec = ComponentSpec {
     type_name: "stdin",
     description: "Read lines from standard input until it ends.",
     parse: ParseConfig::Source(weir_core::component::parse_source::<StdinSourceConfig>),
+    schema: weir_core::component::schema_of::<StdinSourceConfig>,
 };

@@ -1,0 +1,151 @@
+//! The `error_type` label values of `weir_component_errors_total` that the sources count under
+//! (and set as `error.error_type` on their `errors` events): the one place they are spelled.
+//! Count with `metrics.error(ErrorType::LineTooLong.as_str(), n)`.
+
+/// An `error_type` label value of a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorType {
+    /// `aws_kinesis`: a checkpoint could not be written to the lease table.
+    CheckpointFailed,
+    /// `file`: the checkpoint file could not be written.
+    CheckpointWriteFailed,
+    /// `aws_s3`: an object inflating past `max_decompressed_bytes`.
+    DecompressedTooLarge,
+    /// `aws_s3`: an object does not decompress.
+    DecompressionFailed,
+    /// `aws_s3`: `DeleteMessage` failed.
+    DeleteFailed,
+    /// an event was not delivered (a sink failed or was torn down); it is read again.
+    DeliveryFailed,
+    /// a sink rejected events for good.
+    DeliveryRejected,
+    /// `aws_kinesis`: `GetRecords` failed.
+    GetRecordsFailed,
+    /// `aws_kinesis`: `GetShardIterator` failed.
+    GetShardIteratorFailed,
+    /// a `{"Records":[...]}` document that is not valid JSON.
+    InvalidDocument,
+    /// `aws_s3`: a queue message that is no S3 notification.
+    InvalidMessage,
+    /// `aws_firehose`, `aws_kinesis`: a record that cannot be decoded (envelope, KPL).
+    InvalidRecord,
+    /// invalid UTF-8 in a line.
+    InvalidUtf8,
+    /// `aws_kinesis`: a lease table call failed.
+    LeaseTableFailed,
+    /// a line longer than `max_line_bytes` (sent to `errors`, never cut silently).
+    LineTooLong,
+    /// `aws_kinesis`: `ListShards` failed.
+    ListShardsFailed,
+    /// `aws_s3`: an announced object does not exist (any more).
+    ObjectNotFound,
+    /// `aws_s3`: reading an object failed (retried).
+    ObjectReadFailed,
+    /// `aws_s3`: an object larger than `max_object_bytes`.
+    ObjectTooLarge,
+    /// `file`: a matched file could not be opened.
+    OpenFailed,
+    /// `file`, `stdin`: reading failed.
+    ReadFailed,
+    /// `aws_s3`: `ReceiveMessage` failed.
+    ReceiveFailed,
+    /// a JSON record larger than the splitter's cap.
+    RecordTooLarge,
+    /// `aws_s3`: a sink rejected events for good and `on_rejected = "skip"` deleted the message.
+    RejectedDeleted,
+    /// `file`, `aws_kinesis`: a sink rejected events for good and `on_rejected = "skip"` moved on.
+    RejectedSkipped,
+    /// `aws_firehose`: a TLS handshake failed.
+    TlsHandshake,
+    /// a `{"Records":[...]}` document cut short.
+    TruncatedDocument,
+    /// `aws_s3`: extending a message's visibility failed.
+    VisibilityExtensionFailed,
+}
+
+impl ErrorType {
+    /// Every value, for tests and documentation.
+    pub const ALL: [ErrorType; 28] = [
+        ErrorType::CheckpointFailed,
+        ErrorType::CheckpointWriteFailed,
+        ErrorType::DecompressedTooLarge,
+        ErrorType::DecompressionFailed,
+        ErrorType::DeleteFailed,
+        ErrorType::DeliveryFailed,
+        ErrorType::DeliveryRejected,
+        ErrorType::GetRecordsFailed,
+        ErrorType::GetShardIteratorFailed,
+        ErrorType::InvalidDocument,
+        ErrorType::InvalidMessage,
+        ErrorType::InvalidRecord,
+        ErrorType::InvalidUtf8,
+        ErrorType::LeaseTableFailed,
+        ErrorType::LineTooLong,
+        ErrorType::ListShardsFailed,
+        ErrorType::ObjectNotFound,
+        ErrorType::ObjectReadFailed,
+        ErrorType::ObjectTooLarge,
+        ErrorType::OpenFailed,
+        ErrorType::ReadFailed,
+        ErrorType::ReceiveFailed,
+        ErrorType::RecordTooLarge,
+        ErrorType::RejectedDeleted,
+        ErrorType::RejectedSkipped,
+        ErrorType::TlsHandshake,
+        ErrorType::TruncatedDocument,
+        ErrorType::VisibilityExtensionFailed,
+    ];
+
+    /// The label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::CheckpointFailed => "checkpoint_failed",
+            ErrorType::CheckpointWriteFailed => "checkpoint_write_failed",
+            ErrorType::DecompressedTooLarge => "decompressed_too_large",
+            ErrorType::DecompressionFailed => "decompression_failed",
+            ErrorType::DeleteFailed => "delete_failed",
+            ErrorType::DeliveryFailed => "delivery_failed",
+            ErrorType::DeliveryRejected => "delivery_rejected",
+            ErrorType::GetRecordsFailed => "get_records_failed",
+            ErrorType::GetShardIteratorFailed => "get_shard_iterator_failed",
+            ErrorType::InvalidDocument => "invalid_document",
+            ErrorType::InvalidMessage => "invalid_message",
+            ErrorType::InvalidRecord => "invalid_record",
+            ErrorType::InvalidUtf8 => "invalid_utf8",
+            ErrorType::LeaseTableFailed => "lease_table_failed",
+            ErrorType::LineTooLong => "line_too_long",
+            ErrorType::ListShardsFailed => "list_shards_failed",
+            ErrorType::ObjectNotFound => "object_not_found",
+            ErrorType::ObjectReadFailed => "object_read_failed",
+            ErrorType::ObjectTooLarge => "object_too_large",
+            ErrorType::OpenFailed => "open_failed",
+            ErrorType::ReadFailed => "read_failed",
+            ErrorType::ReceiveFailed => "receive_failed",
+            ErrorType::RecordTooLarge => "record_too_large",
+            ErrorType::RejectedDeleted => "rejected_deleted",
+            ErrorType::RejectedSkipped => "rejected_skipped",
+            ErrorType::TlsHandshake => "tls_handshake",
+            ErrorType::TruncatedDocument => "truncated_document",
+            ErrorType::VisibilityExtensionFailed => "visibility_extension_failed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_unique_snake_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for e in ErrorType::ALL {
+            let s = e.as_str();
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()),
+                "{s}"
+            );
+            assert!(seen.insert(s), "{s} twice");
+        }
+    }
+}
