@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::component::ComponentKind;
@@ -215,6 +215,21 @@ impl ComponentMetrics {
         &self.labels[0]
     }
 
+    /// The values of the component labels (`component_id`, `component_kind`, `component_type`),
+    /// for a plugin family made with [`PluginFamilies`].
+    pub fn label_values(&self) -> [&str; 3] {
+        let l = &self.labels;
+        [l[0].as_str(), l[1].as_str(), l[2].as_str()]
+    }
+
+    /// The component label values followed by `extra` (the values of a family's own labels).
+    pub fn label_values_with<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut values = Vec::with_capacity(COMPONENT_LABELS.len() + extra.len());
+        values.extend(self.label_values());
+        values.extend_from_slice(extra);
+        values
+    }
+
     /// The shared registry (for plugin-specific metric families).
     pub fn registry(&self) -> &Registry {
         self.metrics.registry()
@@ -224,6 +239,12 @@ impl ComponentMetrics {
     /// made and registered by `make` the first time and shared afterwards: every instance of the
     /// plugin, and its rebuilds on reload, use the same families, since registering a name twice
     /// fails. A failed `make` (a name clash: a programming error) is not remembered.
+    ///
+    /// The families carry the component labels first (see [`PluginFamilies`], which makes and
+    /// registers such families); an instance takes its series with [`Self::label_values`] or
+    /// [`Self::label_values_with`].
+    ///
+    /// This is the one way to add plugin metrics: names follow `weir_<plugin>_<thing>_<unit>`.
     pub fn plugin_families<F>(
         &self,
         make: impl FnOnce(&Registry) -> prometheus::Result<F>,
@@ -256,6 +277,92 @@ impl std::fmt::Debug for ComponentMetrics {
     }
 }
 
+/// Buckets for latencies in seconds, from 1 ms to 60 s.
+pub const SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Makes and registers a plugin's families inside [`ComponentMetrics::plugin_families`]: each one
+/// labelled `component_id`, `component_kind`, `component_type`, then its own `extra` labels.
+///
+/// ```
+/// use prometheus::IntCounterVec;
+/// use weir_core::component::ComponentKind;
+/// use weir_core::metrics::{ComponentMetrics, Metrics, PluginFamilies};
+///
+/// #[derive(Clone)]
+/// struct MyFamilies {
+///     sent: IntCounterVec,
+///     failed: IntCounterVec,
+/// }
+///
+/// fn families(metrics: &ComponentMetrics) -> prometheus::Result<MyFamilies> {
+///     metrics.plugin_families(|registry| {
+///         let f = PluginFamilies::new(registry);
+///         Ok(MyFamilies {
+///             sent: f.counter("weir_my_plugin_sent_total", "Things sent.", &[])?,
+///             failed: f.counter("weir_my_plugin_failed_total", "Failures, by reason.", &["reason"])?,
+///         })
+///     })
+/// }
+///
+/// let metrics = Metrics::new("doc").unwrap().component("out", ComponentKind::Sink, "my_plugin");
+/// let f = families(&metrics).unwrap();
+/// f.sent.with_label_values(&metrics.label_values()).inc();
+/// f.failed.with_label_values(&metrics.label_values_with(&["timeout"])).inc();
+/// ```
+pub struct PluginFamilies<'a> {
+    registry: &'a Registry,
+}
+
+impl<'a> PluginFamilies<'a> {
+    /// Families registered in `registry` (the one `plugin_families` hands its closure).
+    pub fn new(registry: &'a Registry) -> Self {
+        Self { registry }
+    }
+
+    fn labels<'l>(extra: &[&'l str]) -> Vec<&'l str> {
+        COMPONENT_LABELS
+            .iter()
+            .copied()
+            .chain(extra.iter().copied())
+            .collect()
+    }
+
+    /// A counter family.
+    pub fn counter(
+        &self,
+        name: &str,
+        help: &str,
+        extra: &[&str],
+    ) -> prometheus::Result<IntCounterVec> {
+        let family = IntCounterVec::new(Opts::new(name, help), &Self::labels(extra))?;
+        self.registry.register(Box::new(family.clone()))?;
+        Ok(family)
+    }
+
+    /// A gauge family.
+    pub fn gauge(&self, name: &str, help: &str, extra: &[&str]) -> prometheus::Result<IntGaugeVec> {
+        let family = IntGaugeVec::new(Opts::new(name, help), &Self::labels(extra))?;
+        self.registry.register(Box::new(family.clone()))?;
+        Ok(family)
+    }
+
+    /// A histogram family with these buckets (e.g. [`SECONDS_BUCKETS`]).
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        extra: &[&str],
+        buckets: &[f64],
+    ) -> prometheus::Result<HistogramVec> {
+        let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+        let family = HistogramVec::new(opts, &Self::labels(extra))?;
+        self.registry.register(Box::new(family.clone()))?;
+        Ok(family)
+    }
+}
+
 /// The standard output name used in the `output` label.
 pub const DEFAULT_OUTPUT: &str = "_default";
 
@@ -277,5 +384,46 @@ mod tests {
         assert!(text.contains(r#"error_type="line_too_long""#));
         assert!(text.contains("weir_build_info{version=\"test\"} 1"));
         assert!(text.contains("weir_uptime_seconds"));
+    }
+
+    #[derive(Clone)]
+    struct TestFamilies {
+        sent: IntCounterVec,
+        failed: IntCounterVec,
+    }
+
+    fn test_families(m: &ComponentMetrics) -> TestFamilies {
+        m.plugin_families(|registry| {
+            let f = PluginFamilies::new(registry);
+            Ok(TestFamilies {
+                sent: f.counter("weir_test_sent_total", "Sent.", &[])?,
+                failed: f.counter("weir_test_failed_total", "Failed.", &["reason"])?,
+            })
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn plugin_families_are_shared_and_labelled_like_the_component() {
+        let metrics = Metrics::new("test").unwrap();
+        let a = metrics.component("a", ComponentKind::Sink, "kafka");
+        let b = metrics.component("b", ComponentKind::Sink, "kafka");
+        // The second instance (or a rebuild on reload) gets the families already registered.
+        let (fa, fb) = (test_families(&a), test_families(&b));
+        fa.sent.with_label_values(&a.label_values()).inc_by(2);
+        fb.sent.with_label_values(&b.label_values()).inc();
+        fa.failed
+            .with_label_values(&a.label_values_with(&["timeout"]))
+            .inc();
+        let text = metrics.render();
+        assert!(text.contains(
+            r#"weir_test_sent_total{component_id="a",component_kind="sink",component_type="kafka"} 2"#
+        ), "{text}");
+        assert!(text.contains(
+            r#"weir_test_sent_total{component_id="b",component_kind="sink",component_type="kafka"} 1"#
+        ), "{text}");
+        assert!(text.contains(
+            r#"weir_test_failed_total{component_id="a",component_kind="sink",component_type="kafka",reason="timeout"} 1"#
+        ), "{text}");
     }
 }

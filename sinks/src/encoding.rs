@@ -3,8 +3,12 @@
 use serde::{Deserialize, Serialize};
 use weir_core::Event;
 
+use crate::errors::ErrorType;
+
 /// How an event becomes one line of output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// One JSON object per line holding all of the event's fields (the default).
@@ -27,7 +31,7 @@ impl EncodeError {
     /// The `error_type` label this error is counted under.
     pub fn error_type(&self) -> &'static str {
         match self {
-            EncodeError::MissingMessage => "missing_message",
+            EncodeError::MissingMessage => ErrorType::MissingMessage.as_str(),
         }
     }
 }

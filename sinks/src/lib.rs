@@ -11,9 +11,11 @@
 
 pub mod blackhole;
 pub mod console;
-pub mod delivery;
+pub mod dead_letter;
 pub mod elasticsearch;
 pub mod encoding;
+pub mod errors;
+pub mod event_key;
 pub mod file;
 pub mod kafka;
 mod throttle;
@@ -21,7 +23,7 @@ mod throttle;
 #[cfg(test)]
 mod test_util;
 
-use weir_core::component::{parse_sink, ComponentSpec, ParseConfig};
+use weir_core::component::{parse_sink, schema_of, ComponentSpec, ParseConfig};
 
 /// The registrations of every sink in this crate.
 pub fn specs() -> Vec<ComponentSpec> {
@@ -31,27 +33,32 @@ pub fn specs() -> Vec<ComponentSpec> {
             description:
                 "Writes events to files named by a path template (ndjson or text, optional gzip).",
             parse: ParseConfig::Sink(parse_sink::<file::FileSinkConfig>),
+            schema: schema_of::<file::FileSinkConfig>,
         },
         ComponentSpec {
             type_name: "console",
             description: "Writes events to stdout as ndjson or text lines.",
             parse: ParseConfig::Sink(parse_sink::<console::ConsoleSinkConfig>),
+            schema: schema_of::<console::ConsoleSinkConfig>,
         },
         ComponentSpec {
             type_name: "blackhole",
             description:
                 "Counts and acknowledges events without writing them, optionally rate limited.",
             parse: ParseConfig::Sink(parse_sink::<blackhole::BlackholeSinkConfig>),
+            schema: schema_of::<blackhole::BlackholeSinkConfig>,
         },
         ComponentSpec {
             type_name: "kafka",
             description: "Produces events to Kafka topics; acknowledged from delivery reports, rejected events dead-lettered.",
             parse: ParseConfig::Sink(parse_sink::<kafka::KafkaSinkConfig>),
+            schema: schema_of::<kafka::KafkaSinkConfig>,
         },
         ComponentSpec {
             type_name: "elasticsearch",
             description: "Bulk-writes events to Elasticsearch/OpenSearch; per-item acknowledgement, retries and dead letters.",
             parse: ParseConfig::Sink(parse_sink::<elasticsearch::ElasticsearchSinkConfig>),
+            schema: schema_of::<elasticsearch::ElasticsearchSinkConfig>,
         },
     ]
 }

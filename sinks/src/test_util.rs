@@ -13,6 +13,8 @@ use weir_core::metrics::{ComponentMetrics, Metrics, DEFAULT_OUTPUT};
 use weir_core::output::{Fanout, Outputs};
 use weir_core::{Event, EventMetadata, ObjectMap, Value};
 
+use crate::errors::ErrorType;
+
 /// A sink running in a task, fed through a real buffer.
 pub(crate) struct Running {
     pub(crate) tx: BufferSender,
@@ -110,7 +112,7 @@ pub(crate) async fn status(rx: oneshot::Receiver<BatchStatus>) -> BatchStatus {
 }
 
 /// The `weir_component_errors_total` count of one error type.
-pub(crate) fn error_count(metrics: &ComponentMetrics, error_type: &str) -> u64 {
+pub(crate) fn error_count(metrics: &ComponentMetrics, error_type: ErrorType) -> u64 {
     use prometheus::Encoder as _;
     let mut out = Vec::new();
     prometheus::TextEncoder::new()

@@ -2,8 +2,10 @@
 //! Useful for benchmarks and, with a rate limit, for testing backpressure.
 
 use std::time::Duration;
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::time::{Instant, MissedTickBehavior};
 use weir_core::ack::EventStatus;
@@ -24,38 +26,51 @@ use weir_core::Event;
 /// rate_limit_events_per_sec = 1000
 /// print_interval_secs = 10
 /// ```
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlackholeSinkConfig {
     /// Slow down on purpose to at most this many events per second, so upstream buffers fill and
     /// backpressure can be observed (default: unset, no limit; at least 1). Events are acknowledged
-    /// as their share of time passes. Example: `rate_limit_events_per_sec = 1000`.
+    /// as their share of time passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = RATE_LIMIT_EVENTS_PER_SEC_MIN), example = 1000)]
     pub rate_limit_events_per_sec: Option<u64>,
     /// Log the running totals at `info` level every this many seconds (default: unset, never; at
-    /// least 1). Example: `print_interval_secs = 10`.
+    /// least 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = PRINT_INTERVAL_SECS_MIN), example = 10)]
     pub print_interval_secs: Option<u64>,
 }
 
-impl SinkConfig for BlackholeSinkConfig {
+/// The smallest `rate_limit_events_per_sec`, checked by `validate` and stated in the schema.
+const RATE_LIMIT_EVENTS_PER_SEC_MIN: u64 = 1;
+/// The smallest `print_interval_secs`, checked by `validate` and stated in the schema.
+const PRINT_INTERVAL_SECS_MIN: u64 = 1;
+
+impl PluginCommon for BlackholeSinkConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        if self.rate_limit_events_per_sec == Some(0) {
-            problems.push(ConfigProblem::new(
+        for (key, value, min) in [
+            (
                 "rate_limit_events_per_sec",
-                "must be at least 1",
-            ));
-        }
-        if self.print_interval_secs == Some(0) {
-            problems.push(ConfigProblem::new(
+                self.rate_limit_events_per_sec,
+                RATE_LIMIT_EVENTS_PER_SEC_MIN,
+            ),
+            (
                 "print_interval_secs",
-                "must be at least 1",
-            ));
+                self.print_interval_secs,
+                PRINT_INTERVAL_SECS_MIN,
+            ),
+        ] {
+            if value.is_some_and(|v| v < min) {
+                problems.push(ConfigProblem::new(key, format!("must be at least {min}")));
+            }
         }
         problems
     }
+}
 
+impl SinkConfig for BlackholeSinkConfig {
     fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
         if let Some(problem) = self.validate().into_iter().next() {
             return Err(BuildError::new(problem.key, problem.message));

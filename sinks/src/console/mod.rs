@@ -1,6 +1,7 @@
 //! The `console` sink: writes events to stdout, one line per event.
 
 use std::io::Write;
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use weir_core::metrics::DEFAULT_OUTPUT;
 use weir_core::Event;
 
 use crate::encoding::Encoding;
+use crate::errors::ErrorType;
 use crate::throttle::LogThrottle;
 
 /// A round (one write to stdout) takes queued batches until it holds this many events...
@@ -30,15 +32,17 @@ const MAX_ROUND_BYTES: u64 = 8 * 1024 * 1024;
 /// ```
 ///
 /// Events are acknowledged once their lines have been written and stdout flushed.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleSinkConfig {
     /// How each event is written: `"ndjson"` (default: the event's fields as one JSON object per
     /// line) or `"text"` (the raw `message` field; events without a string `message` are rejected).
-    /// Example: `encoding = "text"`.
     #[serde(default)]
+    #[schemars(example = Encoding::Text)]
     pub encoding: Encoding,
 }
+
+impl PluginCommon for ConsoleSinkConfig {}
 
 impl SinkConfig for ConsoleSinkConfig {
     fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
@@ -124,7 +128,7 @@ impl Sink for ConsoleSink {
                     finalize_all(events, EventStatus::Delivered);
                 }
                 Err(error) => {
-                    cx.metrics.error("write_failed", 1);
+                    cx.metrics.error(ErrorType::WriteFailed.as_str(), 1);
                     if let Some(suppressed) = write_warning.check() {
                         tracing::warn!(component = %cx.id, %error, suppressed, "cannot write to stdout; events errored");
                     }
@@ -212,7 +216,10 @@ mod tests {
         assert_eq!(status(bad_rx).await, BatchStatus::Rejected);
         assert_eq!(status(good_rx).await, BatchStatus::Delivered);
         let metrics = sink.finish().await;
-        assert_eq!(error_count(&metrics, "missing_message"), 1);
+        assert_eq!(
+            error_count(&metrics, crate::errors::ErrorType::MissingMessage),
+            1
+        );
         assert_eq!(captured.0.lock().unwrap().as_slice(), b"kept\n");
     }
 

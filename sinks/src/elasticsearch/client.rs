@@ -2,12 +2,11 @@
 //! SigV4) and the startup health check.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4::SigningParams;
 use base64::Engine as _;
+use weir_aws::client::sigv4::{RequestSigner, SigningError};
+use weir_aws::client::AwsConnection;
 
 use super::config::{Auth, EsCompression, EsTls};
 
@@ -19,7 +18,7 @@ pub(super) enum ClientError {
     Build(String),
     /// No AWS credentials or region.
     #[error("AWS signing: {0}")]
-    Aws(String),
+    Aws(#[from] SigningError),
     /// The request failed before an answer (connect, timeout).
     #[error("{0}")]
     Transport(#[from] reqwest::Error),
@@ -38,64 +37,8 @@ pub(super) struct Client {
     next: AtomicUsize,
     auth: Option<Auth>,
     compression: EsCompression,
-    aws: AwsIdentity,
-}
-
-/// Credentials and region for SigV4, from the standard AWS chains (environment, profile, web
-/// identity / IRSA, ECS container and EC2 instance metadata), loaded on first use and cached
-/// until five minutes before they expire.
-#[derive(Default)]
-struct AwsIdentity {
-    config: tokio::sync::OnceCell<aws_config::SdkConfig>,
-    cached: std::sync::Mutex<Option<Credentials>>,
-}
-
-impl AwsIdentity {
-    async fn config(&self) -> &aws_config::SdkConfig {
-        self.config
-            .get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
-            .await
-    }
-
-    async fn credentials(&self) -> Result<Credentials, ClientError> {
-        use aws_credential_types::provider::ProvideCredentials;
-        let fresh = |c: &Credentials| {
-            c.expiry()
-                .is_none_or(|e| e > SystemTime::now() + Duration::from_secs(300))
-        };
-        if let Some(c) = self
-            .cached
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .filter(|c| fresh(c))
-        {
-            return Ok(c.clone());
-        }
-        let provider = self
-            .config()
-            .await
-            .credentials_provider()
-            .ok_or_else(|| ClientError::Aws("no AWS credential provider".into()))?;
-        let credentials = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| ClientError::Aws(format!("no AWS credentials: {e}")))?;
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials.clone());
-        Ok(credentials)
-    }
-
-    async fn region(&self, configured: &Option<String>) -> Result<String, ClientError> {
-        match configured {
-            Some(region) => Ok(region.clone()),
-            None => self
-                .config()
-                .await
-                .region()
-                .map(|r| r.to_string())
-                .ok_or_else(|| ClientError::Aws("no region (auth.region or AWS_REGION)".into())),
-        }
-    }
+    /// Signs requests when `auth.strategy = "aws"`.
+    signer: Option<RequestSigner>,
 }
 
 impl Client {
@@ -122,6 +65,23 @@ impl Client {
         let http = builder
             .build()
             .map_err(|e| ClientError::Build(e.to_string()))?;
+        let signer = match &auth {
+            Some(Auth::Aws {
+                region,
+                service,
+                assume_role,
+            }) => Some(RequestSigner::new(
+                AwsConnection {
+                    region: region.clone(),
+                    endpoint: None,
+                    auth: weir_aws::client::AwsAuth {
+                        assume_role: assume_role.clone(),
+                    },
+                },
+                service.clone(),
+            )),
+            _ => None,
+        };
         Ok(Self {
             http,
             endpoints: endpoints
@@ -131,7 +91,7 @@ impl Client {
             next: AtomicUsize::new(0),
             auth,
             compression,
-            aws: AwsIdentity::default(),
+            signer,
         })
     }
 
@@ -167,31 +127,30 @@ impl Client {
         match &self.auth {
             None => {}
             Some(Auth::Basic { user, password }) => {
-                let token =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                let token = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{user}:{}", password.expose()));
                 headers.push(("authorization", format!("Basic {token}")));
             }
             Some(Auth::ApiKey { api_key }) => {
-                headers.push(("authorization", format!("ApiKey {api_key}")));
+                headers.push(("authorization", format!("ApiKey {}", api_key.expose())));
             }
-            Some(Auth::Aws { region, service }) => {
-                let credentials = self.aws.credentials().await?;
-                let region = self.aws.region(region).await?;
-                let signed = sign_aws(
-                    method.as_str(),
-                    url,
-                    &headers,
-                    &body,
-                    credentials,
-                    &region,
-                    service,
-                )?;
-                headers.extend(signed);
+            Some(Auth::Aws { .. }) => {
+                if let Some(signer) = &self.signer {
+                    let signed = signer.sign(method.as_str(), url, &headers, &body).await?;
+                    headers.extend(signed);
+                }
             }
         }
         let mut request = self.http.request(method, url).body(body);
         for (name, value) in headers {
-            request = request.header(name, value);
+            match reqwest::header::HeaderValue::from_str(&value) {
+                Ok(mut value) => {
+                    // Credentials stay out of reqwest's `Debug` output.
+                    value.set_sensitive(name == "authorization");
+                    request = request.header(name, value);
+                }
+                Err(_) => request = request.header(name, value),
+            }
         }
         let response = request.send().await?;
         let status = response.status().as_u16();
@@ -200,88 +159,15 @@ impl Client {
     }
 }
 
-/// SigV4 headers for a request.
-fn sign_aws(
-    method: &str,
-    url: &str,
-    headers: &[(&'static str, String)],
-    body: &[u8],
-    credentials: Credentials,
-    region: &str,
-    service: &str,
-) -> Result<Vec<(&'static str, String)>, ClientError> {
-    let identity = credentials.into();
-    let settings = SigningSettings::default();
-    let params: aws_sigv4::http_request::SigningParams<'_> = SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .map_err(|e| ClientError::Aws(e.to_string()))?
-        .into();
-    let signable = SignableRequest::new(
-        method,
-        url,
-        headers.iter().map(|(k, v)| (*k, v.as_str())),
-        SignableBody::Bytes(body),
-    )
-    .map_err(|e| ClientError::Aws(e.to_string()))?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| ClientError::Aws(e.to_string()))?
-        .into_parts();
-    let (signed, _) = instructions.into_parts();
-    Ok(signed
-        .into_iter()
-        .map(|h| (h.name(), h.value().to_string()))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
 
     use super::*;
+    use weir_core::secret::Secret;
 
-    #[test]
-    fn sigv4_headers_are_produced() {
-        let headers = [("content-type", "application/x-ndjson".to_string())];
-        let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
-        let signed = sign_aws(
-            "POST",
-            "https://search.example.com/_bulk",
-            &headers,
-            b"{}\n",
-            credentials,
-            "eu-west-1",
-            "es",
-        )
-        .unwrap();
-        let names: Vec<_> = signed.iter().map(|(k, _)| *k).collect();
-        assert!(names.contains(&"authorization"), "{names:?}");
-        assert!(names.contains(&"x-amz-date"), "{names:?}");
-        let auth = &signed
-            .iter()
-            .find(|(k, _)| *k == "authorization")
-            .unwrap()
-            .1;
-        assert!(
-            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
-            "{auth}"
-        );
-        assert!(auth.contains("/eu-west-1/es/aws4_request"), "{auth}");
-    }
-
-    /// `auth.strategy = "aws"` signs with what the standard AWS chain finds (here: the
-    /// environment; the chain also covers profiles, web identity, ECS and EC2 metadata).
-    #[tokio::test]
-    async fn sigv4_uses_the_standard_credential_chain() {
-        // This test binary's only AWS user; the variables are set before anything reads them.
-        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDFROMCHAIN");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "secret");
-        std::env::set_var("AWS_REGION", "eu-central-1");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    /// A server answering one request `200 {}`; joins to the request head it saw.
+    fn one_request_server() -> (u16, std::thread::JoinHandle<String>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
@@ -296,11 +182,65 @@ mod tests {
                 .unwrap();
             String::from_utf8_lossy(&head).into_owned()
         });
+        (port, server)
+    }
+
+    /// The request head a client with `auth` sends.
+    async fn head_with(auth: Auth) -> String {
+        let (port, server) = one_request_server();
+        let client = Client::new(
+            &[format!("http://127.0.0.1:{port}")],
+            Some(auth),
+            &EsTls::default(),
+            EsCompression::None,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(client.root().await.unwrap().status, 200);
+        server.join().unwrap()
+    }
+
+    /// The secrets themselves (not their redacted form) go into the `Authorization` header.
+    #[tokio::test]
+    async fn basic_and_api_key_auth_send_the_exposed_secret() {
+        let basic = head_with(Auth::Basic {
+            user: "weir".into(),
+            password: Secret::new("hunter2"),
+        })
+        .await
+        .to_ascii_lowercase();
+        let token = base64::engine::general_purpose::STANDARD.encode("weir:hunter2");
+        assert!(
+            basic.contains(&format!(
+                "authorization: basic {}",
+                token.to_ascii_lowercase()
+            )),
+            "{basic}"
+        );
+        let api_key = head_with(Auth::ApiKey {
+            api_key: Secret::new("a2V5"),
+        })
+        .await
+        .to_ascii_lowercase();
+        assert!(api_key.contains("authorization: apikey a2v5"), "{api_key}");
+    }
+
+    /// `auth.strategy = "aws"` signs with what the standard AWS chain finds (here: the
+    /// environment; the chain also covers profiles, web identity, ECS and EC2 metadata).
+    #[tokio::test]
+    async fn sigv4_uses_the_standard_credential_chain() {
+        // This test binary's only AWS user; the variables are set before anything reads them.
+        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDFROMCHAIN");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "secret");
+        std::env::set_var("AWS_REGION", "eu-central-1");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        let (port, server) = one_request_server();
         let client = Client::new(
             &[format!("http://127.0.0.1:{port}")],
             Some(Auth::Aws {
                 region: None,
                 service: "es".into(),
+                assume_role: None,
             }),
             &EsTls::default(),
             EsCompression::None,

@@ -1,7 +1,9 @@
 //! The `elasticsearch` sink's configuration: the reference documentation of its keys.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use weir_core::component::ConfigProblem;
+use weir_core::secret::Secret;
 use weir_core::template::Template;
 
 /// Writes events to Elasticsearch or OpenSearch (including Amazon OpenSearch Service) with the
@@ -34,11 +36,16 @@ use weir_core::template::Template;
 /// document) ends `Rejected` and goes to the `<sink id>.dead_letter` output with the server's
 /// reason. A request that fails as a whole (connection refused, timeout, `429`, `5xx`, `401`/`403`)
 /// is retried as a whole the same way.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElasticsearchSinkConfig {
-    /// Base URLs of the cluster (required, at least one); requests go round-robin.
-    /// Example: `endpoints = ["http://127.0.0.1:9200"]`.
+    /// Base URLs of the cluster (required, at least one, each `http://` or `https://`); requests go
+    /// round-robin.
+    #[schemars(
+        length(min = 1),
+        inner(regex(pattern = ENDPOINT_PATTERN)),
+        example = ENDPOINTS_EXAMPLE
+    )]
     pub endpoints: Vec<String>,
     /// `bulk` (default) or `data_stream`. In `data_stream` mode every document is written with the
     /// `create` action (data streams accept nothing else) and gets an `@timestamp` field (the
@@ -46,9 +53,9 @@ pub struct ElasticsearchSinkConfig {
     #[serde(default)]
     pub mode: Mode,
     /// Index (or data stream) name: a template with `{{ field.path }}` parts and strftime
-    /// specifiers on the event's timestamp (UTC). Default `weir-%Y.%m.%d`.
-    /// Example: `index = "aws-{{ aws.log_type }}-%Y.%m.%d"`.
+    /// specifiers on the event's timestamp (UTC).
     #[serde(default = "default_index")]
+    #[schemars(length(min = 1), example = "aws-{{ aws.log_type }}-%Y.%m.%d")]
     pub index: String,
     /// Bulk options.
     #[serde(default)]
@@ -58,6 +65,7 @@ pub struct ElasticsearchSinkConfig {
     /// overwrites (or, with `create`, is recognized as already there) instead of duplicating;
     /// events with no id get one from the server.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub id_field: Option<String>,
     /// When a bulk request is sent.
     #[serde(default)]
@@ -65,8 +73,9 @@ pub struct ElasticsearchSinkConfig {
     /// `gzip` (default) or `none`: compression of request bodies.
     #[serde(default)]
     pub compression: EsCompression,
-    /// Bulk requests in flight at once (default 4).
+    /// Bulk requests in flight at once.
     #[serde(default = "default_concurrency")]
+    #[schemars(range(min = CONCURRENCY_MIN))]
     pub concurrency: usize,
     /// Retries of failed items and requests.
     #[serde(default)]
@@ -77,10 +86,11 @@ pub struct ElasticsearchSinkConfig {
     /// TLS options for `https://` endpoints.
     #[serde(default)]
     pub tls: EsTls,
-    /// Timeout of one HTTP request in seconds (default 60).
+    /// Timeout of one HTTP request in seconds.
     #[serde(default = "default_request_timeout_secs")]
+    #[schemars(range(min = REQUEST_TIMEOUT_SECS_MIN))]
     pub request_timeout_secs: u64,
-    /// Check the cluster with `GET /` at startup and log its version (default true). A failing
+    /// Check the cluster with `GET /` at startup and log its version. A failing
     /// check (unreachable, `401`) is logged as an error and counted (`health_check_failed`); the
     /// sink still starts and retries its requests.
     #[serde(default = "yes")]
@@ -88,7 +98,7 @@ pub struct ElasticsearchSinkConfig {
 }
 
 /// How documents are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Plain indices (the default).
@@ -99,7 +109,7 @@ pub enum Mode {
 }
 
 /// Bulk API options.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkOptions {
     /// `index` (default: replace a document with the same id) or `create` (keep the existing one;
@@ -109,7 +119,7 @@ pub struct BulkOptions {
 }
 
 /// The bulk action.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BulkAction {
     /// `index`.
@@ -130,18 +140,21 @@ impl BulkAction {
 }
 
 /// Batching.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchOptions {
-    /// Most documents per bulk request (default 1000).
+    /// Most documents per bulk request.
     #[serde(default = "default_max_events")]
+    #[schemars(range(min = BATCH_MAX_EVENTS_MIN))]
     pub max_events: usize,
-    /// Most uncompressed body bytes per bulk request (default 5 MiB); a single larger document is
+    /// Most uncompressed body bytes per bulk request; a single larger document is
     /// sent alone.
     #[serde(default = "default_max_bytes")]
+    #[schemars(range(min = BATCH_MAX_BYTES_MIN))]
     pub max_bytes: usize,
-    /// Longest a document waits for its batch to fill, in seconds (default 1.0).
+    /// Longest a document waits for its batch to fill, in seconds.
     #[serde(default = "default_timeout_secs")]
+    #[schemars(extend("exclusiveMinimum" = BATCH_TIMEOUT_SECS_ABOVE))]
     pub timeout_secs: f64,
 }
 
@@ -156,7 +169,7 @@ impl Default for BatchOptions {
 }
 
 /// Request body compression.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EsCompression {
     /// gzip (the default).
@@ -167,17 +180,19 @@ pub enum EsCompression {
 }
 
 /// Retries.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryOptions {
-    /// First backoff in milliseconds (default 100); doubled after each attempt, each wait drawn between half and all of it (jitter).
+    /// First backoff in milliseconds; doubled after each attempt, each wait drawn between half and all of it (jitter).
     #[serde(default = "default_initial_backoff_ms")]
+    #[schemars(range(min = INITIAL_BACKOFF_MS_MIN))]
     pub initial_backoff_ms: u64,
-    /// Longest backoff in milliseconds (default 10000).
+    /// Longest backoff in milliseconds.
     #[serde(default = "default_max_backoff_ms")]
     pub max_backoff_ms: u64,
-    /// How long a document may be retried before it ends `Errored`, in seconds (default 300).
+    /// How long a document may be retried before it ends `Errored`, in seconds.
     #[serde(default = "default_max_duration_secs")]
+    #[schemars(range(min = RETRY_MAX_DURATION_SECS_MIN))]
     pub max_duration_secs: f64,
 }
 
@@ -192,7 +207,7 @@ impl Default for RetryOptions {
 }
 
 /// Authentication.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "strategy", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Auth {
     /// HTTP basic authentication.
@@ -200,16 +215,17 @@ pub enum Auth {
         /// User name.
         user: String,
         /// Password.
-        password: String,
+        password: Secret,
     },
     /// An Elasticsearch API key (`Authorization: ApiKey <key>`; the base64 `id:api_key` form).
     ApiKey {
         /// The encoded key.
-        api_key: String,
+        api_key: Secret,
     },
-    /// AWS SigV4 signing for Amazon OpenSearch Service. Credentials come from the standard AWS
-    /// chain (environment, profile, web identity / IRSA, ECS container and EC2 instance
-    /// metadata), cached until five minutes before they expire.
+    /// AWS SigV4 signing for Amazon OpenSearch Service. Credentials come from the shared AWS
+    /// setup: the standard chain (environment, profile, web identity / IRSA, ECS container and
+    /// EC2 instance metadata), optionally an assumed role, cached until five minutes before they
+    /// expire.
     Aws {
         /// Region of the domain (default: the standard AWS region chain, e.g. `AWS_REGION`).
         #[serde(default)]
@@ -217,20 +233,23 @@ pub enum Auth {
         /// Signing service name: `es` (default, managed domains) or `aoss` (Serverless).
         #[serde(default = "default_aws_service")]
         service: String,
+        /// A role to assume with the chain's credentials (as for the AWS sources). Default: none.
+        #[serde(default)]
+        assume_role: Option<weir_aws::client::AssumeRole>,
     },
 }
 
 /// TLS options.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EsTls {
     /// PEM file with an extra CA certificate to trust.
     #[serde(default)]
     pub ca_file: Option<String>,
-    /// Verify the server's certificate (default true). Turning this off is for tests only.
+    /// Verify the server's certificate. Turning this off is for tests only.
     #[serde(default = "yes")]
     pub verify_certificate: bool,
-    /// Verify that the certificate names the host (default true).
+    /// Verify that the certificate names the host.
     #[serde(default = "yes")]
     pub verify_hostname: bool,
 }
@@ -244,6 +263,19 @@ impl Default for EsTls {
         }
     }
 }
+
+// Bounds checked by `problems` and stated in the schema.
+const ENDPOINT_PATTERN: &str = "^https?://";
+const CONCURRENCY_MIN: usize = 1;
+const REQUEST_TIMEOUT_SECS_MIN: u64 = 1;
+const BATCH_MAX_EVENTS_MIN: usize = 1;
+const BATCH_MAX_BYTES_MIN: usize = 1;
+const INITIAL_BACKOFF_MS_MIN: u64 = 1;
+/// `batch.timeout_secs` must be greater than this.
+const BATCH_TIMEOUT_SECS_ABOVE: f64 = 0.0;
+const RETRY_MAX_DURATION_SECS_MIN: f64 = 0.0;
+
+const ENDPOINTS_EXAMPLE: &[&str] = &["http://127.0.0.1:9200"];
 
 fn yes() -> bool {
     true
@@ -305,35 +337,52 @@ impl ElasticsearchSinkConfig {
         if self.id_field.as_deref() == Some("") {
             problems.push(ConfigProblem::new("id_field", "must not be empty"));
         }
-        if self.batch.max_events == 0 {
-            problems.push(ConfigProblem::new("batch.max_events", "must be at least 1"));
+        for (key, value, min) in [
+            (
+                "batch.max_events",
+                self.batch.max_events,
+                BATCH_MAX_EVENTS_MIN,
+            ),
+            ("batch.max_bytes", self.batch.max_bytes, BATCH_MAX_BYTES_MIN),
+        ] {
+            if value < min {
+                problems.push(ConfigProblem::new(key, format!("must be at least {min}")));
+            }
         }
-        if self.batch.max_bytes == 0 {
-            problems.push(ConfigProblem::new("batch.max_bytes", "must be at least 1"));
-        }
-        if !(self.batch.timeout_secs > 0.0 && self.batch.timeout_secs.is_finite()) {
+        if !(self.batch.timeout_secs > BATCH_TIMEOUT_SECS_ABOVE
+            && self.batch.timeout_secs.is_finite())
+        {
             problems.push(ConfigProblem::new("batch.timeout_secs", "must be positive"));
         }
-        if self.concurrency == 0 {
-            problems.push(ConfigProblem::new("concurrency", "must be at least 1"));
+        if self.concurrency < CONCURRENCY_MIN {
+            problems.push(ConfigProblem::new(
+                "concurrency",
+                format!("must be at least {CONCURRENCY_MIN}"),
+            ));
         }
-        if !(self.retry.max_duration_secs >= 0.0 && self.retry.max_duration_secs.is_finite()) {
+        if !(self.retry.max_duration_secs >= RETRY_MAX_DURATION_SECS_MIN
+            && self.retry.max_duration_secs.is_finite())
+        {
             problems.push(ConfigProblem::new(
                 "retry.max_duration_secs",
                 "must be zero or positive",
             ));
         }
-        if self.retry.initial_backoff_ms == 0 {
-            problems.push(ConfigProblem::new(
+        for (key, value, min) in [
+            (
                 "retry.initial_backoff_ms",
-                "must be at least 1",
-            ));
-        }
-        if self.request_timeout_secs == 0 {
-            problems.push(ConfigProblem::new(
+                self.retry.initial_backoff_ms,
+                INITIAL_BACKOFF_MS_MIN,
+            ),
+            (
                 "request_timeout_secs",
-                "must be at least 1",
-            ));
+                self.request_timeout_secs,
+                REQUEST_TIMEOUT_SECS_MIN,
+            ),
+        ] {
+            if value < min {
+                problems.push(ConfigProblem::new(key, format!("must be at least {min}")));
+            }
         }
         problems
     }

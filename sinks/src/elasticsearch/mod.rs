@@ -25,6 +25,7 @@ mod tests;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, Semaphore};
@@ -45,18 +46,20 @@ use request::{Doc, DocEncoder};
 use response::{ItemOutcome, RequestOutcome};
 use retry::Backoff;
 
-use crate::delivery::{DeadLetters, Rejection, DEAD_LETTER};
+use crate::dead_letter::{DeadLetters, Rejection, DEAD_LETTER};
+use crate::errors::ErrorType;
 use crate::throttle::LogThrottle;
 
-impl SinkConfig for ElasticsearchSinkConfig {
+impl PluginCommon for ElasticsearchSinkConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         self.problems()
     }
-
     fn outputs(&self) -> Vec<&'static str> {
         vec![DEAD_LETTER]
     }
+}
 
+impl SinkConfig for ElasticsearchSinkConfig {
     fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
         if let Some(problem) = self.problems().into_iter().next() {
             return Err(BuildError::new(problem.key, problem.message));
@@ -107,6 +110,68 @@ struct Batch {
     docs: Vec<Doc>,
     bytes: usize,
     deadline: Option<tokio::time::Instant>,
+    max_events: usize,
+    max_bytes: usize,
+    timeout: Duration,
+}
+
+impl Batch {
+    fn new(options: &BatchOptions) -> Self {
+        Self {
+            docs: Vec::new(),
+            bytes: 0,
+            deadline: None,
+            max_events: options.max_events,
+            max_bytes: options.max_bytes,
+            timeout: Duration::from_secs_f64(options.timeout_secs),
+        }
+    }
+
+    /// Adds a document: the batch is sent first when the document would take it past
+    /// `batch.max_bytes` (a larger document goes alone), and after when it is full.
+    async fn add(&mut self, doc: Doc, dispatcher: &Dispatcher) {
+        if !self.docs.is_empty() && self.bytes + doc.lines.len() > self.max_bytes {
+            dispatcher.dispatch(self.take()).await;
+        }
+        if self.docs.is_empty() {
+            self.deadline = Some(tokio::time::Instant::now() + self.timeout);
+        }
+        self.bytes += doc.lines.len();
+        self.docs.push(doc);
+        if self.docs.len() >= self.max_events {
+            dispatcher.dispatch(self.take()).await;
+        }
+    }
+
+    /// The documents, leaving the batch empty.
+    fn take(&mut self) -> Vec<Doc> {
+        self.bytes = 0;
+        self.deadline = None;
+        std::mem::take(&mut self.docs)
+    }
+}
+
+/// Hands batches to request tasks, at most `concurrency` at once.
+struct Dispatcher {
+    shared: Arc<Shared>,
+    slots: Arc<Semaphore>,
+    rejected: mpsc::UnboundedSender<Rejection>,
+}
+
+impl Dispatcher {
+    /// Starts a request task for `docs` once a slot is free. Waiting for the slot is the
+    /// backpressure: no input is taken meanwhile.
+    async fn dispatch(&self, docs: Vec<Doc>) {
+        let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await else {
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        let rejected = self.rejected.clone();
+        tokio::spawn(async move {
+            deliver(&shared, docs, &rejected).await;
+            drop(permit);
+        });
+    }
 }
 
 #[async_trait]
@@ -121,94 +186,58 @@ impl Sink for ElasticsearchSink {
             mut encoder,
             config,
         } = *self;
-        let metrics = EsMetrics::new(&cx.metrics);
+        let metrics = EsMetrics::new(&cx.metrics)
+            .map_err(|error| ComponentError(format!("cannot register metrics: {error}")))?;
         if config.healthcheck {
             health_check(&client, &cx.id, &metrics).await;
         }
-        let shared = Arc::new(Shared {
-            client,
-            metrics,
-            action: config.action(),
-            compression: config.compression,
-            retry: config.retry.clone(),
-            component: Arc::clone(&cx.id),
-            throttle: Mutex::new(LogThrottle::default()),
-        });
-        let slots = Arc::new(Semaphore::new(config.concurrency));
         let (rejected_tx, mut rejected_rx) = mpsc::unbounded_channel::<Rejection>();
+        let dispatcher = Dispatcher {
+            shared: Arc::new(Shared {
+                client,
+                metrics,
+                action: config.action(),
+                compression: config.compression,
+                retry: config.retry.clone(),
+                component: Arc::clone(&cx.id),
+                throttle: Mutex::new(LogThrottle::default()),
+            }),
+            slots: Arc::new(Semaphore::new(config.concurrency)),
+            rejected: rejected_tx,
+        };
         let mut dead_letters = DeadLetters::new(Arc::clone(&cx.id), cx.metrics.clone());
         let mut dead = Vec::new();
-        let timeout = Duration::from_secs_f64(config.batch.timeout_secs);
-        let mut batch = Batch {
-            docs: Vec::new(),
-            bytes: 0,
-            deadline: None,
-        };
-        let dispatch = |docs: Vec<Doc>| {
-            let shared = Arc::clone(&shared);
-            let slots = Arc::clone(&slots);
-            let rejected_tx = rejected_tx.clone();
-            async move {
-                // Waiting for a free slot is the backpressure: no input is taken meanwhile.
-                let Ok(permit) = slots.acquire_owned().await else {
-                    return;
-                };
-                tokio::spawn(async move {
-                    deliver(&shared, docs, &rejected_tx).await;
-                    drop(permit);
-                });
-            }
-        };
+        let mut batch = Batch::new(&config.batch);
         loop {
             let deadline = batch.deadline;
             tokio::select! {
                 events = input.next_batch() => {
                     let Some(events) = events else { break };
                     for event in events {
-                        let doc = match encoder.encode(event) {
-                            Ok(doc) => doc,
-                            Err(rejection) => {
-                                dead.push(*rejection);
-                                continue;
-                            }
-                        };
-                        if !batch.docs.is_empty() && batch.bytes + doc.lines.len() > config.batch.max_bytes {
-                            dispatch(take(&mut batch)).await;
-                        }
-                        if batch.docs.is_empty() {
-                            batch.deadline = Some(tokio::time::Instant::now() + timeout);
-                        }
-                        batch.bytes += doc.lines.len();
-                        batch.docs.push(doc);
-                        if batch.docs.len() >= config.batch.max_events {
-                            dispatch(take(&mut batch)).await;
+                        match encoder.encode(event) {
+                            Ok(doc) => batch.add(doc, &dispatcher).await,
+                            Err(rejection) => dead.push(*rejection),
                         }
                     }
                 }
                 _ = sleep_until(deadline), if deadline.is_some() => {
-                    dispatch(take(&mut batch)).await;
+                    dispatcher.dispatch(batch.take()).await;
                 }
                 Some(rejection) = rejected_rx.recv() => dead.push(rejection),
             }
-            while let Ok(rejection) = rejected_rx.try_recv() {
-                dead.push(rejection);
-            }
-            if !dead.is_empty() {
-                dead_letters
-                    .send(&mut cx.out, std::mem::take(&mut dead))
-                    .await;
-            }
+            drain(&mut rejected_rx, &mut dead);
+            dead_letters
+                .send(&mut cx.out, std::mem::take(&mut dead))
+                .await;
         }
         if !batch.docs.is_empty() {
-            dispatch(take(&mut batch)).await;
+            dispatcher.dispatch(batch.take()).await;
         }
-        drop(rejected_tx);
         // Every request task holds a clone of the sender: the channel closes when the last ends.
+        drop(dispatcher);
         while let Some(rejection) = rejected_rx.recv().await {
             dead.push(rejection);
-            while let Ok(rejection) = rejected_rx.try_recv() {
-                dead.push(rejection);
-            }
+            drain(&mut rejected_rx, &mut dead);
             dead_letters
                 .send(&mut cx.out, std::mem::take(&mut dead))
                 .await;
@@ -218,10 +247,11 @@ impl Sink for ElasticsearchSink {
     }
 }
 
-fn take(batch: &mut Batch) -> Vec<Doc> {
-    batch.bytes = 0;
-    batch.deadline = None;
-    std::mem::take(&mut batch.docs)
+/// Moves the rejections already waiting to `dead`.
+fn drain(rejected: &mut mpsc::UnboundedReceiver<Rejection>, dead: &mut Vec<Rejection>) {
+    while let Ok(rejection) = rejected.try_recv() {
+        dead.push(rejection);
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -252,7 +282,9 @@ async fn health_check(client: &Client, component: &str, metrics: &EsMetrics) {
             );
         }
         Ok(answer) => {
-            metrics.component.error("health_check_failed", 1);
+            metrics
+                .component
+                .error(ErrorType::HealthCheckFailed.as_str(), 1);
             let hint = match answer.status {
                 401 => " (401 Unauthorized: the credentials in `auth` are missing or wrong)",
                 403 => " (403 Forbidden: the credentials in `auth` lack permissions)",
@@ -267,7 +299,9 @@ async fn health_check(client: &Client, component: &str, metrics: &EsMetrics) {
             );
         }
         Err(error) => {
-            metrics.component.error("health_check_failed", 1);
+            metrics
+                .component
+                .error(ErrorType::HealthCheckFailed.as_str(), 1);
             tracing::error!(component, %error, "elasticsearch health check failed: cluster unreachable");
         }
     }
@@ -335,7 +369,9 @@ async fn deliver(shared: &Shared, mut docs: Vec<Doc>, rejected: &mpsc::Unbounded
             }
             RequestOutcome::RetryAll(status, reason) => {
                 metrics.retried(status, n);
-                metrics.component.error("request_failed", 1);
+                metrics
+                    .component
+                    .error(ErrorType::RequestFailed.as_str(), 1);
                 warn(shared, &reason, n);
                 docs
             }
@@ -356,7 +392,7 @@ async fn deliver(shared: &Shared, mut docs: Vec<Doc>, rejected: &mpsc::Unbounded
                 metrics.errored.inc_by(retry.len() as u64);
                 metrics
                     .component
-                    .error("retries_exhausted", retry.len() as u64);
+                    .error(ErrorType::RetriesExhausted.as_str(), retry.len() as u64);
                 tracing::error!(
                     component = %shared.component,
                     documents = retry.len(),

@@ -4,7 +4,8 @@ use weir_core::template::{RenderCache, Template};
 use weir_core::{Event, Value};
 
 use super::config::BulkAction;
-use crate::delivery::{event_id, field_text, split_path, Rejection};
+use crate::dead_letter::Rejection;
+use crate::event_key::{event_id, field_text, split_path};
 
 /// One document of a bulk request: its event and its two body lines (action and source).
 pub(super) struct Doc {

@@ -1,4 +1,4 @@
-use weir_core::component::SinkConfig;
+use weir_core::component::PluginCommon;
 use weir_core::template::Template;
 use weir_core::{StreamPosition, Value};
 
@@ -37,6 +37,29 @@ fn config_defaults_and_problems() {
         serde_json::json!({ "endpoints": ["http://x"], "auth": { "strategy": "basic", "user": "u" } })
     )
     .is_err());
+}
+
+/// The basic-auth password and the API key never show in a `{:?}` of the config (a log line, an
+/// error, a panic).
+#[test]
+fn auth_secrets_are_redacted_in_debug() {
+    for auth in [
+        serde_json::json!({ "strategy": "basic", "user": "weir", "password": "hunter2" }),
+        serde_json::json!({ "strategy": "api_key", "api_key": "hunter2" }),
+    ] {
+        let c = config(serde_json::json!({ "endpoints": ["https://x"], "auth": auth }));
+        let shown = format!("{c:?} {c:#?} {:?}", c.auth);
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("**redacted**"), "{shown}");
+    }
+    let c = config(serde_json::json!({
+        "endpoints": ["https://x"],
+        "auth": { "strategy": "basic", "user": "weir", "password": "hunter2" },
+    }));
+    let Some(Auth::Basic { user, password }) = &c.auth else {
+        panic!("basic auth");
+    };
+    assert_eq!((user.as_str(), password.expose()), ("weir", "hunter2"));
 }
 
 #[test]

@@ -12,8 +12,10 @@ mod writer;
 mod tests;
 
 use std::time::Duration;
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::time::MissedTickBehavior;
 use weir_core::component::{
@@ -47,13 +49,12 @@ const MAX_ROUND_BYTES: u64 = 2 * 1024 * 1024;
 ///
 /// Events are acknowledged as delivered once their bytes have been written to the operating system
 /// (no `fsync`). Files are opened in append mode and their directories are created as needed.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSinkConfig {
     /// Where to write (required). A template: strftime specifiers are rendered on the event's
     /// timestamp (UTC) and `{{ field.path }}` parts from the event's fields (`source_type` and
-    /// `source_id` fall back to the event's metadata). Example:
-    /// `path = "./weir-out/%Y-%m-%d/{{ source_type }}.ndjson"`.
+    /// `source_id` fall back to the event's metadata).
     ///
     /// Rendered paths are confined to the *root*: the directory part of the text before the first
     /// `%` or `{{` (`./weir-out` in the example; the file's own directory for a path without
@@ -61,27 +62,36 @@ pub struct FileSinkConfig {
     /// may contain `/` to create subdirectories below the root, but an event whose path would have a
     /// `..` component or an absolute part below the root, or a NUL byte, is rejected (and counted as
     /// `path_outside_root` errors).
+    #[schemars(
+        length(min = 1),
+        example = "./weir-out/%Y-%m-%d/{{ source_type }}.ndjson"
+    )]
     pub path: String,
     /// How each event is written: `"ndjson"` (default: the event's fields as one JSON object per
     /// line) or `"text"` (the raw `message` field, one per line; events without a string `message`
-    /// are rejected). Example: `encoding = "text"`.
+    /// are rejected).
     #[serde(default)]
+    #[schemars(example = Encoding::Text)]
     pub encoding: Encoding,
     /// `"none"` (default) or `"gzip"`. With gzip each round ends with a sync flush, so everything
     /// acknowledged can be decoded even before the stream is finished; the stream is finished when
     /// the file is closed (idle or shutdown). Reopening an existing file appends a new gzip member.
-    /// Example: `compression = "gzip"`.
     #[serde(default)]
+    #[schemars(example = Compression::Gzip)]
     pub compression: Compression,
-    /// Close files that have not been written for this many seconds (default 30, at least 1).
-    /// Example: `idle_timeout_secs = 300`.
+    /// Close files that have not been written for this many seconds.
     #[serde(default = "default_idle_timeout_secs")]
+    #[schemars(range(min = IDLE_TIMEOUT_SECS_MIN), example = 300)]
     pub idle_timeout_secs: u64,
 }
 
+/// The smallest `idle_timeout_secs`, checked by `validate` and stated in the schema.
+const IDLE_TIMEOUT_SECS_MIN: u64 = 1;
+
 /// Compression of the files written by the file sink.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "FileCompression")]
 pub enum Compression {
     /// Plain files (the default).
     #[default]
@@ -94,7 +104,7 @@ fn default_idle_timeout_secs() -> u64 {
     30
 }
 
-impl SinkConfig for FileSinkConfig {
+impl PluginCommon for FileSinkConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if self.path.is_empty() {
@@ -119,15 +129,17 @@ impl SinkConfig for FileSinkConfig {
                 Ok(_) => {}
             }
         }
-        if self.idle_timeout_secs == 0 {
+        if self.idle_timeout_secs < IDLE_TIMEOUT_SECS_MIN {
             problems.push(ConfigProblem::new(
                 "idle_timeout_secs",
-                "must be at least 1",
+                format!("must be at least {IDLE_TIMEOUT_SECS_MIN}"),
             ));
         }
         problems
     }
+}
 
+impl SinkConfig for FileSinkConfig {
     fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
         if let Some(problem) = self.validate().into_iter().next() {
             return Err(BuildError::new(problem.key, problem.message));

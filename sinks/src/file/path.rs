@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use weir_core::template::{RenderCache, RenderError, Template};
 use weir_core::Event;
 
+use crate::errors::ErrorType;
+
 /// Why a rendered path was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PathViolation {
@@ -30,9 +32,10 @@ impl PathViolation {
     /// The `error_type` label this violation is counted under.
     pub fn error_type(self) -> &'static str {
         match self {
-            PathViolation::NotAFile => "invalid_path",
-            _ => "path_outside_root",
+            PathViolation::NotAFile => ErrorType::InvalidPath,
+            _ => ErrorType::PathOutsideRoot,
         }
+        .as_str()
     }
 }
 

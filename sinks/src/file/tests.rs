@@ -3,10 +3,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use weir_core::ack::BatchStatus;
-use weir_core::component::SinkConfig;
+use weir_core::component::PluginCommon;
 use weir_core::Value;
 
 use super::*;
+use crate::errors::ErrorType;
 use crate::test_util::{batch, error_count, event, message, start, status};
 
 fn config(path: &Path, encoding: Encoding) -> FileSinkConfig {
@@ -220,7 +221,7 @@ async fn path_traversal_is_rejected_and_nothing_escapes_the_root() {
     let metrics = sink.finish().await;
     // Only the legitimate file exists anywhere in the temp dir.
     assert_eq!(files_below(dir.path()), ["a/b/root/sub/dir/ok.log"]);
-    let outside = error_count(&metrics, "path_outside_root");
+    let outside = error_count(&metrics, ErrorType::PathOutsideRoot);
     assert_eq!(outside, 7);
 }
 

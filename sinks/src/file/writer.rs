@@ -19,6 +19,7 @@ use weir_core::Event;
 use super::path::{PathTemplate, PathViolation};
 use super::Compression;
 use crate::encoding::{EncodeError, Encoding};
+use crate::errors::ErrorType;
 use crate::throttle::LogThrottle;
 
 /// At most this many files are kept open; past it the least recently written one is closed.
@@ -294,7 +295,8 @@ impl Writer {
     fn reject_route(&mut self, error: RouteError) {
         match error {
             RouteError::Render(error) => {
-                self.metrics.error("template_render_failed", 1);
+                self.metrics
+                    .error(ErrorType::TemplateRenderFailed.as_str(), 1);
                 if let Some(suppressed) = self.warnings.render.check() {
                     tracing::warn!(
                         component = self.metrics.component_id(),
@@ -356,7 +358,7 @@ impl Writer {
                     group.finalize(EventStatus::Delivered);
                 }
                 Err(error) => {
-                    metrics.error("write_failed", 1);
+                    metrics.error(ErrorType::WriteFailed.as_str(), 1);
                     if let Some(suppressed) = warnings.write.check() {
                         tracing::warn!(
                             component = metrics.component_id(),
@@ -414,7 +416,7 @@ impl Writer {
                 }
             }
             Err(error) => {
-                self.metrics.error("close_failed", 1);
+                self.metrics.error(ErrorType::CloseFailed.as_str(), 1);
                 if let Some(suppressed) = self.warnings.close.check() {
                     tracing::warn!(
                         component = self.metrics.component_id(),
@@ -468,7 +470,7 @@ fn evict_oldest(files: &mut HashMap<String, OpenFile>, metrics: &ComponentMetric
     match file.close() {
         Ok(bytes) => metrics.sent_bytes.inc_by(bytes as u64),
         Err(error) => {
-            metrics.error("close_failed", 1);
+            metrics.error(ErrorType::CloseFailed.as_str(), 1);
             tracing::warn!(
                 component = metrics.component_id(),
                 %path,

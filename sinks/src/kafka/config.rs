@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use weir_core::component::ConfigProblem;
+use weir_core::secret::Secret;
 use weir_core::template::Template;
 
 use crate::encoding::Encoding;
@@ -37,25 +39,27 @@ use crate::encoding::Encoding;
 /// checkpoint it). Messages the broker refuses for good (too large, invalid, not authorized) end
 /// `Rejected` and go to the `<sink id>.dead_letter` output. When librdkafka's local queue is full
 /// the sink waits (backpressure) instead of dropping.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSinkConfig {
     /// Comma-separated `host:port` list of brokers to bootstrap from (required).
-    /// Example: `bootstrap_servers = "127.0.0.1:9092"`.
+    #[schemars(length(min = 1), example = "127.0.0.1:9092")]
     pub bootstrap_servers: String,
     /// Topic to produce to (required). A template: `{{ field.path }}` parts from the event's
-    /// fields and strftime specifiers on its timestamp, e.g. `topic = "aws-{{ aws.log_type }}"`.
-    /// Events for which it cannot be rendered (a missing field) are rejected.
+    /// fields and strftime specifiers on its timestamp. Events for which it cannot be rendered (a
+    /// missing field) are rejected.
+    #[schemars(length(min = 1), example = "aws-{{ aws.log_type }}")]
     pub topic: String,
     /// Dotted path of the field whose value is the message key. Default: the event's
     /// deterministic id (its source's id, or one derived from file path and offset), so all copies
     /// of a record land on the same partition; no key when the event has neither.
-    /// Example: `key_field = "aws.request_id"`.
     #[serde(default)]
+    #[schemars(length(min = 1), example = "aws.request_id")]
     pub key_field: Option<String>,
-    /// Message headers: header name → dotted field path. Missing or non-scalar fields are left
-    /// out. Example: `headers = { log_type = "aws.log_type" }`.
+    /// Message headers: header name → dotted field path (not empty). Missing or non-scalar fields
+    /// are left out. Example: `headers = { log_type = "aws.log_type" }`.
     #[serde(default)]
+    #[schemars(inner(length(min = 1)))]
     pub headers: BTreeMap<String, String>,
     /// `none` (default), `gzip`, `snappy`, `lz4` or `zstd`.
     #[serde(default)]
@@ -64,20 +68,23 @@ pub struct KafkaSinkConfig {
     /// `message` field; events without one are rejected).
     #[serde(default)]
     pub encoding: Encoding,
-    /// How long librdkafka keeps retrying a message before it is reported failed (default
-    /// 300000, i.e. 5 minutes). Failed messages end `Errored`.
+    /// How long librdkafka keeps retrying a message before it is reported failed, in
+    /// milliseconds. Failed messages end `Errored`.
     #[serde(default = "default_message_timeout_ms")]
+    #[schemars(range(min = MESSAGE_TIMEOUT_MS_MIN))]
     pub message_timeout_ms: u64,
     /// `all` (default), `1` or `0`: how many replicas must have a message before it counts as
     /// delivered. Idempotence (`enable.idempotence`) is on only with `all`.
     #[serde(default)]
     pub acks: Acks,
-    /// Most messages waiting in librdkafka's local queue (default 100000); past it the sink waits.
+    /// Most messages waiting in librdkafka's local queue; past it the sink waits.
     #[serde(default = "default_queue_max_messages")]
+    #[schemars(range(min = QUEUE_MAX_MESSAGES_MIN))]
     pub queue_max_messages: u64,
-    /// Most kilobytes waiting in librdkafka's local queue (default 65536, i.e. 64 MiB); past it
+    /// Most kilobytes waiting in librdkafka's local queue; past it
     /// the sink waits.
     #[serde(default = "default_queue_max_kbytes")]
+    #[schemars(range(min = QUEUE_MAX_KBYTES_MIN))]
     pub queue_max_kbytes: u64,
     /// TLS to the brokers. Example: `tls = { enabled = true, ca_file = "/etc/ssl/kafka-ca.pem" }`.
     #[serde(default)]
@@ -92,8 +99,13 @@ pub struct KafkaSinkConfig {
     pub librdkafka_options: BTreeMap<String, String>,
 }
 
+// Bounds checked by `problems` and stated in the schema.
+const MESSAGE_TIMEOUT_MS_MIN: u64 = 1;
+const QUEUE_MAX_MESSAGES_MIN: u64 = 1;
+const QUEUE_MAX_KBYTES_MIN: u64 = 1;
+
 /// Message compression.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KafkaCompression {
     /// No compression (the default).
@@ -123,7 +135,7 @@ impl KafkaCompression {
 }
 
 /// Required acknowledgements.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Acks {
     /// Every in-sync replica (the default; enables idempotence).
     #[default]
@@ -138,7 +150,7 @@ pub enum Acks {
 }
 
 /// TLS settings.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaTls {
     /// Use TLS (default true when the table is present).
@@ -155,8 +167,8 @@ pub struct KafkaTls {
     pub key_file: Option<String>,
     /// Password of `key_file`.
     #[serde(default)]
-    pub key_password: Option<String>,
-    /// Check that the broker's certificate names the broker's host (default true).
+    pub key_password: Option<Secret>,
+    /// Check that the broker's certificate names the broker's host.
     #[serde(default = "yes")]
     pub verify_hostname: bool,
 }
@@ -166,7 +178,7 @@ fn yes() -> bool {
 }
 
 /// SASL settings.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSasl {
     /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
@@ -174,11 +186,11 @@ pub struct KafkaSasl {
     /// User name.
     pub username: String,
     /// Password.
-    pub password: String,
+    pub password: Secret,
 }
 
 /// A SASL mechanism.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum SaslMechanism {
     /// PLAIN (use with TLS).
     #[serde(rename = "PLAIN")]
@@ -239,25 +251,32 @@ impl KafkaSinkConfig {
                 ));
             }
         }
-        if self.message_timeout_ms == 0 {
-            problems.push(ConfigProblem::new(
+        for (key, value, min) in [
+            (
                 "message_timeout_ms",
-                "must be at least 1",
-            ));
-        }
-        if self.queue_max_messages == 0 {
-            problems.push(ConfigProblem::new(
+                self.message_timeout_ms,
+                MESSAGE_TIMEOUT_MS_MIN,
+            ),
+            (
                 "queue_max_messages",
-                "must be at least 1",
-            ));
-        }
-        if self.queue_max_kbytes == 0 {
-            problems.push(ConfigProblem::new("queue_max_kbytes", "must be at least 1"));
+                self.queue_max_messages,
+                QUEUE_MAX_MESSAGES_MIN,
+            ),
+            (
+                "queue_max_kbytes",
+                self.queue_max_kbytes,
+                QUEUE_MAX_KBYTES_MIN,
+            ),
+        ] {
+            if value < min {
+                problems.push(ConfigProblem::new(key, format!("must be at least {min}")));
+            }
         }
         problems
     }
 
-    /// The librdkafka producer properties, in the order they are applied.
+    /// The librdkafka producer properties, in the order they are applied. They hold the secrets
+    /// (`sasl.password`, `ssl.key.password`) in clear text, for librdkafka: never log them.
     pub fn librdkafka_properties(&self) -> Vec<(String, String)> {
         let mut props: Vec<(String, String)> = vec![
             ("bootstrap.servers".into(), self.bootstrap_servers.clone()),
@@ -298,12 +317,14 @@ impl KafkaSinkConfig {
                 ("ssl.ca.location", &tls.ca_file),
                 ("ssl.certificate.location", &tls.cert_file),
                 ("ssl.key.location", &tls.key_file),
-                ("ssl.key.password", &tls.key_password),
             ];
             for (key, value) in files {
                 if let Some(value) = value {
                     props.push((key.into(), value.clone()));
                 }
+            }
+            if let Some(password) = &tls.key_password {
+                props.push(("ssl.key.password".into(), password.expose().to_string()));
             }
             if !tls.verify_hostname {
                 props.push((
@@ -315,7 +336,7 @@ impl KafkaSinkConfig {
         if let Some(sasl) = &self.sasl {
             props.push(("sasl.mechanism".into(), sasl.mechanism.as_str().into()));
             props.push(("sasl.username".into(), sasl.username.clone()));
-            props.push(("sasl.password".into(), sasl.password.clone()));
+            props.push(("sasl.password".into(), sasl.password.expose().to_string()));
         }
         for (key, value) in &self.librdkafka_options {
             props.push((key.clone(), value.clone()));

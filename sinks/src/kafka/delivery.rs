@@ -3,16 +3,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use prometheus::{Histogram, IntCounter, IntCounterVec, IntGauge};
+use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec};
 use rdkafka::client::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryResult, ProducerContext};
 use tokio::sync::{mpsc, Notify};
 use weir_core::ack::EventStatus;
-use weir_core::metrics::{ComponentMetrics, DEFAULT_OUTPUT};
+use weir_core::metrics::{ComponentMetrics, PluginFamilies, DEFAULT_OUTPUT, SECONDS_BUCKETS};
 use weir_core::Event;
 
-use crate::delivery::{Families, Rejection};
+use crate::dead_letter::Rejection;
 use crate::throttle::LogThrottle;
 
 /// An event waiting for its delivery report (the message's delivery opaque).
@@ -93,60 +93,82 @@ pub(super) struct KafkaMetrics {
     latency: Histogram,
     sent_events: IntCounter,
     sent_bytes: IntCounter,
+    /// The component metrics, for the labels of `failed`.
+    component: ComponentMetrics,
 }
 
-impl KafkaMetrics {
-    pub(super) fn new(metrics: &ComponentMetrics) -> Self {
-        let families = Families::new(metrics, "kafka");
-        Self {
-            produced: families
-                .counter(
-                    "weir_kafka_produced_events_total",
-                    "Messages handed to librdkafka.",
-                    &[],
-                )
-                .with_label_values::<&str>(&[]),
-            delivered: families
-                .counter(
-                    "weir_kafka_delivered_events_total",
-                    "Messages acknowledged by the broker.",
-                    &[],
-                )
-                .with_label_values::<&str>(&[]),
-            failed: families.counter(
+/// The sink's families, registered once per registry and shared by every instance.
+#[derive(Clone)]
+struct Families {
+    produced: IntCounterVec,
+    delivered: IntCounterVec,
+    failed: IntCounterVec,
+    queue_depth: IntGaugeVec,
+    queue_full_waits: IntCounterVec,
+    latency: HistogramVec,
+}
+
+fn families(metrics: &ComponentMetrics) -> prometheus::Result<Families> {
+    metrics.plugin_families(|registry| {
+        let f = PluginFamilies::new(registry);
+        Ok(Families {
+            produced: f.counter(
+                "weir_kafka_produced_events_total",
+                "Messages handed to librdkafka.",
+                &[],
+            )?,
+            delivered: f.counter(
+                "weir_kafka_delivered_events_total",
+                "Messages acknowledged by the broker.",
+                &[],
+            )?,
+            failed: f.counter(
                 "weir_kafka_failed_events_total",
                 "Messages that failed, by reason.",
                 &["reason"],
-            ),
-            queue_depth: families
-                .gauge(
-                    "weir_kafka_queue_messages",
-                    "Messages in librdkafka's queue or in flight.",
-                    &[],
-                )
-                .with_label_values::<&str>(&[]),
-            queue_full_waits: families
-                .counter(
-                    "weir_kafka_queue_full_waits_total",
-                    "Times the sink waited because librdkafka's queue was full.",
-                    &[],
-                )
-                .with_label_values::<&str>(&[]),
-            latency: families
-                .histogram(
-                    "weir_kafka_delivery_latency_seconds",
-                    "Time from queueing a message to its delivery report.",
-                    &[],
-                )
-                .with_label_values::<&str>(&[]),
+            )?,
+            queue_depth: f.gauge(
+                "weir_kafka_queue_messages",
+                "Messages in librdkafka's queue or in flight.",
+                &[],
+            )?,
+            queue_full_waits: f.counter(
+                "weir_kafka_queue_full_waits_total",
+                "Times the sink waited because librdkafka's queue was full.",
+                &[],
+            )?,
+            latency: f.histogram(
+                "weir_kafka_delivery_latency_seconds",
+                "Time from queueing a message to its delivery report.",
+                &[],
+                SECONDS_BUCKETS,
+            )?,
+        })
+    })
+}
+
+impl KafkaMetrics {
+    pub(super) fn new(metrics: &ComponentMetrics) -> prometheus::Result<Self> {
+        let f = families(metrics)?;
+        let l = metrics.label_values();
+        Ok(Self {
+            produced: f.produced.with_label_values(&l),
+            delivered: f.delivered.with_label_values(&l),
+            failed: f.failed,
+            queue_depth: f.queue_depth.with_label_values(&l),
+            queue_full_waits: f.queue_full_waits.with_label_values(&l),
+            latency: f.latency.with_label_values(&l),
             sent_events: metrics.sent_events(DEFAULT_OUTPUT),
             sent_bytes: metrics.sent_bytes.clone(),
-        }
+            component: metrics.clone(),
+        })
     }
 
     /// Counts one failed message.
-    pub(super) fn failed(&self, reason: &str) {
-        self.failed.with_label_values(&[reason]).inc();
+    pub(super) fn failed(&self, reason: Failure) {
+        self.failed
+            .with_label_values(&self.component.label_values_with(&[reason.label()]))
+            .inc();
     }
 }
 
@@ -208,7 +230,7 @@ impl ProducerContext for DeliveryContext {
             }
             Err((error, _)) => {
                 let (failure, status) = classify(error);
-                self.metrics.failed(failure.label());
+                self.metrics.failed(failure);
                 if status == EventStatus::Rejected {
                     let rejection = Rejection {
                         event,

@@ -19,6 +19,7 @@ mod tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
 use rdkafka::config::ClientConfig;
@@ -36,21 +37,22 @@ pub use config::{Acks, KafkaCompression, KafkaSasl, KafkaSinkConfig, KafkaTls, S
 use delivery::{classify, DeliveryContext, Failure, KafkaMetrics, Pending};
 use record::RecordBuilder;
 
-use crate::delivery::{DeadLetters, Rejection, DEAD_LETTER};
+use crate::dead_letter::{DeadLetters, Rejection, DEAD_LETTER};
 
 /// How long to wait before offering a message again when librdkafka's queue is full (also woken
 /// early by any delivery report).
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(50);
 
-impl SinkConfig for KafkaSinkConfig {
+impl PluginCommon for KafkaSinkConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         self.problems()
     }
-
     fn outputs(&self) -> Vec<&'static str> {
         vec![DEAD_LETTER]
     }
+}
 
+impl SinkConfig for KafkaSinkConfig {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
         if let Some(problem) = self.problems().into_iter().next() {
             return Err(BuildError::new(problem.key, problem.message));
@@ -62,7 +64,8 @@ impl SinkConfig for KafkaSinkConfig {
             client.set(key, value);
         }
         let (rejected_tx, rejected_rx) = mpsc::unbounded_channel();
-        let metrics = KafkaMetrics::new(&cx.metrics);
+        let metrics = KafkaMetrics::new(&cx.metrics)
+            .map_err(|error| BuildError::new("", format!("cannot register metrics: {error}")))?;
         let context = DeliveryContext::new(Arc::clone(&cx.id), metrics.clone(), rejected_tx);
         let producer: ThreadedProducer<DeliveryContext> = client
             .create_with_context(context)
@@ -97,7 +100,7 @@ impl KafkaSink {
         let fields = match self.records.build(&event) {
             Ok(fields) => fields,
             Err(reason) => {
-                self.metrics.failed(Failure::Encode.label());
+                self.metrics.failed(Failure::Encode);
                 dead.push(Rejection { event, reason });
                 return;
             }
@@ -127,7 +130,7 @@ impl KafkaSink {
                 Err((error, record)) => {
                     let Pending { event, .. } = *record.delivery_opaque;
                     let (failure, status) = classify(&error);
-                    self.metrics.failed(failure.label());
+                    self.metrics.failed(failure);
                     if status == EventStatus::Rejected {
                         dead.push(Rejection {
                             event,

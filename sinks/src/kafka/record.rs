@@ -6,8 +6,8 @@ use rdkafka::message::{Header, OwnedHeaders};
 use weir_core::template::{RenderCache, Template};
 use weir_core::Event;
 
-use crate::delivery::{event_id, field_text, split_path};
 use crate::encoding::Encoding;
+use crate::event_key::{event_id, field_text, split_path};
 
 /// One event's message parts.
 #[derive(Debug)]

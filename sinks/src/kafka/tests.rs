@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Headers as _;
 use weir_core::ack::{BatchStatus, EventStatus};
-use weir_core::component::SinkConfig;
+use weir_core::component::PluginCommon;
 use weir_core::template::Template;
 use weir_core::{StreamPosition, Value};
 
@@ -54,6 +54,23 @@ fn tls_sasl_and_passthrough_options() {
     assert_eq!(get("linger.ms"), Some("20"));
     // Passthrough options come last, so they win.
     assert_eq!(get("acks"), Some("1"));
+}
+
+/// `sasl.password` and `tls.key_password` reach librdkafka but never a `{:?}` of the config
+/// (a log line, an error, a panic).
+#[test]
+fn secrets_are_redacted_in_debug_but_given_to_librdkafka() {
+    let c = config(serde_json::json!({
+        "bootstrap_servers": "b:9093", "topic": "t",
+        "tls": { "key_file": "/key.pem", "key_password": "key-hunter2" },
+        "sasl": { "mechanism": "PLAIN", "username": "u", "password": "sasl-hunter2" },
+    }));
+    let shown = format!("{c:?} {c:#?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("**redacted**"), "{shown}");
+    let props: BTreeMap<_, _> = c.librdkafka_properties().into_iter().collect();
+    assert_eq!(props["sasl.password"], "sasl-hunter2");
+    assert_eq!(props["ssl.key.password"], "key-hunter2");
 }
 
 #[test]
@@ -208,5 +225,8 @@ async fn oversize_messages_are_rejected() {
     drop(notifier);
     assert_eq!(status(rx).await, BatchStatus::Rejected);
     let metrics = sink.finish().await;
-    assert_eq!(crate::test_util::error_count(&metrics, "rejected"), 1);
+    assert_eq!(
+        crate::test_util::error_count(&metrics, crate::errors::ErrorType::Rejected),
+        1
+    );
 }
