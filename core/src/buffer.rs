@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Semaphore, TryAcquireError};
 
@@ -17,7 +18,7 @@ use crate::event::{finalize_all, Event};
 use crate::metrics::ComponentMetrics;
 
 /// What a full buffer does with new events.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenFull {
     /// Wait for room: upstream slows down, nothing is lost.
@@ -33,12 +34,16 @@ pub enum WhenFull {
 /// sink still drains whole batches.
 pub const DEFAULT_MAX_EVENTS: usize = 500;
 
+/// The smallest `buffer.max_events` (stated in the schema; the pipeline loader checks it).
+pub const MAX_EVENTS_MIN: usize = 1;
+
 /// A sink's `buffer` table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BufferConfig {
-    /// Capacity in events (default 500).
+    /// Capacity in events.
     #[serde(default = "default_max_events")]
+    #[schemars(range(min = MAX_EVENTS_MIN))]
     pub max_events: usize,
     /// `block` (default) or `drop_newest`.
     #[serde(default)]
@@ -136,11 +141,6 @@ impl BufferSender {
             tx: self.tx.downgrade(),
             shared: Arc::clone(&self.shared),
         }
-    }
-
-    /// Whether both senders feed the same buffer.
-    pub fn same_buffer(&self, other: &BufferSender) -> bool {
-        self.tx.same_channel(&other.tx)
     }
 
     /// Queues a batch, waiting for room (`block`) or dropping what does not fit (`drop_newest`).

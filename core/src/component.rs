@@ -221,44 +221,42 @@ impl ConfigProblem {
     }
 }
 
-/// A source's parsed config.
-pub trait SourceConfig: Debug + Send + Sync {
+/// What every plugin config offers, whatever its kind: what loading, `weir validate` and the
+/// reload diff need. A behaviour shared by all kinds is one method here (and one forward in the
+/// `parse_*` wrapper below), reached through [`PluginConfig::common`](crate::topology::PluginConfig::common)
+/// without a match per kind at each caller.
+pub trait PluginCommon: Debug + Send + Sync {
     /// Checks values that serde cannot (ranges, patterns); every problem at once.
     fn validate(&self) -> Vec<ConfigProblem> {
         Vec::new()
     }
-    /// Named outputs besides the default one.
+    /// Named outputs besides the default one (`errors`, `dead_letter`).
     fn outputs(&self) -> Vec<&'static str> {
         Vec::new()
     }
+    /// This config parsed and serialized back to JSON, every default filled in: what a reload
+    /// compares to tell a changed component from an unchanged one, so writing out a default
+    /// changes nothing. Set by the `parse_*` functions; `None` (the default) for configs built in
+    /// code, which a reload compares by their table as written.
+    fn normalized(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// A source's parsed config.
+pub trait SourceConfig: PluginCommon {
     /// Builds the running source.
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Source>, BuildError>;
 }
 
 /// A transform's parsed config.
-pub trait TransformConfig: Debug + Send + Sync {
-    /// Checks values that serde cannot; every problem at once.
-    fn validate(&self) -> Vec<ConfigProblem> {
-        Vec::new()
-    }
-    /// Named outputs besides the default one.
-    fn outputs(&self) -> Vec<&'static str> {
-        Vec::new()
-    }
+pub trait TransformConfig: PluginCommon {
     /// Builds the running transform.
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError>;
 }
 
 /// A sink's parsed config.
-pub trait SinkConfig: Debug + Send + Sync {
-    /// Checks values that serde cannot; every problem at once.
-    fn validate(&self) -> Vec<ConfigProblem> {
-        Vec::new()
-    }
-    /// Named outputs (e.g. `dead_letter`).
-    fn outputs(&self) -> Vec<&'static str> {
-        Vec::new()
-    }
+pub trait SinkConfig: PluginCommon {
     /// Builds the running sink.
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError>;
 }
@@ -325,7 +323,8 @@ impl ParseConfig {
     }
 }
 
-/// A plugin's registration: its type name, a one-line description and its config parser.
+/// A plugin's registration: its type name, a one-line description, its config parser and its
+/// config's JSON Schema.
 #[derive(Clone, Copy)]
 pub struct ComponentSpec {
     /// The `type = "…"` name.
@@ -334,14 +333,78 @@ pub struct ComponentSpec {
     pub description: &'static str,
     /// The config parser.
     pub parse: ParseConfig,
+    /// The JSON Schema of the component's own table (without the runtime's keys `type`, `inputs`
+    /// and `buffer`), inline, its nested types as `$ref`s into the generator's definitions: what
+    /// `weir schema` and `weir docs` are made of. Normally [`schema_of`] of the config type.
+    pub schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
+}
+
+/// `ComponentSpec::schema` for a config type: its schema inline (an object schema, so the pipeline
+/// schema can add the runtime's keys to it), nested types registered in the generator.
+pub fn schema_of<C: schemars::JsonSchema>(
+    generator: &mut schemars::SchemaGenerator,
+) -> schemars::Schema {
+    C::json_schema(generator)
+}
+
+/// A parsed config and its normalized form (see [`PluginCommon::normalized`]), as the `parse_*`
+/// functions return it: they alone know the concrete type, so they serialize it. Every trait
+/// method forwards to the config (a method added to the traits must be forwarded here too), and
+/// `Debug` shows the config alone.
+struct Normalized<C> {
+    config: C,
+    json: Option<serde_json::Value>,
+}
+
+impl<C: serde::Serialize> Normalized<C> {
+    fn new(config: C) -> Self {
+        let json = serde_json::to_value(&config).ok();
+        Self { config, json }
+    }
+}
+
+impl<C: Debug> Debug for Normalized<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.config.fmt(f)
+    }
+}
+
+impl<C: PluginCommon> PluginCommon for Normalized<C> {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        self.config.validate()
+    }
+    fn outputs(&self) -> Vec<&'static str> {
+        self.config.outputs()
+    }
+    fn normalized(&self) -> Option<serde_json::Value> {
+        self.json.clone()
+    }
+}
+
+impl<C: SourceConfig> SourceConfig for Normalized<C> {
+    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
+        self.config.build(cx)
+    }
+}
+
+impl<C: TransformConfig> TransformConfig for Normalized<C> {
+    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
+        self.config.build(cx)
+    }
+}
+
+impl<C: SinkConfig> SinkConfig for Normalized<C> {
+    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
+        self.config.build(cx)
+    }
 }
 
 /// `ParseFn` for a source config type.
 pub fn parse_source<C>(value: serde_json::Value) -> Result<Box<dyn SourceConfig>, ParseConfigError>
 where
-    C: SourceConfig + serde::de::DeserializeOwned + 'static,
+    C: SourceConfig + serde::de::DeserializeOwned + serde::Serialize + 'static,
 {
-    Ok(Box::new(deserialize_config::<C>(value)?))
+    Ok(Box::new(Normalized::new(deserialize_config::<C>(value)?)))
 }
 
 /// `ParseFn` for a transform config type.
@@ -349,15 +412,15 @@ pub fn parse_transform<C>(
     value: serde_json::Value,
 ) -> Result<Box<dyn TransformConfig>, ParseConfigError>
 where
-    C: TransformConfig + serde::de::DeserializeOwned + 'static,
+    C: TransformConfig + serde::de::DeserializeOwned + serde::Serialize + 'static,
 {
-    Ok(Box::new(deserialize_config::<C>(value)?))
+    Ok(Box::new(Normalized::new(deserialize_config::<C>(value)?)))
 }
 
 /// `ParseFn` for a sink config type.
 pub fn parse_sink<C>(value: serde_json::Value) -> Result<Box<dyn SinkConfig>, ParseConfigError>
 where
-    C: SinkConfig + serde::de::DeserializeOwned + 'static,
+    C: SinkConfig + serde::de::DeserializeOwned + serde::Serialize + 'static,
 {
-    Ok(Box::new(deserialize_config::<C>(value)?))
+    Ok(Box::new(Normalized::new(deserialize_config::<C>(value)?)))
 }

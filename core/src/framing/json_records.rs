@@ -57,6 +57,10 @@
 
 use bytes::{Bytes, BytesMut};
 
+use scanner::Scanner;
+
+mod scanner;
+
 /// Default [`SplitterConfig::max_record_size`]: 16 MiB.
 pub const DEFAULT_MAX_RECORD_SIZE: usize = 16 * 1024 * 1024;
 
@@ -193,112 +197,19 @@ impl State {
     }
 }
 
-/// Tracks strings, escapes and bracket nesting of one JSON value.
-#[derive(Debug, Default)]
-struct Scanner {
-    /// Expected closing brackets.
-    stack: Vec<u8>,
-    in_string: bool,
-    escape: bool,
-    /// Inside a top-level scalar (number, `true`, ...).
-    scalar: bool,
-}
-
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-fn is_scalar_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')
-}
-
-impl Scanner {
-    fn reset(&mut self) {
-        self.stack.clear();
-        self.in_string = false;
-        self.escape = false;
-        self.scalar = false;
-    }
-
-    /// Scans `chunk` from `i`. Returns `(end, true)` when the value is complete (`end` exclusive;
-    /// a scalar's terminating delimiter is not consumed), or `(chunk.len(), false)` if the value
-    /// continues in the next chunk. `Err((index, message))` on a structural error.
-    fn scan(&mut self, chunk: &[u8], mut i: usize) -> Result<(usize, bool), (usize, &'static str)> {
-        let len = chunk.len();
-        if self.escape {
-            if i >= len {
-                return Ok((len, false));
-            }
-            self.escape = false;
-            i += 1;
-        }
-        while let Some(&b) = chunk.get(i) {
-            if self.in_string {
-                let rest = chunk.get(i..).unwrap_or_default();
-                match memchr::memchr2(b'"', b'\\', rest) {
-                    None => return Ok((len, false)),
-                    Some(rel) => {
-                        let p = i + rel;
-                        if chunk.get(p) == Some(&b'\\') {
-                            if p + 1 < len {
-                                i = p + 2;
-                            } else {
-                                self.escape = true;
-                                return Ok((len, false));
-                            }
-                        } else {
-                            self.in_string = false;
-                            i = p + 1;
-                            if self.stack.is_empty() {
-                                return Ok((i, true));
-                            }
-                        }
-                    }
-                }
-                continue;
-            }
-            if self.scalar {
-                if is_scalar_byte(b) {
-                    i += 1;
-                    continue;
-                }
-                return Ok((i, true));
-            }
-            match b {
-                b'"' => {
-                    self.in_string = true;
-                    i += 1;
-                }
-                b'{' => {
-                    self.stack.push(b'}');
-                    i += 1;
-                }
-                b'[' => {
-                    self.stack.push(b']');
-                    i += 1;
-                }
-                b'}' | b']' => {
-                    if self.stack.pop() != Some(b) {
-                        return Err((i, "mismatched closing bracket"));
-                    }
-                    i += 1;
-                    if self.stack.is_empty() {
-                        return Ok((i, true));
-                    }
-                }
-                _ if self.stack.is_empty() => {
-                    if is_scalar_byte(b) {
-                        self.scalar = true;
-                        i += 1;
-                    } else {
-                        return Err((i, "unexpected character at the start of a value"));
-                    }
-                }
-                _ => i += 1,
-            }
-        }
-        Ok((len, false))
-    }
+/// Where [`RecordsSplitter::push_with`] is in the chunk being pushed.
+struct Cursor {
+    /// Index of the next byte to read.
+    i: usize,
+    /// Where the current element starts in this chunk (`None`: in an earlier chunk).
+    elem_start: Option<usize>,
+    /// Where the current document starts in this chunk while its opening is kept for a
+    /// `NotRecordsDocument` fallback (`None`: in an earlier chunk, or no longer needed).
+    doc_start: Option<usize>,
 }
 
 /// The streaming records splitter; see the [module documentation](self).
@@ -490,6 +401,7 @@ impl RecordsSplitter {
         self.push_with(chunk, |element| out.push(element))
     }
 
+    /// The state machine: one step per byte or per scanned run, each state's handler below.
     fn push_with<F: FnMut(Element)>(
         &mut self,
         chunk: &[u8],
@@ -498,261 +410,317 @@ impl RecordsSplitter {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        let len = chunk.len();
-        let mut i = 0usize;
-        // Where the current element / document starts in this chunk (None: in an earlier chunk).
-        let mut elem_start: Option<usize> = None;
-        let mut doc_start: Option<usize> = None;
-
-        while i < len {
-            let Some(&b) = chunk.get(i) else { break };
+        let mut cur = Cursor {
+            i: 0,
+            elem_start: None,
+            doc_start: None,
+        };
+        while let Some(&b) = chunk.get(cur.i) {
             match self.state {
-                State::BetweenDocs => {
-                    if is_ws(b) {
-                        i += 1;
-                        continue;
-                    }
-                    self.doc_offset = self.offset + i as u64;
-                    self.doc_elements = 0;
-                    self.prefix.clear();
-                    doc_start = Some(i);
-                    match b {
-                        b'{' => self.state = State::ObjStart,
-                        b'[' if self.config.allow_bare_array => {
-                            self.bare = true;
-                            self.state = State::ArrayStart;
-                        }
-                        b'[' => {
-                            return Err(self.not_records(
-                                chunk,
-                                doc_start,
-                                "bare arrays are not accepted",
-                            ))
-                        }
-                        _ => {
-                            return Err(self.not_records(
-                                chunk,
-                                doc_start,
-                                "document does not start with `{` or `[`",
-                            ))
-                        }
-                    }
-                    i += 1;
-                }
-                State::ObjStart => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else if b == b'"' {
-                        self.key_matched = 0;
-                        self.state = State::FirstKey;
-                        i += 1;
-                    } else {
-                        return Err(self.not_records(
-                            chunk,
-                            doc_start,
-                            "object does not start with a key",
-                        ));
-                    }
-                }
-                State::FirstKey => {
-                    let key = self.config.records_key.as_bytes();
-                    if b == b'"' {
-                        if self.key_matched == key.len() {
-                            self.state = State::AfterFirstKey;
-                            i += 1;
-                        } else {
-                            return Err(self.not_records(
-                                chunk,
-                                doc_start,
-                                "first key is not the records key",
-                            ));
-                        }
-                    } else if key.get(self.key_matched) == Some(&b) {
-                        self.key_matched += 1;
-                        i += 1;
-                    } else {
-                        return Err(self.not_records(
-                            chunk,
-                            doc_start,
-                            "first key is not the records key",
-                        ));
-                    }
-                }
-                State::AfterFirstKey => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else if b == b':' {
-                        self.state = State::BeforeArray;
-                        i += 1;
-                    } else {
-                        return Err(self.syntax(i, "expected `:` after a key"));
-                    }
-                }
-                State::BeforeArray => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else if b == b'[' {
-                        self.bare = false;
-                        self.prefix.clear();
-                        doc_start = None;
-                        self.state = State::ArrayStart;
-                        i += 1;
-                    } else {
-                        return Err(self.not_records(
-                            chunk,
-                            doc_start,
-                            "the records value is not an array",
-                        ));
-                    }
-                }
-                State::ArrayStart | State::ArrayNext => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else if b == b']' && self.state == State::ArrayStart {
-                        i += 1;
-                        self.close_array();
-                        doc_start = None;
-                    } else if b == b']' {
-                        return Err(self.syntax(i, "trailing comma before `]`"));
-                    } else {
-                        if self.state == State::ArrayStart
-                            && self.bare
-                            && self.config.bare_array_objects_only
-                            && b != b'{'
-                            && b != b'['
-                        {
-                            return Err(self.not_records(
-                                chunk,
-                                doc_start,
-                                "the first element of a bare array is not an object or array",
-                            ));
-                        }
-                        if self.state == State::ArrayStart {
-                            // The document is now known to be a records document.
-                            self.prefix.clear();
-                            doc_start = None;
-                        }
-                        self.scanner.reset();
-                        self.cur.clear();
-                        self.discarding = false;
-                        self.skipping = self.skip > 0;
-                        self.elem_offset = self.offset + i as u64;
-                        elem_start = Some(i);
-                        self.state = State::Element;
-                    }
-                }
-                State::Element => {
-                    let start = elem_start.unwrap_or(i);
-                    let (end, done) = match self.scanner.scan(chunk, i) {
-                        Ok(r) => r,
-                        Err((at, message)) => return Err(self.syntax(at, message)),
-                    };
-                    self.buffer(chunk.get(start..end).unwrap_or_default());
-                    i = end;
-                    if done {
-                        elem_start = None;
-                        self.state = State::AfterElement;
-                        self.doc_elements += 1;
-                        if self.skipping {
-                            self.skipping = false;
-                            self.skip = self.skip.saturating_sub(1);
-                        } else if self.discarding {
-                            self.discarding = false;
-                            emit(Element::TooLarge {
-                                offset: self.elem_offset,
-                                limit: self.config.max_record_size,
-                            });
-                        } else {
-                            self.records += 1;
-                            emit(Element::Record {
-                                offset: self.elem_offset,
-                                bytes: self.cur.split().freeze(),
-                            });
-                        }
-                    }
-                }
-                State::AfterElement => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else if b == b',' {
-                        self.state = State::ArrayNext;
-                        i += 1;
-                    } else if b == b']' {
-                        i += 1;
-                        self.close_array();
-                    } else {
-                        return Err(self.syntax(i, "expected `,` or `]` after an array element"));
-                    }
-                }
-                State::AfterArray | State::ObjAfterValue => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else if b == b',' {
-                        self.state = State::ObjKeyStart;
-                        i += 1;
-                    } else if b == b'}' {
-                        self.state = State::BetweenDocs;
-                        self.documents += 1;
-                        i += 1;
-                    } else {
-                        return Err(self.syntax(i, "expected `,` or `}` in the top-level object"));
-                    }
-                }
-                State::ObjKeyStart => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else if b == b'"' {
-                        self.scanner.reset();
-                        self.scanner.in_string = true;
-                        self.state = State::ObjKey;
-                        i += 1;
-                    } else {
-                        return Err(self.syntax(i, "expected a key in the top-level object"));
-                    }
-                }
-                State::ObjKey | State::ObjValue => {
-                    let (end, done) = match self.scanner.scan(chunk, i) {
-                        Ok(r) => r,
-                        Err((at, message)) => return Err(self.syntax(at, message)),
-                    };
-                    i = end;
-                    if done {
-                        self.state = if self.state == State::ObjKey {
-                            State::ObjAfterKey
-                        } else {
-                            State::ObjAfterValue
-                        };
-                    }
-                }
-                State::ObjAfterKey => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else if b == b':' {
-                        self.state = State::ObjValueStart;
-                        i += 1;
-                    } else {
-                        return Err(self.syntax(i, "expected `:` after a key"));
-                    }
-                }
+                State::BetweenDocs => self.start_document(chunk, b, &mut cur),
+                State::ObjStart => self.object_start(chunk, b, &mut cur),
+                State::FirstKey => self.first_key(chunk, b, &mut cur),
+                State::AfterFirstKey => self.colon(b, &mut cur, State::BeforeArray),
+                State::BeforeArray => self.before_array(chunk, b, &mut cur),
+                State::ArrayStart | State::ArrayNext => self.array_slot(chunk, b, &mut cur),
+                State::Element => self.element(chunk, &mut cur, &mut emit),
+                State::AfterElement => self.after_element(b, &mut cur),
+                State::AfterArray | State::ObjAfterValue => self.after_object_value(b, &mut cur),
+                State::ObjKeyStart => self.object_key_start(b, &mut cur),
+                State::ObjKey | State::ObjValue => self.skip_object_part(chunk, &mut cur),
+                State::ObjAfterKey => self.colon(b, &mut cur, State::ObjValueStart),
                 State::ObjValueStart => {
-                    if is_ws(b) {
-                        i += 1;
-                    } else {
-                        self.scanner.reset();
-                        self.state = State::ObjValue;
-                    }
+                    self.object_value_start(b, &mut cur);
+                    Ok(())
                 }
+            }?;
+        }
+        self.end_chunk(chunk, cur.doc_start)
+    }
+
+    /// `BetweenDocs`: skips whitespace; the first other byte opens a document.
+    #[inline]
+    fn start_document(&mut self, chunk: &[u8], b: u8, cur: &mut Cursor) -> Result<(), SplitError> {
+        if is_ws(b) {
+            cur.i += 1;
+            return Ok(());
+        }
+        self.doc_offset = self.offset + cur.i as u64;
+        self.doc_elements = 0;
+        self.prefix.clear();
+        cur.doc_start = Some(cur.i);
+        match b {
+            b'{' => self.state = State::ObjStart,
+            b'[' if self.config.allow_bare_array => {
+                self.bare = true;
+                self.state = State::ArrayStart;
+            }
+            b'[' => {
+                return Err(self.not_records(chunk, cur.doc_start, "bare arrays are not accepted"))
+            }
+            _ => {
+                return Err(self.not_records(
+                    chunk,
+                    cur.doc_start,
+                    "document does not start with `{` or `[`",
+                ))
             }
         }
+        cur.i += 1;
+        Ok(())
+    }
 
+    /// `ObjStart`: after the document's `{`, expects the first key's opening quote.
+    #[inline]
+    fn object_start(&mut self, chunk: &[u8], b: u8, cur: &mut Cursor) -> Result<(), SplitError> {
+        if is_ws(b) {
+            cur.i += 1;
+        } else if b == b'"' {
+            self.key_matched = 0;
+            self.state = State::FirstKey;
+            cur.i += 1;
+        } else {
+            return Err(self.not_records(chunk, cur.doc_start, "object does not start with a key"));
+        }
+        Ok(())
+    }
+
+    /// `FirstKey`: compares the first key with the records key, byte by byte (the key may be
+    /// cut across chunks).
+    #[inline]
+    fn first_key(&mut self, chunk: &[u8], b: u8, cur: &mut Cursor) -> Result<(), SplitError> {
+        let key = self.config.records_key.as_bytes();
+        let matches = if b == b'"' {
+            self.key_matched == key.len()
+        } else {
+            key.get(self.key_matched) == Some(&b)
+        };
+        if !matches {
+            return Err(self.not_records(chunk, cur.doc_start, "first key is not the records key"));
+        }
+        if b == b'"' {
+            self.state = State::AfterFirstKey;
+        } else {
+            self.key_matched += 1;
+        }
+        cur.i += 1;
+        Ok(())
+    }
+
+    /// `AfterFirstKey`, `ObjAfterKey`: expects the `:` after a key, then goes to `next`.
+    #[inline]
+    fn colon(&mut self, b: u8, cur: &mut Cursor, next: State) -> Result<(), SplitError> {
+        if is_ws(b) {
+            cur.i += 1;
+        } else if b == b':' {
+            self.state = next;
+            cur.i += 1;
+        } else {
+            return Err(self.syntax(cur.i, "expected `:` after a key"));
+        }
+        Ok(())
+    }
+
+    /// `BeforeArray`: expects the records array's `[`.
+    #[inline]
+    fn before_array(&mut self, chunk: &[u8], b: u8, cur: &mut Cursor) -> Result<(), SplitError> {
+        if is_ws(b) {
+            cur.i += 1;
+        } else if b == b'[' {
+            self.bare = false;
+            self.prefix.clear();
+            cur.doc_start = None;
+            self.state = State::ArrayStart;
+            cur.i += 1;
+        } else {
+            return Err(self.not_records(
+                chunk,
+                cur.doc_start,
+                "the records value is not an array",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `ArrayStart`, `ArrayNext`: expects an element (or, at the start, the closing `]`).
+    #[inline]
+    fn array_slot(&mut self, chunk: &[u8], b: u8, cur: &mut Cursor) -> Result<(), SplitError> {
+        let first = self.state == State::ArrayStart;
+        if is_ws(b) {
+            cur.i += 1;
+        } else if b == b']' && first {
+            cur.i += 1;
+            self.close_array();
+            cur.doc_start = None;
+        } else if b == b']' {
+            return Err(self.syntax(cur.i, "trailing comma before `]`"));
+        } else {
+            if first && self.bare && self.config.bare_array_objects_only && b != b'{' && b != b'[' {
+                return Err(self.not_records(
+                    chunk,
+                    cur.doc_start,
+                    "the first element of a bare array is not an object or array",
+                ));
+            }
+            if first {
+                // The document is now known to be a records document.
+                self.prefix.clear();
+                cur.doc_start = None;
+            }
+            self.start_element(cur);
+        }
+        Ok(())
+    }
+
+    /// Starts assembling an element at the current byte.
+    #[inline]
+    fn start_element(&mut self, cur: &mut Cursor) {
+        self.scanner.reset();
+        self.cur.clear();
+        self.discarding = false;
+        self.skipping = self.skip > 0;
+        self.elem_offset = self.offset + cur.i as u64;
+        cur.elem_start = Some(cur.i);
+        self.state = State::Element;
+    }
+
+    /// `Element`: scans (and buffers) as much of the element as the chunk holds; hands it out
+    /// when it is complete.
+    #[inline]
+    fn element<F: FnMut(Element)>(
+        &mut self,
+        chunk: &[u8],
+        cur: &mut Cursor,
+        emit: &mut F,
+    ) -> Result<(), SplitError> {
+        let start = cur.elem_start.unwrap_or(cur.i);
+        let (end, done) = match self.scanner.scan(chunk, cur.i) {
+            Ok(r) => r,
+            Err((at, message)) => return Err(self.syntax(at, message)),
+        };
+        self.buffer(chunk.get(start..end).unwrap_or_default());
+        cur.i = end;
+        if done {
+            cur.elem_start = None;
+            self.complete_element(emit);
+        }
+        Ok(())
+    }
+
+    /// The current element is complete: passes over it (skipping), reports it (too large) or
+    /// emits it.
+    #[inline]
+    fn complete_element<F: FnMut(Element)>(&mut self, emit: &mut F) {
+        self.state = State::AfterElement;
+        self.doc_elements += 1;
+        if self.skipping {
+            self.skipping = false;
+            self.skip = self.skip.saturating_sub(1);
+        } else if self.discarding {
+            self.discarding = false;
+            emit(Element::TooLarge {
+                offset: self.elem_offset,
+                limit: self.config.max_record_size,
+            });
+        } else {
+            self.records += 1;
+            emit(Element::Record {
+                offset: self.elem_offset,
+                bytes: self.cur.split().freeze(),
+            });
+        }
+    }
+
+    /// `AfterElement`: expects `,` or the array's `]`.
+    #[inline]
+    fn after_element(&mut self, b: u8, cur: &mut Cursor) -> Result<(), SplitError> {
+        if is_ws(b) {
+            cur.i += 1;
+        } else if b == b',' {
+            self.state = State::ArrayNext;
+            cur.i += 1;
+        } else if b == b']' {
+            cur.i += 1;
+            self.close_array();
+        } else {
+            return Err(self.syntax(cur.i, "expected `,` or `]` after an array element"));
+        }
+        Ok(())
+    }
+
+    /// `AfterArray`, `ObjAfterValue`: expects `,` (another member) or the document's `}`.
+    #[inline]
+    fn after_object_value(&mut self, b: u8, cur: &mut Cursor) -> Result<(), SplitError> {
+        if is_ws(b) {
+            cur.i += 1;
+        } else if b == b',' {
+            self.state = State::ObjKeyStart;
+            cur.i += 1;
+        } else if b == b'}' {
+            self.state = State::BetweenDocs;
+            self.documents += 1;
+            cur.i += 1;
+        } else {
+            return Err(self.syntax(cur.i, "expected `,` or `}` in the top-level object"));
+        }
+        Ok(())
+    }
+
+    /// `ObjKeyStart`: expects the opening quote of a later key.
+    #[inline]
+    fn object_key_start(&mut self, b: u8, cur: &mut Cursor) -> Result<(), SplitError> {
+        if is_ws(b) {
+            cur.i += 1;
+        } else if b == b'"' {
+            self.scanner.reset_in_string();
+            self.state = State::ObjKey;
+            cur.i += 1;
+        } else {
+            return Err(self.syntax(cur.i, "expected a key in the top-level object"));
+        }
+        Ok(())
+    }
+
+    /// `ObjValueStart`: skips whitespace; the value starts at the first other byte.
+    #[inline]
+    fn object_value_start(&mut self, b: u8, cur: &mut Cursor) {
+        if is_ws(b) {
+            cur.i += 1;
+        } else {
+            self.scanner.reset();
+            self.state = State::ObjValue;
+        }
+    }
+
+    /// `ObjKey`, `ObjValue`: scans over a later key or value without buffering it.
+    #[inline]
+    fn skip_object_part(&mut self, chunk: &[u8], cur: &mut Cursor) -> Result<(), SplitError> {
+        let (end, done) = match self.scanner.scan(chunk, cur.i) {
+            Ok(r) => r,
+            Err((at, message)) => return Err(self.syntax(at, message)),
+        };
+        cur.i = end;
+        if done {
+            self.state = if self.state == State::ObjKey {
+                State::ObjAfterKey
+            } else {
+                State::ObjAfterValue
+            };
+        }
+        Ok(())
+    }
+
+    /// After the whole chunk: keeps the document's opening bytes while it is undecided (bounded),
+    /// and advances the stream offset.
+    fn end_chunk(&mut self, chunk: &[u8], doc_start: Option<usize>) -> Result<(), SplitError> {
+        let len = chunk.len() as u64;
         if self.in_prelude() {
-            let start = doc_start.unwrap_or(0);
-            let rest = chunk.get(start..).unwrap_or_default();
+            let rest = chunk.get(doc_start.unwrap_or(0)..).unwrap_or_default();
             if self.prefix.len().saturating_add(rest.len())
                 > self.config.max_record_size.max(MAX_PRELUDE)
             {
-                let offset = self.offset + len as u64;
-                self.offset += len as u64;
+                let offset = self.offset + len;
+                self.offset += len;
                 return Err(self.fail(SplitError::Syntax {
                     offset,
                     message: "document opening larger than the maximum record size",
@@ -760,7 +728,7 @@ impl RecordsSplitter {
             }
             self.prefix.extend_from_slice(rest);
         }
-        self.offset += len as u64;
+        self.offset += len;
         Ok(())
     }
 

@@ -17,10 +17,10 @@ use crate::component::{ComponentKind, SinkConfig, SourceConfig, TransformConfig}
 pub use running::{ReloadError, RunOptions, RunningTopology, StopError};
 
 /// The `[api]` table: where `/metrics` and `/health` are served.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
-    /// Serve the API at all (default true).
+    /// Serve the API at all.
     #[serde(default = "default_true")]
     pub enabled: bool,
     /// Listen address (default `127.0.0.1:9598`; never all interfaces unless you say so).
@@ -67,12 +67,39 @@ impl PluginConfig {
         }
     }
 
+    /// What every kind of plugin config offers (validation, outputs, the normalized form): the
+    /// one place a config is matched by kind for them.
+    pub fn common(&self) -> &dyn crate::component::PluginCommon {
+        match self {
+            PluginConfig::Source(c) => c.as_ref(),
+            PluginConfig::Transform(c) => c.as_ref(),
+            PluginConfig::Sink(c) => c.as_ref(),
+        }
+    }
+
     /// Named outputs besides the default.
     pub fn outputs(&self) -> Vec<&'static str> {
+        self.common().outputs()
+    }
+
+    /// The plugin's parsed config serialized back to JSON (see
+    /// [`PluginCommon::normalized`](crate::component::PluginCommon::normalized)): what a reload
+    /// compares, so a default written out or left out makes no difference. `None` for configs
+    /// built in code rather than parsed.
+    pub fn normalized(&self) -> Option<serde_json::Value> {
+        self.common().normalized()
+    }
+
+    /// Builds the running component and drops it unstarted: what `weir validate` does to find
+    /// the problems only building shows (a missing TLS file, an unreadable database).
+    pub fn try_build(
+        &self,
+        cx: &crate::component::BuildContext,
+    ) -> Result<(), crate::component::BuildError> {
         match self {
-            PluginConfig::Source(c) => c.outputs(),
-            PluginConfig::Transform(c) => c.outputs(),
-            PluginConfig::Sink(c) => c.outputs(),
+            PluginConfig::Source(c) => c.build(cx).map(drop),
+            PluginConfig::Transform(c) => c.build(cx).map(drop),
+            PluginConfig::Sink(c) => c.build(cx).map(drop),
         }
     }
 }
@@ -88,7 +115,9 @@ pub struct ComponentConfig {
     pub buffer: BufferConfig,
     /// The plugin's own config.
     pub plugin: PluginConfig,
-    /// The component's table as written (after interpolation), to tell changed from unchanged.
+    /// The component's table as written (after interpolation), `type` and `inputs` included. A
+    /// reload compares components by their parsed config ([`PluginConfig::normalized`]); this
+    /// only for plugin configs that have no normalized form (built in code, not parsed).
     pub raw: serde_json::Value,
 }
 

@@ -17,12 +17,16 @@
 //! - a changed source is told to stop (it stops reading, waits for its in-flight acknowledgements
 //!   and saves its checkpoint) and the new one starts after it, from that checkpoint;
 //! - removed sources are stopped; removed transforms and sinks are unhooked from their inputs, so
-//!   their buffers close and they drain and finish; added components start.
+//!   their buffers close and they drain and finish; added components start;
+//! - a removed producer keeps feeding the consumers it had (the old instance of a replaced one
+//!   included) until it finishes, so the events it still holds are delivered, not dropped.
 //!
 //! Nothing is touched unless every new or changed component builds.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,6 +114,69 @@ enum Built {
     Sink(Box<dyn crate::component::Sink>),
 }
 
+/// A component's run, ready to be spawned.
+type RunFuture = Pin<Box<dyn Future<Output = Result<(), ComponentError>> + Send>>;
+
+impl Built {
+    fn kind(&self) -> ComponentKind {
+        match self {
+            Built::Source(_) => ComponentKind::Source,
+            Built::Transform(_) => ComponentKind::Transform,
+            Built::Sink(_) => ComponentKind::Sink,
+        }
+    }
+
+    /// The component's run over its input (transforms and sinks) and outputs; `stop` is a
+    /// source's stop signal.
+    fn into_run(
+        self,
+        id: &str,
+        input: Option<BufferReceiver>,
+        out: Outputs,
+        stop: Option<ShutdownSignal>,
+        m: &ComponentMetrics,
+        once: bool,
+    ) -> RunFuture {
+        match self {
+            Built::Source(source) => source.run(SourceContext {
+                id: Arc::from(id),
+                out,
+                shutdown: stop.expect("sources get a stop signal"),
+                metrics: m.clone(),
+                once,
+            }),
+            Built::Transform(transform) => {
+                let Some(input) = input else {
+                    unreachable!("every built transform got a buffer")
+                };
+                Box::pin(run_transform(transform, input, out, m.clone()))
+            }
+            Built::Sink(sink) => {
+                let Some(input) = input else {
+                    unreachable!("every built sink got a buffer")
+                };
+                let cx = SinkContext {
+                    id: Arc::from(id),
+                    out,
+                    metrics: m.clone(),
+                };
+                sink.run(SinkInput::new(input, m.clone()), cx)
+            }
+        }
+    }
+}
+
+/// The new pipeline's buffers and consumer lists, from [`RunningTopology::wire`] to the steps
+/// after it.
+struct Wiring {
+    /// The input buffers of the consumers about to start, taken by each as it is spawned.
+    receivers: BTreeMap<String, BufferReceiver>,
+    /// Every consumer's input buffer, without keeping it open.
+    inputs: BTreeMap<String, WeakBufferSender>,
+    /// Every output port's consumer list.
+    lists: BTreeMap<OutputRef, Consumers>,
+}
+
 /// A started pipeline.
 pub struct RunningTopology {
     tasks: Vec<Task>,
@@ -149,12 +216,31 @@ impl RunningTopology {
 
     /// Applies a new pipeline to the running one, touching only what changed (see the module
     /// docs). On error nothing was touched. Returns what changed.
+    ///
+    /// The steps run in this order because each one relies on the one before: nothing is touched
+    /// until everything builds; every consumer is wired in before any source is stopped or
+    /// anything is started, so no event has nowhere to go; and what is remembered is what was
+    /// actually started.
     pub fn reload(&mut self, config: PipelineConfig) -> Result<Diff, ReloadError> {
+        let plan = self.plan(&config)?;
+        let built = self.build(&config, &plan)?;
+        self.data_dir = Some(config.data_dir.clone());
+        let mut wiring = self.wire(&config, &plan, &built);
+        self.stop_sources(&plan);
+        let new_stops = self.spawn(&config, built, &mut wiring);
+        self.remember(&config, wiring, new_stops);
+        Ok(plan)
+    }
+
+    /// Step 1, plan: what happens to each component. A moved `data_dir` is refused here, before
+    /// anything else: every checkpoint lives below it, and moving it under running sources would
+    /// lose their state.
+    fn plan(&self, config: &PipelineConfig) -> Result<Diff, ReloadError> {
         if let Some(old) = &self.data_dir {
             if *old != config.data_dir {
                 return Err(ReloadError::DataDirChanged {
                     old: old.clone(),
-                    new: config.data_dir,
+                    new: config.data_dir.clone(),
                 });
             }
         }
@@ -163,20 +249,24 @@ impl RunningTopology {
             .iter()
             .map(|(id, r)| (id.clone(), r.shape.clone()))
             .collect();
-        let plan = diff::diff(&old_shapes, &diff::shapes(&config.components));
-        let component_metrics = |id: &str| {
-            let c = &config.components[id];
-            self.metrics.component(id, c.plugin.kind(), &c.type_name)
-        };
+        Ok(diff::diff(&old_shapes, &diff::shapes(&config.components)))
+    }
 
-        // 1. Build every new or changed component; any failure leaves everything as it was.
+    /// Step 2, build: every new or changed component, and nothing else. This is where a reload can
+    /// still fail, so it comes before anything is touched: any failure (all of them are reported
+    /// at once) leaves the running pipeline exactly as it was.
+    fn build(
+        &self,
+        config: &PipelineConfig,
+        plan: &Diff,
+    ) -> Result<BTreeMap<String, Built>, ReloadError> {
         let mut built = BTreeMap::new();
         let mut errors = Vec::new();
         for id in plan.ids(Change::Added).chain(plan.ids(Change::Changed)) {
             let cx = BuildContext {
                 id: Arc::from(id),
                 data_dir: config.data_dir.clone(),
-                metrics: component_metrics(id),
+                metrics: self.component_metrics(config, id),
             };
             let result = match &config.components[id].plugin {
                 PluginConfig::Source(c) => c.build(&cx).map(Built::Source),
@@ -190,14 +280,55 @@ impl RunningTopology {
                 Err(e) => errors.push((id.to_string(), e)),
             }
         }
-        if !errors.is_empty() {
-            return Err(ReloadError::Build(errors));
+        if errors.is_empty() {
+            Ok(built)
+        } else {
+            Err(ReloadError::Build(errors))
         }
-        self.data_dir = Some(config.data_dir.clone());
+    }
 
-        // 2. A fresh input buffer for every new or replaced consumer; the others keep theirs.
-        let mut receivers: BTreeMap<String, BufferReceiver> = BTreeMap::new();
-        let mut senders: BTreeMap<String, BufferSender> = BTreeMap::new();
+    /// Step 3, wire: input buffers and consumer lists for the new pipeline, every consumer hooked
+    /// into the lists of its inputs and unhooked from the others. It runs before anything starts
+    /// or stops, so the running producers send to the new graph from here on and a replaced
+    /// consumer's new buffer fills (bounded) while its predecessor drains. Removed producers are
+    /// left as they are: they keep feeding the consumers they had, old instances of replaced ones
+    /// included, until they finish, so what they still hold is delivered rather than dropped (and
+    /// acknowledged). The strong senders are dropped at the end: from then on only the producers'
+    /// lists keep a buffer open, so a buffer closes when its last producer finishes or unhooks it.
+    fn wire(
+        &self,
+        config: &PipelineConfig,
+        plan: &Diff,
+        built: &BTreeMap<String, Built>,
+    ) -> Wiring {
+        let (senders, receivers) = self.input_buffers(config, plan, built);
+        let lists = self.port_lists(config);
+        connect(config, &lists, &senders);
+        let inputs = senders
+            .iter()
+            .map(|(id, sender)| (id.clone(), sender.downgrade()))
+            .collect();
+        Wiring {
+            receivers,
+            inputs,
+            lists,
+        }
+    }
+
+    /// Part of [`Self::wire`]: a fresh input buffer for every new or replaced consumer (the
+    /// replacement must not read what its predecessor is still draining); unchanged and rewired
+    /// consumers keep theirs, with whatever is queued in it.
+    fn input_buffers(
+        &self,
+        config: &PipelineConfig,
+        plan: &Diff,
+        built: &BTreeMap<String, Built>,
+    ) -> (
+        BTreeMap<String, BufferSender>,
+        BTreeMap<String, BufferReceiver>,
+    ) {
+        let mut senders = BTreeMap::new();
+        let mut receivers = BTreeMap::new();
         for (id, component) in &config.components {
             let kind = component.plugin.kind();
             if kind == ComponentKind::Source {
@@ -222,7 +353,8 @@ impl RunningTopology {
                         },
                         _ => component.buffer.clone(),
                     };
-                    let (tx, rx) = buffer(&buffer_config, component_metrics(id));
+                    let metrics = self.component_metrics(config, id);
+                    let (tx, rx) = buffer(&buffer_config, metrics);
                     senders.insert(id.clone(), tx);
                     receivers.insert(id.clone(), rx);
                 }
@@ -230,10 +362,14 @@ impl RunningTopology {
                 None => {}
             }
         }
+        (senders, receivers)
+    }
 
-        // 3. Every output port's consumer list: kept for running producers (also for a replaced
-        //    one, so its consumers carry on with the replacement), new for new ports.
-        let mut lists: BTreeMap<OutputRef, Consumers> = BTreeMap::new();
+    /// Part of [`Self::wire`]: the consumer list of every output port of the new pipeline. A
+    /// running producer's lists are kept (also a replaced one's, so its consumers carry on with
+    /// the replacement without being rewired); new ports get new lists.
+    fn port_lists(&self, config: &PipelineConfig) -> BTreeMap<OutputRef, Consumers> {
+        let mut lists = BTreeMap::new();
         for (id, component) in &config.components {
             let ports =
                 std::iter::once(None).chain(component.plugin.outputs().into_iter().map(Some));
@@ -250,54 +386,16 @@ impl RunningTopology {
                 lists.insert(key, list);
             }
         }
+        lists
+    }
 
-        // 4. Wire: each consumer into the lists of its inputs (added before anything is removed,
-        //    so no buffer sees all its producers go in between), then out of every other list.
-        let mut wanted: BTreeMap<OutputRef, Vec<&str>> = BTreeMap::new();
-        for (id, component) in &config.components {
-            for input in &component.inputs {
-                let key = OutputRef::parse(input);
-                wanted.entry(key.clone()).or_default().push(id);
-                if let (Some(list), Some(sender)) = (lists.get(&key), senders.get(id)) {
-                    list.set(id, sender.clone());
-                }
-            }
-        }
-        for (key, list) in &lists {
-            for consumer in list.ids() {
-                let keep = wanted
-                    .get(key)
-                    .is_some_and(|ids| ids.contains(&consumer.as_str()));
-                if !keep {
-                    list.remove(&consumer);
-                }
-            }
-        }
-        // Removed producers keep feeding their old consumers while they drain, except consumers
-        // that are gone or replaced: those must not keep an old buffer open.
-        for (key, weak) in &self.ports {
-            if config.components.contains_key(&key.component) {
-                continue;
-            }
-            if let Some(list) = weak.upgrade() {
-                for consumer in list.ids() {
-                    if !matches!(
-                        plan.changes.get(&consumer),
-                        Some(Change::Unchanged | Change::Rewired)
-                    ) {
-                        list.remove(&consumer);
-                    }
-                }
-            }
-        }
-        let weak_inputs: BTreeMap<String, WeakBufferSender> = senders
-            .iter()
-            .map(|(id, sender)| (id.clone(), sender.downgrade()))
-            .collect();
-        drop(senders);
-
-        // 5. Stop removed and replaced sources (they drain and checkpoint on their own); removed
-        //    transforms and sinks were unhooked above and finish once their buffers are empty.
+    /// Step 4, stop removed and replaced sources: they stop reading, wait for their in-flight
+    /// acknowledgements and save their checkpoints on their own; a replacement starts only after
+    /// (see [`Self::spawn_task`]), from that checkpoint. Removed transforms and sinks need no
+    /// signal: [`Self::wire`] unhooked them from the running producers, so their buffers close
+    /// once the removed producers feeding them (if any) have finished too, and they drain and
+    /// finish.
+    fn stop_sources(&self, plan: &Diff) {
         for id in plan
             .removed
             .iter()
@@ -308,86 +406,71 @@ impl RunningTopology {
                 stop.cancel();
             }
         }
+    }
 
-        // 6. Spawn: consumers before producers; a replacement starts once its predecessor is done.
+    /// Step 5, spawn every built component: consumers before producers, so a buffer is read as
+    /// soon as anything is sent to it. Returns each started component's stop signal (sources have
+    /// one).
+    fn spawn(
+        &mut self,
+        config: &PipelineConfig,
+        built: BTreeMap<String, Built>,
+        wiring: &mut Wiring,
+    ) -> BTreeMap<String, Option<ShutdownSignal>> {
         let mut order: Vec<(String, Built)> = built.into_iter().collect();
-        order.sort_by_key(|(_, b)| match b {
-            Built::Sink(_) => 0,
-            Built::Transform(_) => 1,
-            Built::Source(_) => 2,
-        });
+        // Sinks, then transforms, then sources (stable: by id within a kind).
+        order.sort_by_key(|(_, b)| std::cmp::Reverse(b.kind()));
         let mut new_stops = BTreeMap::new();
         for (id, component) in order {
-            let m = component_metrics(&id);
-            let arc_id: Arc<str> = Arc::from(id.as_str());
-            let out = self.outputs_for(&id, &config, &lists, &m);
-            let input = receivers.remove(&id);
+            let m = self.component_metrics(config, &id);
+            let out = self.outputs_for(&id, config, &wiring.lists, &m);
+            let input = wiring.receivers.remove(&id);
             let stop = matches!(component, Built::Source(_)).then(|| self.shutdown.child_token());
-            let kind = match component {
-                Built::Source(_) => ComponentKind::Source,
-                Built::Transform(_) => ComponentKind::Transform,
-                Built::Sink(_) => ComponentKind::Sink,
-            };
-            let once = self.options.once;
-            let run: std::pin::Pin<
-                Box<dyn std::future::Future<Output = Result<(), ComponentError>> + Send>,
-            > = match component {
-                Built::Source(source) => {
-                    let cx = SourceContext {
-                        id: arc_id,
-                        out,
-                        shutdown: stop.clone().expect("sources get a stop signal"),
-                        metrics: m.clone(),
-                        once,
-                    };
-                    source.run(cx)
-                }
-                Built::Transform(transform) => {
-                    let Some(input) = input else {
-                        unreachable!("every built transform got a buffer")
-                    };
-                    Box::pin(run_transform(transform, input, out, m.clone()))
-                }
-                Built::Sink(sink) => {
-                    let Some(input) = input else {
-                        unreachable!("every built sink got a buffer")
-                    };
-                    let cx = SinkContext {
-                        id: arc_id,
-                        out,
-                        metrics: m.clone(),
-                    };
-                    sink.run(SinkInput::new(input, m.clone()), cx)
-                }
-            };
-            // The instance this one replaces; also a removed one still draining when the same id
-            // is added back, so two instances never share a checkpoint or an output.
-            let predecessor = self
-                .tasks
-                .iter()
-                .rposition(|t| t.id == id)
-                .map(|index| self.tasks.remove(index));
-            let drain_timeout = self.options.drain_timeout;
-            let started = m.clone();
-            let handle = tokio::spawn(async move {
-                if let Some(old) = predecessor {
-                    await_predecessor(old, drain_timeout).await;
-                }
-                started.mark_started();
-                run.await
-            });
-            tracing::debug!(component = %id, kind = kind.as_str(), "started");
-            self.tasks.push(Task {
-                id: id.clone(),
-                kind,
-                metrics: m,
-                handle,
-                reported: false,
-            });
+            let kind = component.kind();
+            let run = component.into_run(&id, input, out, stop.clone(), &m, self.options.once);
+            self.spawn_task(id.clone(), kind, m, run);
             new_stops.insert(id, stop);
         }
+        new_stops
+    }
 
-        // 7. Remember the new pipeline.
+    /// Part of [`Self::spawn`]: starts a component's task. It first waits for the instance it
+    /// replaces — or for a removed one still draining when the same id is added back — so two
+    /// instances never share a checkpoint or an output.
+    fn spawn_task(&mut self, id: String, kind: ComponentKind, m: ComponentMetrics, run: RunFuture) {
+        let predecessor = self
+            .tasks
+            .iter()
+            .rposition(|t| t.id == id)
+            .map(|index| self.tasks.remove(index));
+        let drain_timeout = self.options.drain_timeout;
+        let started = m.clone();
+        let handle = tokio::spawn(async move {
+            if let Some(old) = predecessor {
+                await_predecessor(old, drain_timeout).await;
+            }
+            started.mark_started();
+            run.await
+        });
+        tracing::debug!(component = %id, kind = kind.as_str(), "started");
+        self.tasks.push(Task {
+            id,
+            kind,
+            metrics: m,
+            handle,
+            reported: false,
+        });
+    }
+
+    /// Step 6, remember the new pipeline: each component's shape (what the next reload compares
+    /// with), input buffer and stop signal, and every port's consumer list. All of it weakly, so
+    /// the topology itself never keeps a buffer open.
+    fn remember(
+        &mut self,
+        config: &PipelineConfig,
+        wiring: Wiring,
+        mut new_stops: BTreeMap<String, Option<ShutdownSignal>>,
+    ) {
         let mut components = BTreeMap::new();
         for (id, component) in &config.components {
             let previous = self.components.remove(id);
@@ -399,17 +482,23 @@ impl RunningTopology {
                 id.clone(),
                 Running {
                     shape: Shape::of(component),
-                    input: weak_inputs.get(id).cloned(),
+                    input: wiring.inputs.get(id).cloned(),
                     stop,
                 },
             );
         }
         self.components = components;
-        self.ports = lists
+        self.ports = wiring
+            .lists
             .iter()
             .map(|(key, list)| (key.clone(), list.downgrade()))
             .collect();
-        Ok(plan)
+    }
+
+    /// A component's metrics (registered once; the same handles on every call).
+    fn component_metrics(&self, config: &PipelineConfig, id: &str) -> ComponentMetrics {
+        let c = &config.components[id];
+        self.metrics.component(id, c.plugin.kind(), &c.type_name)
     }
 
     /// The outputs of a component about to start, over the shared consumer lists of its ports.
@@ -501,6 +590,36 @@ impl RunningTopology {
     }
 }
 
+/// Part of [`RunningTopology::wire`]: hooks each consumer into the lists of its inputs, then out
+/// of every other list. Adding comes first, so no buffer sees all its producers go in between
+/// (it would close and its consumer would finish).
+fn connect(
+    config: &PipelineConfig,
+    lists: &BTreeMap<OutputRef, Consumers>,
+    senders: &BTreeMap<String, BufferSender>,
+) {
+    let mut wanted: BTreeMap<OutputRef, Vec<&str>> = BTreeMap::new();
+    for (id, component) in &config.components {
+        for input in &component.inputs {
+            let key = OutputRef::parse(input);
+            wanted.entry(key.clone()).or_default().push(id);
+            if let (Some(list), Some(sender)) = (lists.get(&key), senders.get(id)) {
+                list.set(id, sender.clone());
+            }
+        }
+    }
+    for (key, list) in lists {
+        for consumer in list.ids() {
+            let keep = wanted
+                .get(key)
+                .is_some_and(|ids| ids.contains(&consumer.as_str()));
+            if !keep {
+                list.remove(&consumer);
+            }
+        }
+    }
+}
+
 /// Waits for the instance a replacement takes over from; aborts it past `timeout` (its
 /// unacknowledged events then count as errored and their sources deliver them again).
 async fn await_predecessor(mut old: Task, timeout: Duration) {
@@ -581,442 +700,4 @@ async fn send_results(out: &mut Outputs, result: TransformOutput) {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-
-    use async_trait::async_trait;
-
-    use super::*;
-    use crate::ack::{BatchNotifier, BatchStatus, EventFinalizers, EventStatus};
-    use crate::component::{Sink, SinkConfig, Source, SourceConfig};
-    use crate::event::EventMetadata;
-    use crate::topology::{ComponentConfig, PluginConfig};
-
-    /// Waits for every batch's status (after the source dropped its outputs) and records it.
-    async fn record_statuses(
-        pending: Vec<tokio::sync::oneshot::Receiver<BatchStatus>>,
-        into: &Mutex<Vec<BatchStatus>>,
-    ) {
-        for status in pending {
-            if let Ok(status) = status.await {
-                into.lock().unwrap().push(status);
-            }
-        }
-    }
-
-    /// Emits `events` events in batches of 10, then waits for every batch's status.
-    #[derive(Debug)]
-    struct Emit {
-        events: usize,
-        statuses: Arc<Mutex<Vec<BatchStatus>>>,
-    }
-
-    struct EmitSource(usize, Arc<Mutex<Vec<BatchStatus>>>);
-
-    impl SourceConfig for Emit {
-        fn build(&self, _: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
-            Ok(Box::new(EmitSource(
-                self.events,
-                Arc::clone(&self.statuses),
-            )))
-        }
-    }
-
-    #[async_trait]
-    impl Source for EmitSource {
-        async fn run(self: Box<Self>, mut cx: SourceContext) -> Result<(), ComponentError> {
-            let mut pending = Vec::new();
-            for chunk in 0..self.0.div_ceil(10) {
-                let (batch, status) = BatchNotifier::with_receiver();
-                let events = (0..10.min(self.0 - chunk * 10))
-                    .map(|i| {
-                        let mut meta =
-                            EventMetadata::new(Arc::clone(&cx.id), "test", chrono::Utc::now());
-                        meta.finalizers = EventFinalizers::one(batch.finalizer());
-                        Event::from_message(format!("{chunk}-{i}"), meta)
-                    })
-                    .collect();
-                drop(batch);
-                cx.out.send(events).await;
-                pending.push(status);
-            }
-            drop(cx.out);
-            record_statuses(pending, &self.1).await;
-            Ok(())
-        }
-    }
-
-    /// Finalizes everything with one status, optionally slowly; counts what it saw.
-    #[derive(Debug)]
-    struct Finish {
-        status: EventStatus,
-        delay_ms: u64,
-        seen: Arc<AtomicUsize>,
-    }
-
-    struct FinishSink(EventStatus, u64, Arc<AtomicUsize>);
-
-    impl SinkConfig for Finish {
-        fn build(&self, _: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
-            Ok(Box::new(FinishSink(
-                self.status,
-                self.delay_ms,
-                Arc::clone(&self.seen),
-            )))
-        }
-    }
-
-    #[async_trait]
-    impl Sink for FinishSink {
-        async fn run(
-            self: Box<Self>,
-            mut input: SinkInput,
-            _cx: SinkContext,
-        ) -> Result<(), ComponentError> {
-            while let Some(events) = input.next_batch().await {
-                tokio::time::sleep(Duration::from_millis(self.1)).await;
-                self.2.fetch_add(events.len(), Ordering::Relaxed);
-                crate::event::finalize_all(events, self.0);
-            }
-            Ok(())
-        }
-    }
-
-    fn component(inputs: &[&str], max_events: usize, plugin: PluginConfig) -> ComponentConfig {
-        ComponentConfig {
-            type_name: "test".into(),
-            inputs: inputs.iter().map(|s| s.to_string()).collect(),
-            buffer: BufferConfig {
-                max_events,
-                ..BufferConfig::default()
-            },
-            plugin,
-            raw: serde_json::Value::Null,
-        }
-    }
-
-    async fn fan_out(second: EventStatus) -> (Vec<BatchStatus>, usize, usize) {
-        let statuses = Arc::new(Mutex::new(Vec::new()));
-        let (fast, slow) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let mut config = PipelineConfig::default();
-        let emit = Emit {
-            events: 100,
-            statuses: Arc::clone(&statuses),
-        };
-        config.components.insert(
-            "src".into(),
-            component(&[], 1, PluginConfig::Source(Box::new(emit))),
-        );
-        let a = Finish {
-            status: EventStatus::Delivered,
-            delay_ms: 0,
-            seen: Arc::clone(&fast),
-        };
-        let b = Finish {
-            status: second,
-            delay_ms: 5,
-            seen: Arc::clone(&slow),
-        };
-        config.components.insert(
-            "a".into(),
-            component(&["src"], 1000, PluginConfig::Sink(Box::new(a))),
-        );
-        config.components.insert(
-            "b".into(),
-            component(&["src"], 10, PluginConfig::Sink(Box::new(b))),
-        );
-        let metrics = Metrics::new("test").unwrap();
-        let mut topology = RunningTopology::start(
-            config,
-            &metrics,
-            RunOptions {
-                once: true,
-                ..RunOptions::default()
-            },
-        )
-        .unwrap();
-        tokio::time::timeout(Duration::from_secs(10), topology.wait())
-            .await
-            .unwrap();
-        let statuses = statuses.lock().unwrap().clone();
-        (
-            statuses,
-            fast.load(Ordering::Relaxed),
-            slow.load(Ordering::Relaxed),
-        )
-    }
-
-    #[tokio::test]
-    async fn fan_out_delivers_every_event_to_every_consumer() {
-        let (statuses, fast, slow) = fan_out(EventStatus::Delivered).await;
-        assert_eq!(
-            (fast, slow),
-            (100, 100),
-            "the slow consumer with a small buffer still gets everything"
-        );
-        assert_eq!(statuses, vec![BatchStatus::Delivered; 10]);
-    }
-
-    #[tokio::test]
-    async fn fan_out_with_one_rejecting_sink_reports_rejected_to_the_source() {
-        let (statuses, fast, slow) = fan_out(EventStatus::Rejected).await;
-        assert_eq!((fast, slow), (100, 100));
-        assert_eq!(
-            statuses,
-            vec![BatchStatus::Rejected; 10],
-            "a rejection is never a delivery"
-        );
-    }
-
-    /// Emits numbered events in batches of 10 until stopped; records every batch's status.
-    #[derive(Debug)]
-    struct Counter {
-        next: Arc<AtomicUsize>,
-        statuses: Arc<Mutex<Vec<BatchStatus>>>,
-        builds: Arc<AtomicUsize>,
-    }
-
-    struct CounterSource(Arc<AtomicUsize>, Arc<Mutex<Vec<BatchStatus>>>);
-
-    impl SourceConfig for Counter {
-        fn build(&self, _: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
-            self.builds.fetch_add(1, Ordering::Relaxed);
-            Ok(Box::new(CounterSource(
-                Arc::clone(&self.next),
-                Arc::clone(&self.statuses),
-            )))
-        }
-    }
-
-    #[async_trait]
-    impl Source for CounterSource {
-        async fn run(self: Box<Self>, mut cx: SourceContext) -> Result<(), ComponentError> {
-            let mut pending = Vec::new();
-            while !cx.shutdown.is_cancelled() {
-                let (batch, status) = BatchNotifier::with_receiver();
-                let events = (0..10)
-                    .map(|_| {
-                        let n = self.0.fetch_add(1, Ordering::Relaxed);
-                        let mut meta =
-                            EventMetadata::new(Arc::clone(&cx.id), "test", chrono::Utc::now());
-                        meta.finalizers = EventFinalizers::one(batch.finalizer());
-                        Event::from_message(n.to_string(), meta)
-                    })
-                    .collect();
-                drop(batch);
-                cx.out.send(events).await;
-                pending.push(status);
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            drop(cx.out);
-            record_statuses(pending, &self.1).await;
-            Ok(())
-        }
-    }
-
-    /// Records the messages it delivers, tagged with its build generation.
-    #[derive(Debug)]
-    struct Collect {
-        seen: Arc<Mutex<Vec<(usize, String)>>>,
-        builds: Arc<AtomicUsize>,
-    }
-
-    struct CollectSink(usize, Arc<Mutex<Vec<(usize, String)>>>);
-
-    impl SinkConfig for Collect {
-        fn build(&self, _: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
-            let generation = self.builds.fetch_add(1, Ordering::Relaxed);
-            Ok(Box::new(CollectSink(generation, Arc::clone(&self.seen))))
-        }
-    }
-
-    #[async_trait]
-    impl Sink for CollectSink {
-        async fn run(
-            self: Box<Self>,
-            mut input: SinkInput,
-            _cx: SinkContext,
-        ) -> Result<(), ComponentError> {
-            while let Some(events) = input.next_batch().await {
-                {
-                    let mut seen = self.1.lock().unwrap();
-                    for event in &events {
-                        let message = event
-                            .message_bytes()
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                            .unwrap_or_default();
-                        seen.push((self.0, message));
-                    }
-                }
-                crate::event::finalize_all(events, EventStatus::Delivered);
-            }
-            Ok(())
-        }
-    }
-
-    struct Rig {
-        next: Arc<AtomicUsize>,
-        statuses: Arc<Mutex<Vec<BatchStatus>>>,
-        source_builds: Arc<AtomicUsize>,
-        seen: Arc<Mutex<Vec<(usize, String)>>>,
-        sink_builds: Arc<AtomicUsize>,
-    }
-
-    impl Rig {
-        fn new() -> Self {
-            Self {
-                next: Arc::default(),
-                statuses: Arc::default(),
-                source_builds: Arc::default(),
-                seen: Arc::default(),
-                sink_builds: Arc::default(),
-            }
-        }
-
-        /// `src` → `out`, with `raw` marking the sink's settings (a different value = changed).
-        fn pipeline(
-            &self,
-            sources: &[&str],
-            sink_inputs: &[&str],
-            sink_setting: i64,
-        ) -> PipelineConfig {
-            let mut config = PipelineConfig::default();
-            for id in sources {
-                let counter = Counter {
-                    next: Arc::clone(&self.next),
-                    statuses: Arc::clone(&self.statuses),
-                    builds: Arc::clone(&self.source_builds),
-                };
-                let mut c = component(&[], 1, PluginConfig::Source(Box::new(counter)));
-                c.raw = serde_json::json!({"type": "counter"});
-                config.components.insert(id.to_string(), c);
-            }
-            let collect = Collect {
-                seen: Arc::clone(&self.seen),
-                builds: Arc::clone(&self.sink_builds),
-            };
-            let mut sink = component(sink_inputs, 50, PluginConfig::Sink(Box::new(collect)));
-            sink.raw = serde_json::json!({"type": "collect", "setting": sink_setting, "inputs": sink_inputs});
-            config.components.insert("out".into(), sink);
-            config
-        }
-
-        /// Every emitted number was delivered at least once, and every batch acknowledged delivered.
-        fn assert_nothing_lost(&self) -> usize {
-            let emitted = self.next.load(Ordering::Relaxed);
-            let seen = self.seen.lock().unwrap();
-            let mut numbers: Vec<usize> = seen.iter().filter_map(|(_, m)| m.parse().ok()).collect();
-            numbers.sort_unstable();
-            numbers.dedup();
-            assert_eq!(numbers.len(), emitted, "every emitted event arrives");
-            let statuses = self.statuses.lock().unwrap();
-            assert!(statuses.iter().all(|s| *s == BatchStatus::Delivered));
-            assert_eq!(statuses.len() * 10, emitted);
-            emitted
-        }
-    }
-
-    async fn flow(ms: u64) {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn replacing_a_sink_under_traffic_loses_nothing_and_keeps_the_source() {
-        let rig = Rig::new();
-        let metrics = Metrics::new("test").unwrap();
-        let mut topology = RunningTopology::start(
-            rig.pipeline(&["src"], &["src"], 1),
-            &metrics,
-            RunOptions::default(),
-        )
-        .unwrap();
-        flow(100).await;
-        for setting in 2..6 {
-            let plan = topology
-                .reload(rig.pipeline(&["src"], &["src"], setting))
-                .unwrap();
-            assert_eq!(plan.changes["out"], Change::Changed);
-            assert_eq!(plan.changes["src"], Change::Unchanged);
-            flow(50).await;
-        }
-        topology.stop(Duration::from_secs(10)).await.unwrap();
-        let emitted = rig.assert_nothing_lost();
-        assert!(emitted > 100, "traffic flowed: {emitted}");
-        assert_eq!(
-            rig.source_builds.load(Ordering::Relaxed),
-            1,
-            "the source was never rebuilt"
-        );
-        assert_eq!(rig.sink_builds.load(Ordering::Relaxed), 5);
-        let generations: std::collections::BTreeSet<usize> =
-            rig.seen.lock().unwrap().iter().map(|(g, _)| *g).collect();
-        assert!(
-            generations.len() >= 2,
-            "replacements delivered too: {generations:?}"
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sources_are_replaced_added_removed_and_sinks_rewired_without_loss() {
-        let rig = Rig::new();
-        let metrics = Metrics::new("test").unwrap();
-        let mut topology = RunningTopology::start(
-            rig.pipeline(&["a"], &["a"], 1),
-            &metrics,
-            RunOptions::default(),
-        )
-        .unwrap();
-        flow(50).await;
-        // Add a source and rewire the sink to both: the sink is not rebuilt.
-        let plan = topology
-            .reload(rig.pipeline(&["a", "b"], &["a", "b"], 1))
-            .unwrap();
-        assert_eq!(plan.changes["out"], Change::Rewired);
-        assert_eq!(plan.changes["b"], Change::Added);
-        flow(50).await;
-        // Remove the first source: it drains; the sink keeps running.
-        let plan = topology.reload(rig.pipeline(&["b"], &["b"], 1)).unwrap();
-        assert_eq!(plan.removed, vec!["a".to_string()]);
-        flow(50).await;
-        assert_eq!(
-            rig.sink_builds.load(Ordering::Relaxed),
-            1,
-            "rewiring never rebuilds"
-        );
-        // Change the source: the old one stops and acknowledges, the new one starts after it.
-        let mut changed = rig.pipeline(&["b"], &["b"], 1);
-        changed.components.get_mut("b").unwrap().raw =
-            serde_json::json!({"type": "counter", "v": 2});
-        let plan = topology.reload(changed).unwrap();
-        assert_eq!(plan.changes["b"], Change::Changed);
-        flow(50).await;
-        topology.stop(Duration::from_secs(10)).await.unwrap();
-        rig.assert_nothing_lost();
-        assert_eq!(rig.source_builds.load(Ordering::Relaxed), 3);
-    }
-
-    #[tokio::test]
-    async fn a_reload_that_does_not_build_or_moves_data_dir_changes_nothing() {
-        let rig = Rig::new();
-        let metrics = Metrics::new("test").unwrap();
-        let mut topology = RunningTopology::start(
-            rig.pipeline(&["a"], &["a"], 1),
-            &metrics,
-            RunOptions::default(),
-        )
-        .unwrap();
-        let mut moved = rig.pipeline(&["a"], &["a"], 2);
-        moved.data_dir = PathBuf::from("/elsewhere");
-        let error = topology.reload(moved).unwrap_err();
-        assert!(error.to_string().contains("needs a restart"), "{error}");
-        assert_eq!(
-            rig.sink_builds.load(Ordering::Relaxed),
-            1,
-            "no partial apply"
-        );
-        flow(30).await;
-        topology.stop(Duration::from_secs(10)).await.unwrap();
-        rig.assert_nothing_lost();
-    }
-}
+mod tests;

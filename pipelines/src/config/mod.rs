@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json};
 use weir_core::buffer::BufferConfig;
-use weir_core::component::{deserialize_config, ComponentKind, ConfigProblem, ParseConfig};
+use weir_core::component::{
+    deserialize_config, BuildContext, ComponentKind, ConfigProblem, ParseConfig,
+};
 use weir_core::topology::graph::{self, Node};
 use weir_core::topology::{ApiConfig, ComponentConfig, PipelineConfig, PluginConfig};
 
@@ -106,8 +108,18 @@ impl PipelineFile {
     }
 }
 
+/// Whether loading also builds every component (without starting it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// Parse and check only: nothing outside the pipeline files is touched.
+    No,
+    /// Also build each component, so problems only building shows (a TLS file that does not
+    /// exist, a certificate that does not parse) are reported at the component's file:line.
+    Yes,
+}
+
 /// Loads and validates pipeline files from disk.
-pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Vec<Diagnostic>> {
+pub fn load_paths(paths: &[PathBuf], build: Build) -> Result<Loaded, Vec<Diagnostic>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -119,7 +131,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Loaded, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    load(&files, |name| std::env::var(name).ok())
+    load_with(&files, |name| std::env::var(name).ok(), build)
 }
 
 const SECTIONS: [(&str, ComponentKind); 3] = [
@@ -144,146 +156,271 @@ pub fn load(
     files: &[PipelineFile],
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Loaded, Vec<Diagnostic>> {
+    load_with(files, env, Build::No)
+}
+
+/// [`load`], building every component when `build` says so.
+///
+/// Every problem is reported, in this order: each file's syntax and top-level keys, file by
+/// file; then each component's own config, by id; then the graph; and only if all of that is
+/// fine, what building shows.
+pub fn load_with(
+    files: &[PipelineFile],
+    env: impl Fn(&str) -> Option<String>,
+    build: Build,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut cx = Checker {
         files,
         parsed: Vec::new(),
         diagnostics: Vec::new(),
     };
-    let mut data_dir: Option<(String, usize)> = None;
-    let mut api: Option<(ApiConfig, usize)> = None;
-    let mut tables: BTreeMap<String, (Origin, Map<String, Json>)> = BTreeMap::new();
-
+    let mut top = TopLevel::default();
     for (index, file) in files.iter().enumerate() {
-        let Some(top) = cx.parse_file(index, file, &env) else {
+        let Some(keys) = cx.parse_file(index, file, &env) else {
             continue;
         };
-        for (key, value) in top {
-            match key.as_str() {
-                "data_dir" => match value {
-                    Json::String(dir) => match &data_dir {
-                        Some((other, other_file)) if *other != dir => {
-                            let message = format!(
-                                "`data_dir` is `{dir}` here but `{other}` in {}",
-                                files[*other_file].path.display()
-                            );
-                            cx.top_error(index, "data_dir", message);
-                        }
-                        _ => data_dir = Some((dir, index)),
-                    },
-                    _ => cx.top_error(index, "data_dir", "must be a string path".into()),
-                },
-                "api" => match deserialize_config::<ApiConfig>(value) {
-                    Ok(parsed) => match &api {
-                        Some((other, other_file)) if *other != parsed => {
-                            let message = format!("`api` differs from the one in {}", files[*other_file].path.display());
-                            cx.top_error(index, "api", message);
-                        }
-                        _ => api = Some((parsed, index)),
-                    },
-                    Err(e) => {
-                        let key = if e.key.is_empty() { "api".to_string() } else { format!("api.{}", e.key) };
-                        cx.top_error(index, &key, e.message);
-                    }
-                },
-                section @ ("sources" | "transforms" | "sinks") => {
-                    let kind = SECTIONS.iter().find(|(s, _)| *s == section).map(|(_, k)| *k).unwrap_or(ComponentKind::Source);
-                    let Json::Object(components) = value else {
-                        cx.top_error(index, section, format!("`{section}` must be a table of components by id"));
-                        continue;
-                    };
-                    for (id, table) in components {
-                        let Json::Object(table) = table else {
-                            cx.component_error(index, kind, &id, "", "a component must be a table".into());
-                            continue;
-                        };
-                        if let Some((origin, _)) = tables.get(&id) {
-                            let (line, _) = cx.component_position(origin.file, origin.kind, &id).unwrap_or((0, 0));
-                            let message = format!(
-                                "duplicate component id `{id}`: already defined as a {} at {}:{line}",
-                                origin.kind.as_str(),
-                                files[origin.file].path.display()
-                            );
-                            cx.component_error(index, kind, &id, "", message);
-                            continue;
-                        }
-                        tables.insert(id, (Origin { file: index, kind }, table));
-                    }
-                }
-                other => cx.top_error(
-                    index,
-                    other,
-                    format!("unknown top-level key `{other}` (expected data_dir, api, sources, transforms or sinks)"),
-                ),
-            }
+        for (key, value) in keys {
+            cx.top_level_key(&mut top, index, key, value);
         }
     }
-
-    let mut components = BTreeMap::new();
-    let mut origins = BTreeMap::new();
-    // Graph checks cover every component, also those whose own config failed (their inputs are
-    // still known), so one mistake does not cascade into "unknown input" errors elsewhere.
-    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    for (id, (origin, table)) in tables {
-        let inputs = match table.get("inputs") {
-            Some(Json::Array(items)) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let mut node = Node {
-            kind: origin.kind,
-            inputs,
-            outputs: None,
-        };
-        if let Some(component) = cx.component(&origin, &id, table) {
-            node.outputs = Some(component.plugin.outputs());
-            components.insert(id.clone(), component);
-        }
-        nodes.insert(id.clone(), node);
-        origins.insert(id, origin);
-    }
-
-    let report = graph::check(&nodes);
-    let mut warnings = Vec::new();
-    for (issues, severity) in [
-        (report.errors, Severity::Error),
-        (report.warnings, Severity::Warning),
-    ] {
-        for issue in issues {
-            let Some(origin) = origins.get(&issue.component) else {
-                continue;
-            };
-            let d = cx.located(
-                origin.file,
-                origin.kind,
-                &issue.component,
-                &issue.key,
-                issue.message,
-                severity,
-            );
-            match severity {
-                Severity::Error => cx.diagnostics.push(d),
-                Severity::Warning => warnings.push(d),
-            }
-        }
-    }
-
+    let Components {
+        components,
+        origins,
+        nodes,
+    } = cx.parse_components(top.tables);
+    let warnings = cx.check_graph(&nodes, &origins);
     if !cx.diagnostics.is_empty() {
         return Err(cx.diagnostics);
     }
+    let data_dir = PathBuf::from(
+        top.data_dir
+            .map(|(d, _)| d)
+            .unwrap_or_else(|| "./weir-data".into()),
+    );
+    if build == Build::Yes {
+        cx.try_build(&components, &origins, &data_dir);
+        if !cx.diagnostics.is_empty() {
+            return Err(cx.diagnostics);
+        }
+    }
     Ok(Loaded {
         config: PipelineConfig {
-            data_dir: PathBuf::from(
-                data_dir
-                    .map(|(d, _)| d)
-                    .unwrap_or_else(|| "./weir-data".into()),
-            ),
-            api: api.map(|(a, _)| a).unwrap_or_default(),
+            data_dir,
+            api: top.api.map(|(a, _)| a).unwrap_or_default(),
             components,
         },
         warnings,
     })
+}
+
+/// The top-level keys of every file, merged; each with the index of the file it came from.
+#[derive(Default)]
+struct TopLevel {
+    data_dir: Option<(String, usize)>,
+    api: Option<(ApiConfig, usize)>,
+    tables: BTreeMap<String, (Origin, Map<String, Json>)>,
+}
+
+/// Every component of the pipeline, parsed, and the graph they make.
+struct Components {
+    /// The components whose config parsed and validated.
+    components: BTreeMap<String, ComponentConfig>,
+    /// Where each component (also one that failed) is defined.
+    origins: BTreeMap<String, Origin>,
+    /// The graph of every component (also one that failed).
+    nodes: BTreeMap<String, Node>,
+}
+
+impl Checker<'_> {
+    /// Merges one top-level key of file `index` into `top`; records what is wrong with it.
+    fn top_level_key(&mut self, top: &mut TopLevel, index: usize, key: String, value: Json) {
+        match key.as_str() {
+            "data_dir" => self.data_dir(top, index, value),
+            "api" => self.api(top, index, value),
+            section @ ("sources" | "transforms" | "sinks") => {
+                self.add_section(top, index, section, value)
+            }
+            other => self.top_error(
+                index,
+                other,
+                format!("unknown top-level key `{other}` (expected data_dir, api, sources, transforms or sinks)"),
+            ),
+        }
+    }
+
+    /// `data_dir`: a string, the same in every file that has one.
+    fn data_dir(&mut self, top: &mut TopLevel, index: usize, value: Json) {
+        let Json::String(dir) = value else {
+            self.top_error(index, "data_dir", "must be a string path".into());
+            return;
+        };
+        match &top.data_dir {
+            Some((other, other_file)) if *other != dir => {
+                let message = format!(
+                    "`data_dir` is `{dir}` here but `{other}` in {}",
+                    self.files[*other_file].path.display()
+                );
+                self.top_error(index, "data_dir", message);
+            }
+            _ => top.data_dir = Some((dir, index)),
+        }
+    }
+
+    /// `[api]`: parsed, and the same in every file that has one.
+    fn api(&mut self, top: &mut TopLevel, index: usize, value: Json) {
+        match deserialize_config::<ApiConfig>(value) {
+            Ok(parsed) => match &top.api {
+                Some((other, other_file)) if *other != parsed => {
+                    let message = format!(
+                        "`api` differs from the one in {}",
+                        self.files[*other_file].path.display()
+                    );
+                    self.top_error(index, "api", message);
+                }
+                _ => top.api = Some((parsed, index)),
+            },
+            Err(e) => {
+                let key = if e.key.is_empty() {
+                    "api".to_string()
+                } else {
+                    format!("api.{}", e.key)
+                };
+                self.top_error(index, &key, e.message);
+            }
+        }
+    }
+
+    /// `sources`, `transforms` or `sinks`: a table of component tables by id, each id defined
+    /// once across every file and section.
+    fn add_section(&mut self, top: &mut TopLevel, index: usize, section: &str, value: Json) {
+        let kind = SECTIONS
+            .iter()
+            .find(|(s, _)| *s == section)
+            .map(|(_, k)| *k)
+            .unwrap_or(ComponentKind::Source);
+        let Json::Object(components) = value else {
+            let message = format!("`{section}` must be a table of components by id");
+            self.top_error(index, section, message);
+            return;
+        };
+        for (id, table) in components {
+            let Json::Object(table) = table else {
+                let message = "a component must be a table".into();
+                self.component_error(index, kind, &id, "", message);
+                continue;
+            };
+            if let Some((origin, _)) = top.tables.get(&id) {
+                let (line, _) = self
+                    .component_position(origin.file, origin.kind, &id)
+                    .unwrap_or((0, 0));
+                let message = format!(
+                    "duplicate component id `{id}`: already defined as a {} at {}:{line}",
+                    origin.kind.as_str(),
+                    self.files[origin.file].path.display()
+                );
+                self.component_error(index, kind, &id, "", message);
+                continue;
+            }
+            top.tables.insert(id, (Origin { file: index, kind }, table));
+        }
+    }
+
+    /// Parses every component's table, by id. The graph covers every component, also those whose
+    /// own config failed (their inputs are still known), so one mistake does not cascade into
+    /// "unknown input" errors elsewhere.
+    fn parse_components(
+        &mut self,
+        tables: BTreeMap<String, (Origin, Map<String, Json>)>,
+    ) -> Components {
+        let mut components = BTreeMap::new();
+        let mut origins = BTreeMap::new();
+        let mut nodes = BTreeMap::new();
+        for (id, (origin, table)) in tables {
+            let inputs = match table.get("inputs") {
+                Some(Json::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut node = Node {
+                kind: origin.kind,
+                inputs,
+                outputs: None,
+            };
+            if let Some(component) = self.component(&origin, &id, table) {
+                node.outputs = Some(component.plugin.outputs());
+                components.insert(id.clone(), component);
+            }
+            nodes.insert(id.clone(), node);
+            origins.insert(id, origin);
+        }
+        Components {
+            components,
+            origins,
+            nodes,
+        }
+    }
+
+    /// Checks the graph: its errors are recorded, its warnings returned.
+    fn check_graph(
+        &mut self,
+        nodes: &BTreeMap<String, Node>,
+        origins: &BTreeMap<String, Origin>,
+    ) -> Vec<Diagnostic> {
+        let report = graph::check(nodes);
+        let mut warnings = Vec::new();
+        for (issues, severity) in [
+            (report.errors, Severity::Error),
+            (report.warnings, Severity::Warning),
+        ] {
+            for issue in issues {
+                let Some(origin) = origins.get(&issue.component) else {
+                    continue;
+                };
+                let d = self.located(
+                    origin.file,
+                    origin.kind,
+                    &issue.component,
+                    &issue.key,
+                    issue.message,
+                    severity,
+                );
+                match severity {
+                    Severity::Error => self.diagnostics.push(d),
+                    Severity::Warning => warnings.push(d),
+                }
+            }
+        }
+        warnings
+    }
+
+    /// Builds every component and drops it unstarted ([`Build::Yes`]), recording what fails.
+    fn try_build(
+        &mut self,
+        components: &BTreeMap<String, ComponentConfig>,
+        origins: &BTreeMap<String, Origin>,
+        data_dir: &Path,
+    ) {
+        for (id, component) in components {
+            let Some(origin) = origins.get(id) else {
+                continue;
+            };
+            let type_name = &component.type_name;
+            let bcx = BuildContext::standalone(id, origin.kind, type_name, data_dir.to_path_buf());
+            if let Err(e) = component.plugin.try_build(&bcx) {
+                let d = self.located(
+                    origin.file,
+                    origin.kind,
+                    id,
+                    &e.key,
+                    e.message,
+                    Severity::Error,
+                );
+                self.diagnostics.push(d);
+            }
+        }
+    }
 }
 
 struct Checker<'a> {
@@ -439,6 +576,8 @@ impl Checker<'_> {
     }
 
     /// Parses one component's table; records every problem and returns `None` if there was any.
+    /// The runtime's own keys (`type`, `inputs`, `buffer`) are checked first, in that order, then
+    /// the plugin's config.
     fn component(
         &mut self,
         origin: &Origin,
@@ -446,100 +585,12 @@ impl Checker<'_> {
         mut table: Map<String, Json>,
     ) -> Option<ComponentConfig> {
         let raw = Json::Object(table.clone());
-        let kind = origin.kind;
         let before = self.diagnostics.len();
-        let type_name = match table.remove("type") {
-            Some(Json::String(t)) => Some(t),
-            Some(_) => {
-                self.component_error(origin.file, kind, id, "type", "must be a string".into());
-                None
-            }
-            None => {
-                self.component_error(origin.file, kind, id, "type", "missing `type`".into());
-                None
-            }
-        };
-        let mut inputs = Vec::new();
-        if kind != ComponentKind::Source {
-            match table.remove("inputs") {
-                Some(Json::Array(items)) => {
-                    for item in items {
-                        match item {
-                            Json::String(s) => inputs.push(s),
-                            other => self.component_error(
-                                origin.file,
-                                kind,
-                                id,
-                                "inputs",
-                                format!("inputs must be strings, found {other}"),
-                            ),
-                        }
-                    }
-                }
-                Some(_) => self.component_error(
-                    origin.file,
-                    kind,
-                    id,
-                    "inputs",
-                    "must be an array of component ids".into(),
-                ),
-                None => {}
-            }
-        }
-        let mut buffer = BufferConfig::default();
-        if kind == ComponentKind::Sink {
-            if let Some(value) = table.remove("buffer") {
-                match deserialize_config::<BufferConfig>(value) {
-                    Ok(b) if b.max_events == 0 => self.component_error(
-                        origin.file,
-                        kind,
-                        id,
-                        "buffer.max_events",
-                        "must be at least 1".into(),
-                    ),
-                    Ok(b) => buffer = b,
-                    Err(e) => {
-                        let key = if e.key.is_empty() {
-                            "buffer".into()
-                        } else {
-                            format!("buffer.{}", e.key)
-                        };
-                        self.component_error(origin.file, kind, id, &key, e.message)
-                    }
-                }
-            }
-        }
+        let type_name = self.type_name(origin, id, &mut table);
+        let inputs = self.inputs(origin, id, &mut table);
+        let buffer = self.buffer(origin, id, &mut table);
         let type_name = type_name?;
-        let Some(spec) = registry::find(kind, &type_name) else {
-            let message = format!(
-                "unknown {} type `{type_name}` (known: {})",
-                kind.as_str(),
-                registry::names(kind).join(", ")
-            );
-            self.component_error(origin.file, kind, id, "type", message);
-            return None;
-        };
-        let table = Json::Object(table);
-        let parsed = match spec.parse {
-            ParseConfig::Source(parse) => parse(table).map(PluginConfig::Source),
-            ParseConfig::Transform(parse) => parse(table).map(PluginConfig::Transform),
-            ParseConfig::Sink(parse) => parse(table).map(PluginConfig::Sink),
-        };
-        let plugin = match parsed {
-            Ok(p) => p,
-            Err(e) => {
-                self.component_error(origin.file, kind, id, &e.key, e.message);
-                return None;
-            }
-        };
-        let problems: Vec<ConfigProblem> = match &plugin {
-            PluginConfig::Source(c) => c.validate(),
-            PluginConfig::Transform(c) => c.validate(),
-            PluginConfig::Sink(c) => c.validate(),
-        };
-        for problem in problems {
-            self.component_error(origin.file, kind, id, &problem.key, problem.message);
-        }
+        let plugin = self.plugin(origin, id, &type_name, table)?;
         if self.diagnostics.len() > before {
             return None;
         }
@@ -551,6 +602,130 @@ impl Checker<'_> {
             raw,
         })
     }
+
+    /// Takes `type` out of a component's table.
+    fn type_name(
+        &mut self,
+        origin: &Origin,
+        id: &str,
+        table: &mut Map<String, Json>,
+    ) -> Option<String> {
+        let (file, kind) = (origin.file, origin.kind);
+        match table.remove("type") {
+            Some(Json::String(t)) => Some(t),
+            Some(_) => {
+                self.component_error(file, kind, id, "type", "must be a string".into());
+                None
+            }
+            None => {
+                self.component_error(file, kind, id, "type", "missing `type`".into());
+                None
+            }
+        }
+    }
+
+    /// Takes `inputs` out of a transform's or sink's table (a source's is left to its config,
+    /// which refuses it as unknown).
+    fn inputs(&mut self, origin: &Origin, id: &str, table: &mut Map<String, Json>) -> Vec<String> {
+        let (file, kind) = (origin.file, origin.kind);
+        let mut inputs = Vec::new();
+        if kind == ComponentKind::Source {
+            return inputs;
+        }
+        match table.remove("inputs") {
+            Some(Json::Array(items)) => {
+                for item in items {
+                    match item {
+                        Json::String(s) => inputs.push(s),
+                        other => self.component_error(
+                            file,
+                            kind,
+                            id,
+                            "inputs",
+                            format!("inputs must be strings, found {other}"),
+                        ),
+                    }
+                }
+            }
+            Some(_) => self.component_error(
+                file,
+                kind,
+                id,
+                "inputs",
+                "must be an array of component ids".into(),
+            ),
+            None => {}
+        }
+        inputs
+    }
+
+    /// Takes `buffer` out of a sink's table (anyone else's is left to its config, which refuses
+    /// it as unknown).
+    fn buffer(&mut self, origin: &Origin, id: &str, table: &mut Map<String, Json>) -> BufferConfig {
+        let (file, kind) = (origin.file, origin.kind);
+        if kind != ComponentKind::Sink {
+            return BufferConfig::default();
+        }
+        let Some(value) = table.remove("buffer") else {
+            return BufferConfig::default();
+        };
+        match deserialize_config::<BufferConfig>(value) {
+            Ok(b) if b.max_events < weir_core::buffer::MAX_EVENTS_MIN => {
+                let message = format!("must be at least {}", weir_core::buffer::MAX_EVENTS_MIN);
+                self.component_error(file, kind, id, "buffer.max_events", message);
+            }
+            Ok(b) => return b,
+            Err(e) => {
+                let key = if e.key.is_empty() {
+                    "buffer".into()
+                } else {
+                    format!("buffer.{}", e.key)
+                };
+                self.component_error(file, kind, id, &key, e.message)
+            }
+        }
+        BufferConfig::default()
+    }
+
+    /// Parses the rest of a component's table into its type's config and validates it. `None`
+    /// if the type is unknown or the table does not parse; validation problems are recorded and
+    /// the config is still returned.
+    fn plugin(
+        &mut self,
+        origin: &Origin,
+        id: &str,
+        type_name: &str,
+        table: Map<String, Json>,
+    ) -> Option<PluginConfig> {
+        let (file, kind) = (origin.file, origin.kind);
+        let Some(spec) = registry::find(kind, type_name) else {
+            let message = format!(
+                "unknown {} type `{type_name}` (known: {})",
+                kind.as_str(),
+                registry::names(kind).join(", ")
+            );
+            self.component_error(file, kind, id, "type", message);
+            return None;
+        };
+        let table = Json::Object(table);
+        let parsed = match spec.parse {
+            ParseConfig::Source(parse) => parse(table).map(PluginConfig::Source),
+            ParseConfig::Transform(parse) => parse(table).map(PluginConfig::Transform),
+            ParseConfig::Sink(parse) => parse(table).map(PluginConfig::Sink),
+        };
+        let plugin = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                self.component_error(file, kind, id, &e.key, e.message);
+                return None;
+            }
+        };
+        let problems: Vec<ConfigProblem> = plugin.common().validate();
+        for problem in problems {
+            self.component_error(file, kind, id, &problem.key, problem.message);
+        }
+        Some(plugin)
+    }
 }
 
 fn section(kind: ComponentKind) -> &'static str {
@@ -558,5 +733,77 @@ fn section(kind: ComponentKind) -> &'static str {
         ComponentKind::Source => "sources",
         ComponentKind::Transform => "transforms",
         ComponentKind::Sink => "sinks",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use weir_core::topology::diff::{self, Change};
+
+    use super::*;
+
+    fn pipeline(text: &str) -> PipelineConfig {
+        let file = PipelineFile {
+            path: PathBuf::from("pipeline.toml"),
+            text: text.to_string(),
+        };
+        load(&[file], |_| None).expect("the pipeline loads").config
+    }
+
+    /// What a reload from `old` to `new` does to each component.
+    fn changes(old: &str, new: &str) -> BTreeMap<String, Change> {
+        let (old, new) = (pipeline(old), pipeline(new));
+        diff::diff(
+            &diff::shapes(&old.components),
+            &diff::shapes(&new.components),
+        )
+        .changes
+    }
+
+    const BASE: &str = r#"
+[sources.logs]
+type = "file"
+include = ["/var/log/*.log"]
+
+[sinks.out]
+type = "console"
+inputs = ["logs"]
+"#;
+
+    #[test]
+    fn a_reload_compares_parsed_configs_not_tables_as_written() {
+        let defaults_written = r#"
+[sources.logs]
+include = ["/var/log/*.log"]
+read_from = "beginning"
+max_line_bytes = 1048576
+type = "file"
+
+[sinks.out]
+type = "console"
+inputs = ["logs"]
+encoding = "ndjson"
+buffer = { max_events = 500, when_full = "block" }
+"#;
+        assert_ne!(
+            pipeline(BASE).components["logs"].raw,
+            pipeline(defaults_written).components["logs"].raw,
+            "the tables differ as written"
+        );
+        for (old, new) in [(BASE, defaults_written), (defaults_written, BASE)] {
+            let changes = changes(old, new);
+            assert_eq!(changes["logs"], Change::Unchanged, "defaults written out");
+            assert_eq!(changes["out"], Change::Unchanged, "defaults written out");
+        }
+
+        let changed = BASE
+            .replace("include = [", "read_from = \"end\"\ninclude = [")
+            .replace(
+                "type = \"console\"",
+                "type = \"console\"\nbuffer.max_events = 10",
+            );
+        let changes = changes(BASE, &changed);
+        assert_eq!(changes["logs"], Change::Changed, "a value changed");
+        assert_eq!(changes["out"], Change::Changed, "the buffer changed");
     }
 }
