@@ -460,7 +460,7 @@ fn chrono_now_ms() -> i64 {
 /// sub-sequence numbers); a corrupted aggregate goes to the errors output, counted, no crash.
 #[test]
 fn kpl_aggregates_are_deaggregated_and_corrupt_ones_dead_lettered() {
-    use weir_sources::decoding::kpl;
+    use weir_aws::envelopes::kpl;
     let aws = Aws::start();
     aws.stream("kpl", 1);
     let users: Vec<(String, Vec<u8>)> = (0..5)

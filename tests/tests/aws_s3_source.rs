@@ -656,10 +656,24 @@ path = "errors/errors.ndjson"
 
 /// Acceptance 3: SIGKILL while a multi-object batch is being read, restart: every record is in
 /// the output at least once, and every duplicate has the id of its first copy.
+///
+/// The kill lands mid-batch by construction, whatever the machine's speed (unpaced, a fast
+/// machine read all 24 objects before the kill): a rate-limited `blackhole` beside the file sink
+/// paces the pipeline, since the source's fan-out waits for room in every consumer's buffer.
+/// The file sink is then ahead of the pace by at most one source batch (one object, 2,000 lines)
+/// plus the pacing sink's buffer and slice, so at 2,000 events/s the 48,000 events take at least
+/// 24 s, and no message's 8,000 can all be out within 2.9 s of the first events, while the kill
+/// follows them within a poll (200 ms).
 #[test]
 fn sigkill_mid_batch_then_restart_keeps_every_record_with_stable_ids() {
     const OBJECTS: usize = 24;
     const LINES: usize = 2000;
+    const OBJECTS_PER_MESSAGE: usize = 4;
+    const PACE_EVENTS_PER_SEC: usize = 2000;
+    let paced = format!(
+        "\n[sinks.pace]\ntype = \"blackhole\"\ninputs = [\"s3\"]\n\
+         rate_limit_events_per_sec = {PACE_EVENTS_PER_SEC}\nbuffer.max_events = 100\n"
+    );
     let dir = tempfile::tempdir().unwrap();
     let aws = Aws::start();
     let (queue, _) = aws.queue("logs", 8);
@@ -671,7 +685,7 @@ fn sigkill_mid_batch_then_restart_keeps_every_record_with_stable_ids() {
         aws.put("logs-bucket", key, gzip(&numbered_object(i, LINES)));
     }
     // Messages naming 4 objects each (a key with a space arrives as `+`).
-    for chunk in keys.chunks(4) {
+    for chunk in keys.chunks(OBJECTS_PER_MESSAGE) {
         let names: Vec<&str> = chunk.iter().map(String::as_str).collect();
         aws.send(&queue, &notification("logs-bucket", &names));
     }
@@ -680,7 +694,7 @@ fn sigkill_mid_batch_then_restart_keeps_every_record_with_stable_ids() {
         &aws,
         &queue,
         "",
-        &format!("visibility_timeout_secs = 8\n{RAW_TO_FILE}"),
+        &format!("visibility_timeout_secs = 8\n{RAW_TO_FILE}{paced}"),
     );
     let out = dir.path().join("out");
     let mut weir = start_weir(dir.path());
@@ -689,12 +703,30 @@ fn sigkill_mid_batch_then_restart_keeps_every_record_with_stable_ids() {
     });
     weir.signal(libc::SIGKILL);
     let _ = weir.wait(Duration::from_secs(10));
-    let before = ndjson_in(&out).len();
+    let before_events = ndjson_in(&out);
+    let before = before_events.len();
     assert!(
         before < OBJECTS * LINES,
         "the kill came after everything was read ({before} events)"
     );
-    eprintln!("aws_s3 crash: SIGKILL after {before} events");
+    // Mid-batch: some message has part, not all, of its objects' records in the output.
+    let mut per_message: BTreeMap<usize, std::collections::HashSet<(usize, usize)>> =
+        BTreeMap::new();
+    for (record, _) in numbered(&before_events) {
+        per_message
+            .entry(record.0 / OBJECTS_PER_MESSAGE)
+            .or_default()
+            .insert(record);
+    }
+    let per_message: BTreeMap<usize, usize> =
+        per_message.into_iter().map(|(m, r)| (m, r.len())).collect();
+    assert!(
+        per_message
+            .values()
+            .any(|n| *n > 0 && *n < OBJECTS_PER_MESSAGE * LINES),
+        "the kill did not land mid-batch: records out per message {per_message:?}"
+    );
+    eprintln!("aws_s3 crash: SIGKILL after {before} events (per message {per_message:?})");
     let weir = start_weir(dir.path());
     wait_until(
         Duration::from_secs(120),

@@ -6,6 +6,11 @@ use weir_tests::{missing_and_duplicates, numbered_lines_in, write_numbered_lines
 
 const LINES: usize = 1_000_000;
 const WIDTH: usize = 100;
+/// The pipeline's pace (a rate-limited `blackhole` beside the file sink; the source's fan-out
+/// waits for room in every consumer's buffer, so the slowest sets the pace): the million lines
+/// take at least 5 s however fast the machine, while the three kills come within 3 × 800 ms of
+/// their starts. So every kill lands mid-run by construction, not because the machine is slow.
+const PACE_EVENTS_PER_SEC: usize = 200_000;
 
 fn random_delay_ms(round: u64) -> u64 {
     let nanos = SystemTime::now()
@@ -21,7 +26,8 @@ fn sigkill_and_restart_loses_nothing() {
     write_numbered_lines(&dir.path().join("input.log"), LINES, WIDTH);
     std::fs::write(
         dir.path().join("pipeline.toml"),
-        r#"
+        format!(
+            r#"
 data_dir = "data"
 api.enabled = false
 [sources.in]
@@ -32,7 +38,12 @@ type = "file"
 inputs = ["in"]
 path = "out/lines.log"
 encoding = "text"
-"#,
+[sinks.pace]
+type = "blackhole"
+inputs = ["in"]
+rate_limit_events_per_sec = {PACE_EVENTS_PER_SEC}
+"#
+        ),
     )
     .unwrap();
     let args = ["run", "-c", "pipeline.toml", "--once", "--threads", "1"];

@@ -258,8 +258,31 @@ fn broker_outage_shorter_than_message_timeout_loses_nothing() {
     assert_eq!(delivered(&text), BEFORE as f64, "{}", weir.log_text());
 
     broker.stop();
+    let outage = Instant::now();
     append_lines(&input, BEFORE, DURING);
-    std::thread::sleep(Duration::from_secs(4));
+    // The broker stays down until the source has read the outage's lines (they wait in the
+    // producer's queue), and at least 4 s. A fixed sleep alone assumed the machine read them in
+    // time; read after the restart instead, they would not have lived through the outage at all.
+    let read = |t: &str| {
+        metric(
+            t,
+            "weir_component_received_events_total",
+            &[("component_id", "in")],
+        )
+        .unwrap_or(0.0)
+    };
+    let text = wait_for_metrics(port, Duration::from_secs(30), |t| {
+        read(t) >= (BEFORE + DURING) as f64
+    });
+    assert_eq!(
+        read(&text),
+        (BEFORE + DURING) as f64,
+        "the outage's lines are read while the broker is down\n{}",
+        weir.log_text()
+    );
+    if let Some(rest) = Duration::from_secs(4).checked_sub(outage.elapsed()) {
+        std::thread::sleep(rest);
+    }
     let during = http_get(port, "/metrics")
         .map(|(_, t)| t)
         .unwrap_or_default();
@@ -523,7 +546,7 @@ fn oversize_messages_go_to_the_dead_letter_output() {
     let mut numbers: Vec<usize> = messages.iter().map(|m| line_number(&m.body)).collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (0..LINES).collect::<Vec<_>>());
-    // Rejected lines hold the checkpoint (`on_rejected = "hold"`, the default).
+    // Rejected lines hold the checkpoint (`on_rejected = "retry"`, the default).
     let checkpoint = checkpoint_offset(dir.path());
     assert!(
         !checkpoint.contains(&format!(

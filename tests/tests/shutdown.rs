@@ -10,6 +10,11 @@ use weir_tests::{
 
 const LINES: usize = 2_000_000;
 const WIDTH: usize = 60;
+/// The busy run's pace (a rate-limited `blackhole` beside the file sink; the source's fan-out
+/// waits for room in every consumer's buffer, so the slowest sets the pace): the two million
+/// lines take at least 8 s however fast the machine, so the signal, sent within a scrape of the
+/// 50,000th line, comes while the run is still busy by construction.
+const PACE_EVENTS_PER_SEC: usize = 250_000;
 
 #[test]
 fn sigterm_drains_in_flight_events_and_exits_zero() {
@@ -29,6 +34,10 @@ include = ["input.log"]
 type = "file"
 inputs = ["in"]
 path = "out/lines.ndjson"
+[sinks.pace]
+type = "blackhole"
+inputs = ["in"]
+rate_limit_events_per_sec = {PACE_EVENTS_PER_SEC}
 "#
         ),
     )
