@@ -4,7 +4,9 @@
 
 pub mod api;
 pub mod config;
+pub mod docs;
 pub mod parse;
 pub mod quickstart;
 pub mod registry;
 pub mod reload;
+pub mod schema;

@@ -47,14 +47,26 @@ enum LogFormat {
 enum Command {
     /// Run a pipeline (the embedded quickstart when no -c is given).
     Run(RunArgs),
-    /// Check pipeline files and report every problem; exit 1 if there is any error.
+    /// Check pipeline files and report every problem; exit 1 if there is any error. Every
+    /// component is also built (not started), so missing TLS files and the like are found too.
     Validate {
+        /// Only parse and check the files: build nothing, touch nothing outside them.
+        #[arg(long)]
+        no_build: bool,
         /// Pipeline files (TOML or YAML), merged.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// List the component types this build knows.
     List,
+    /// Print the JSON Schema of a pipeline file (for editors: yaml-language-server, taplo).
+    Schema,
+    /// Write the reference of every component and format as Markdown.
+    Docs {
+        /// Where to write it (`-`: standard output). Default: docs/reference.md of the workspace.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Parse AWS log files (or stdin) and print one JSON object per event; exit 1 if any record fails.
     Parse {
         /// `auto` (default) or a format name (see `weir parse --list-formats`).
@@ -103,11 +115,20 @@ fn main() -> ExitCode {
             ..RunArgs::default()
         }),
         Some(Command::Run(args)) => run(args),
-        Some(Command::Validate { files }) => Ok(validate(&files)),
+        Some(Command::Validate { no_build, files }) => {
+            let build = if no_build {
+                config::Build::No
+            } else {
+                config::Build::Yes
+            };
+            Ok(validate(&files, build))
+        }
         Some(Command::List) => {
             list();
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Schema) => print_schema(),
+        Some(Command::Docs { out }) => write_docs(out),
         Some(Command::Parse {
             format,
             stats,
@@ -151,8 +172,8 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
     }
 }
 
-fn validate(files: &[PathBuf]) -> ExitCode {
-    match config::load_paths(files) {
+fn validate(files: &[PathBuf], build: config::Build) -> ExitCode {
+    match config::load_paths(files, build) {
         Ok(Loaded { config, warnings }) => {
             print_diagnostics(&warnings);
             let count = |kind| {
@@ -191,6 +212,43 @@ fn list() {
     }
 }
 
+fn print_schema() -> anyhow::Result<ExitCode> {
+    let schema = weir_pipelines::schema::pipeline_schema();
+    println!("{}", serde_json::to_string_pretty(&schema)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_docs(out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let reference = weir_pipelines::docs::reference();
+    let path = out.unwrap_or_else(weir_pipelines::docs::default_path);
+    if path.as_os_str() == "-" {
+        std::io::Write::write_all(&mut std::io::stdout(), reference.as_bytes())?;
+    } else {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&path, reference)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+        // Beside the checked-in reference, README.md's format table is refreshed too.
+        let readme = path
+            .parent()
+            .and_then(|d| d.parent())
+            .map(|root| root.join("README.md"));
+        if let Some(readme) = readme.filter(|r| r.is_file()) {
+            let text = std::fs::read_to_string(&readme)?;
+            if let Some(updated) = weir_pipelines::docs::readme_with_format_table(&text) {
+                if updated != text {
+                    std::fs::write(&readme, updated)?;
+                    eprintln!("updated the format table in {}", readme.display());
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn parse(
     format: &str,
     show_stats: bool,
@@ -198,17 +256,17 @@ fn parse(
     vpc_flow_format: Option<&str>,
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
-    use weir_transforms::aws::catalogue;
+    use weir_aws::formats::registry;
     if list_formats {
-        for f in catalogue::FORMATS {
+        for f in registry::FORMATS {
             println!("{:<24} {}", f.name, f.description);
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if format != "auto" && catalogue::find(format).is_none() {
+    if format != "auto" && registry::find(format).is_none() {
         anyhow::bail!(
             "unknown format `{format}` (auto, {})",
-            catalogue::names().join(", ")
+            registry::names().join(", ")
         );
     }
     let inputs: Vec<Option<&std::path::Path>> = if files.is_empty() {
@@ -266,7 +324,7 @@ async fn reload_pipeline(
     api_task: &mut Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
     state: api::ApiState,
 ) -> bool {
-    let Loaded { config, warnings } = match config::load_paths(paths) {
+    let Loaded { config, warnings } = match config::load_paths(paths, config::Build::No) {
         Ok(loaded) => loaded,
         Err(errors) => {
             for error in &errors {
@@ -334,23 +392,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let quickstart_samples;
-    let loaded = if args.config.is_empty() {
-        let (file, samples) =
-            quickstart::prepare().context("cannot prepare the quickstart samples")?;
-        let samples_text = samples.display().to_string();
-        quickstart_samples = Some(samples);
-        config::load(&[file], |name| {
-            if name == quickstart::SAMPLES_VAR {
-                Some(samples_text.clone())
-            } else {
-                std::env::var(name).ok()
-            }
-        })
-    } else {
-        quickstart_samples = None;
-        config::load_paths(&args.config)
-    };
+    // Kept to the end: the quickstart banner names it.
+    let (loaded, quickstart_samples) = load_for_run(&args.config)?;
     let Loaded { config, warnings } = match loaded {
         Ok(loaded) => loaded,
         Err(errors) => {
@@ -364,17 +407,7 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("cannot set up metrics")?;
     let shutting_down = Arc::new(AtomicBool::new(false));
-    let api_task = if config.api.enabled {
-        let state = api::ApiState {
-            metrics: Arc::clone(&metrics),
-            shutting_down: Arc::clone(&shutting_down),
-        };
-        let (address, task) = api::serve(config.api.address, state).await?;
-        tracing::info!(%address, "API listening: /metrics and /health");
-        Some((address, task))
-    } else {
-        None
-    };
+    let api_task = start_api(&config.api, api_state(&metrics, &shutting_down)).await?;
 
     let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
@@ -382,8 +415,8 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         once: args.once,
         drain_timeout: Duration::from_secs(args.shutdown_timeout_secs),
     };
-    let mut api_config = config.api.clone();
-    let mut topology = match RunningTopology::start(config, &metrics, options) {
+    let api_config = config.api.clone();
+    let topology = match RunningTopology::start(config, &metrics, options) {
         Ok(t) => t,
         Err(errors) => {
             for (id, e) in errors {
@@ -393,93 +426,195 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(samples) = &quickstart_samples {
-        let metrics_url = api_task
-            .as_ref()
-            .map(|(a, _)| format!("http://{a}/metrics"))
-            .unwrap_or_else(|| "disabled".into());
-        eprintln!(
-            "Weir quickstart: reading {} sample lines from {}\n  output:  ./weir-out/<date>/<log type>.ndjson (unparseable records: unparsed.ndjson)\n  metrics: {metrics_url}\n  Ctrl-C to stop.",
-            quickstart::sample_lines(),
-            samples.display()
-        );
+        print_quickstart_banner(samples, api_task.as_ref().map(|(address, _)| *address));
     }
 
     let reload_metrics =
         reload::ReloadMetrics::new(metrics.registry()).context("cannot set up reload metrics")?;
     let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    let watch = !(args.no_watch || args.once || args.config.is_empty());
-    let mut watcher = if watch {
-        let watcher = reload::ConfigWatcher::new(&args.config, reload::DEBOUNCE)
-            .context("cannot watch the pipeline files")?;
-        tracing::info!("watching the pipeline files; a change reloads the pipeline");
-        Some(watcher)
-    } else {
-        None
+    let watcher = watch_files(&args)?;
+    let mut session = Session {
+        paths: args.config.clone(),
+        topology,
+        metrics,
+        shutting_down,
+        api_config,
+        api_task,
+        reload_metrics,
     };
-    let mut api_task = api_task;
-    let stop = loop {
-        let changed = async {
-            match watcher.as_mut() {
-                Some(watcher) => watcher.next_change().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = sigint.recv() => break true,
-            _ = sigterm.recv() => break true,
-            _ = topology.wait() => break false,
-            Some(()) = changed => {}
-            _ = sighup.recv() => tracing::info!("SIGHUP: reloading"),
+    let stop = session
+        .serve(&mut sigint, &mut sigterm, &mut sighup, watcher)
+        .await;
+    Ok(session
+        .finish(stop, &mut sigint, args.shutdown_timeout_secs)
+        .await)
+}
+
+/// A loaded pipeline, or every problem found loading it.
+type LoadResult = Result<Loaded, Vec<Diagnostic>>;
+
+/// Loads the pipeline files, or the embedded quickstart (with its samples prepared) when there
+/// are none. Returns the quickstart's samples directory too.
+fn load_for_run(paths: &[PathBuf]) -> anyhow::Result<(LoadResult, Option<PathBuf>)> {
+    if !paths.is_empty() {
+        return Ok((config::load_paths(paths, config::Build::No), None));
+    }
+    let (file, samples) = quickstart::prepare().context("cannot prepare the quickstart samples")?;
+    let samples_text = samples.display().to_string();
+    let loaded = config::load(&[file], |name| {
+        if name == quickstart::SAMPLES_VAR {
+            Some(samples_text.clone())
+        } else {
+            std::env::var(name).ok()
         }
-        if args.config.is_empty() {
+    });
+    Ok((loaded, Some(samples)))
+}
+
+/// What the API serves from.
+fn api_state(metrics: &Arc<Metrics>, shutting_down: &Arc<AtomicBool>) -> api::ApiState {
+    api::ApiState {
+        metrics: Arc::clone(metrics),
+        shutting_down: Arc::clone(shutting_down),
+    }
+}
+
+/// Serves `/metrics` and `/health`, if enabled; before the pipeline starts, so a busy port fails
+/// the start.
+async fn start_api(
+    config: &ApiConfig,
+    state: api::ApiState,
+) -> anyhow::Result<Option<(SocketAddr, tokio::task::JoinHandle<()>)>> {
+    if !config.enabled {
+        return Ok(None);
+    }
+    let (address, task) = api::serve(config.address, state).await?;
+    tracing::info!(%address, "API listening: /metrics and /health");
+    Ok(Some((address, task)))
+}
+
+/// What the quickstart reads, where it writes and where its metrics are.
+fn print_quickstart_banner(samples: &std::path::Path, api_address: Option<SocketAddr>) {
+    let metrics_url = api_address
+        .map(|a| format!("http://{a}/metrics"))
+        .unwrap_or_else(|| "disabled".into());
+    eprintln!(
+        "Weir quickstart: reading {} sample lines from {}\n  output:  ./weir-out/<date>/<log type>.ndjson (unparseable records: unparsed.ndjson)\n  metrics: {metrics_url}\n  Ctrl-C to stop.",
+        quickstart::sample_lines(),
+        samples.display()
+    );
+}
+
+/// A watch on the pipeline files, unless told not to (`--no-watch`), running `--once` or running
+/// the quickstart (which cannot be reloaded).
+fn watch_files(args: &RunArgs) -> anyhow::Result<Option<reload::ConfigWatcher>> {
+    if args.no_watch || args.once || args.config.is_empty() {
+        return Ok(None);
+    }
+    let watcher = reload::ConfigWatcher::new(&args.config, reload::DEBOUNCE)
+        .context("cannot watch the pipeline files")?;
+    tracing::info!("watching the pipeline files; a change reloads the pipeline");
+    Ok(Some(watcher))
+}
+
+/// A started pipeline and what `weir run` keeps beside it until shutdown.
+struct Session {
+    /// The pipeline files; none for the embedded quickstart, which cannot be reloaded.
+    paths: Vec<PathBuf>,
+    topology: RunningTopology,
+    metrics: Arc<Metrics>,
+    /// Set at shutdown, so `/health` reports it.
+    shutting_down: Arc<AtomicBool>,
+    /// The `[api]` table the API task serves.
+    api_config: ApiConfig,
+    api_task: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
+    reload_metrics: reload::ReloadMetrics,
+}
+
+impl Session {
+    /// Runs until SIGINT or SIGTERM (returns true: drain and stop) or until every component has
+    /// finished on its own (false: `--once`), reloading on SIGHUP and on every change the watcher
+    /// reports.
+    async fn serve(
+        &mut self,
+        sigint: &mut tokio::signal::unix::Signal,
+        sigterm: &mut tokio::signal::unix::Signal,
+        sighup: &mut tokio::signal::unix::Signal,
+        mut watcher: Option<reload::ConfigWatcher>,
+    ) -> bool {
+        loop {
+            let changed = async {
+                match watcher.as_mut() {
+                    Some(watcher) => watcher.next_change().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = sigint.recv() => return true,
+                _ = sigterm.recv() => return true,
+                _ = self.topology.wait() => return false,
+                Some(()) = changed => {}
+                _ = sighup.recv() => tracing::info!("SIGHUP: reloading"),
+            }
+            self.reload().await;
+        }
+    }
+
+    /// One reload, timed and counted in the reload metrics.
+    async fn reload(&mut self) {
+        if self.paths.is_empty() {
             tracing::warn!("the embedded quickstart pipeline cannot be reloaded");
-            continue;
+            return;
         }
         let started = std::time::Instant::now();
-        let state = api::ApiState {
-            metrics: Arc::clone(&metrics),
-            shutting_down: Arc::clone(&shutting_down),
-        };
+        let state = api_state(&self.metrics, &self.shutting_down);
         let applied = reload_pipeline(
-            &args.config,
-            &mut topology,
-            &mut api_config,
-            &mut api_task,
+            &self.paths,
+            &mut self.topology,
+            &mut self.api_config,
+            &mut self.api_task,
             state,
         )
         .await;
-        reload_metrics.record(applied, started.elapsed());
-    };
-    let code = if stop {
-        shutting_down.store(true, Ordering::Release);
-        tracing::info!(
-            timeout_secs = args.shutdown_timeout_secs,
-            "shutting down: draining in-flight events"
-        );
-        let deadline = Duration::from_secs(args.shutdown_timeout_secs);
-        tokio::select! {
-            result = topology.stop(deadline) => match result {
-                Ok(()) => {
-                    tracing::info!("shutdown complete");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "shutdown incomplete");
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            },
-            _ = sigint.recv() => {
-                eprintln!("error: second interrupt: exiting without draining");
-                ExitCode::from(130)
-            }
-        }
-    } else {
-        tracing::info!("all sources finished and every event was handled");
-        ExitCode::SUCCESS
-    };
-    if let Some((_, task)) = api_task {
-        task.abort();
+        self.reload_metrics.record(applied, started.elapsed());
     }
-    Ok(code)
+
+    /// Ends the run: after a stop signal, drains within the shutdown timeout (a second SIGINT
+    /// exits at once); then stops the API. Returns the exit code.
+    async fn finish(
+        self,
+        stop: bool,
+        sigint: &mut tokio::signal::unix::Signal,
+        timeout_secs: u64,
+    ) -> ExitCode {
+        let code = if stop {
+            self.shutting_down.store(true, Ordering::Release);
+            tracing::info!(timeout_secs, "shutting down: draining in-flight events");
+            let deadline = Duration::from_secs(timeout_secs);
+            tokio::select! {
+                result = self.topology.stop(deadline) => match result {
+                    Ok(()) => {
+                        tracing::info!("shutdown complete");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "shutdown incomplete");
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                },
+                _ = sigint.recv() => {
+                    eprintln!("error: second interrupt: exiting without draining");
+                    ExitCode::from(130)
+                }
+            }
+        } else {
+            tracing::info!("all sources finished and every event was handled");
+            ExitCode::SUCCESS
+        };
+        if let Some((_, task)) = self.api_task {
+            task.abort();
+        }
+        code
+    }
 }

@@ -288,48 +288,65 @@ fn aws_fault(rules: &mut [AwsFault], request: &Request) -> Option<String> {
     Some(rule.error_type.clone())
 }
 
+/// What the rules decide for one request, taken under the state lock.
+struct Decision {
+    delay: Duration,
+    serialize: bool,
+    /// A whole-request status to answer with.
+    injected: Option<u16>,
+    /// An AWS error type to answer with.
+    aws_error: Option<String>,
+}
+
+/// Counts `request` and picks its whole-request fault, if any (one lock for both, so the stats
+/// and the rules' counters move together).
+fn decide(state: &Mutex<State>, request: &Request) -> Decision {
+    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    s.stats.requests += 1;
+    if let Some(target) = request.header("x-amz-target") {
+        *s.stats.aws_requests.entry(target.to_string()).or_default() += 1;
+    }
+    let mut injected = s.rules.answer_all;
+    if injected.is_none() {
+        if let Some((prefix, n, status)) = &mut s.rules.fail_next {
+            if *n > 0 && request.path.starts_with(prefix.as_str()) {
+                *n -= 1;
+                injected = Some(*status);
+            }
+        }
+    }
+    let aws_error = match injected {
+        Some(_) => None,
+        None => aws_fault(&mut s.rules.aws_faults, request),
+    };
+    if let Some(error_type) = &aws_error {
+        *s.stats.aws_faults.entry(error_type.clone()).or_default() += 1;
+    }
+    if injected.is_some() || aws_error.is_some() {
+        s.stats.request_faults += 1;
+    }
+    Decision {
+        delay: s.rules.delay,
+        serialize: s.rules.serialize,
+        injected,
+        aws_error,
+    }
+}
+
 fn serve(conn: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
-    let state = &shared.state;
     let mut out = conn.try_clone()?;
     let mut reader = BufReader::new(conn);
     let Some(mut request) = read_request(&mut reader)? else {
         return Ok(());
     };
-    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
-    let (delay, serialize, injected, aws_error) = {
-        let mut s = lock();
-        s.stats.requests += 1;
-        if let Some(target) = request.header("x-amz-target") {
-            *s.stats.aws_requests.entry(target.to_string()).or_default() += 1;
-        }
-        let mut injected = s.rules.answer_all;
-        if injected.is_none() {
-            if let Some((prefix, n, status)) = &mut s.rules.fail_next {
-                if *n > 0 && request.path.starts_with(prefix.as_str()) {
-                    *n -= 1;
-                    injected = Some(*status);
-                }
-            }
-        }
-        let aws_error = match injected {
-            Some(_) => None,
-            None => aws_fault(&mut s.rules.aws_faults, &request),
-        };
-        if let Some(error_type) = &aws_error {
-            *s.stats.aws_faults.entry(error_type.clone()).or_default() += 1;
-        }
-        if injected.is_some() || aws_error.is_some() {
-            s.stats.request_faults += 1;
-        }
-        (s.rules.delay, s.rules.serialize, injected, aws_error)
-    };
-    if !delay.is_zero() {
-        std::thread::sleep(delay);
+    let decision = decide(&shared.state, &request);
+    if !decision.delay.is_zero() {
+        std::thread::sleep(decision.delay);
     }
-    if let Some(error_type) = aws_error {
+    if let Some(error_type) = decision.aws_error {
         return respond_aws_error(&mut out, &request, &error_type);
     }
-    if let Some(status) = injected {
+    if let Some(status) = decision.injected {
         let body = format!(
             r#"{{"error":{{"type":"injected","reason":"fault proxy answered {status}"}},"status":{status}}}"#
         );
@@ -337,65 +354,85 @@ fn serve(conn: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()
     }
     // Per-item faults on bulk requests: take the faulted documents out, forward the rest, then
     // put injected items back in their places.
-    let mut faulted: Vec<Option<u16>> = Vec::new();
-    if request.method == "POST" && request.path.starts_with("/_bulk") {
-        let gz = request
-            .headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v.contains("gzip"));
-        if gz {
-            let mut plain = Vec::new();
-            flate2::read::MultiGzDecoder::new(&request.body[..]).read_to_end(&mut plain)?;
-            request.body = plain;
-            request
-                .headers
-                .retain(|(k, _)| !k.eq_ignore_ascii_case("content-encoding"));
-        }
-        let text = String::from_utf8_lossy(&request.body).into_owned();
-        let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
-        let mut kept = String::new();
-        let mut s = lock();
-        for pair in lines.chunks(2) {
-            let source = pair.get(1).copied().unwrap_or_default();
-            let mut fault = None;
-            if let Some((needle, times, status)) = &s.rules.fail_items {
-                if source.contains(needle.as_str()) {
-                    let (times, status) = (*times, *status);
-                    let seen = s.item_failures.entry(source.to_string()).or_insert(0);
-                    if *seen < times {
-                        *seen += 1;
-                        fault = Some(status);
-                    }
-                }
-            }
-            if fault.is_some() {
-                s.stats.item_faults += 1;
-            } else {
-                for l in pair {
-                    kept.push_str(l);
-                    kept.push('\n');
-                }
-            }
-            faulted.push(fault);
-        }
-        drop(s);
-        request.body = kept.into_bytes();
-    }
+    let faulted = if request.method == "POST" && request.path.starts_with("/_bulk") {
+        take_faulted_items(&shared.state, &mut request)?
+    } else {
+        Vec::new()
+    };
     let injected_items = faulted.iter().any(Option::is_some);
     let (status, body) = if injected_items && request.body.is_empty() {
         (200, br#"{"errors":false,"items":[],"took":0}"#.to_vec())
     } else {
-        let _one_at_a_time =
-            serialize.then(|| shared.forwarding.lock().unwrap_or_else(|e| e.into_inner()));
+        let _one_at_a_time = decision
+            .serialize
+            .then(|| shared.forwarding.lock().unwrap_or_else(|e| e.into_inner()));
         forward(upstream, &request)?
     };
     if !injected_items {
         return respond(&mut out, status, &body);
     }
-    let mut response: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(_) => return respond(&mut out, status, &body),
-    };
+    match with_injected_items(&body, &faulted) {
+        Some(merged) => respond(&mut out, status, &merged),
+        None => respond(&mut out, status, &body),
+    }
+}
+
+/// Removes the `_bulk` documents that [`Rules::fail_items`] fails from `request` (gunzipping its
+/// body first if needed); returns, per document in order, its injected status or `None` if it
+/// was kept.
+fn take_faulted_items(
+    state: &Mutex<State>,
+    request: &mut Request,
+) -> std::io::Result<Vec<Option<u16>>> {
+    let gz = request
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v.contains("gzip"));
+    if gz {
+        let mut plain = Vec::new();
+        flate2::read::MultiGzDecoder::new(&request.body[..]).read_to_end(&mut plain)?;
+        request.body = plain;
+        request
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-encoding"));
+    }
+    let text = String::from_utf8_lossy(&request.body).into_owned();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let mut kept = String::new();
+    let mut faulted = Vec::new();
+    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    for pair in lines.chunks(2) {
+        let source = pair.get(1).copied().unwrap_or_default();
+        let mut fault = None;
+        if let Some((needle, times, status)) = &s.rules.fail_items {
+            if source.contains(needle.as_str()) {
+                let (times, status) = (*times, *status);
+                let seen = s.item_failures.entry(source.to_string()).or_insert(0);
+                if *seen < times {
+                    *seen += 1;
+                    fault = Some(status);
+                }
+            }
+        }
+        if fault.is_some() {
+            s.stats.item_faults += 1;
+        } else {
+            for l in pair {
+                kept.push_str(l);
+                kept.push('\n');
+            }
+        }
+        faulted.push(fault);
+    }
+    drop(s);
+    request.body = kept.into_bytes();
+    Ok(faulted)
+}
+
+/// The upstream `_bulk` response `body` with the injected item failures put back in their
+/// places; `None` if the body is not JSON (it is then passed on as it is).
+fn with_injected_items(body: &[u8], faulted: &[Option<u16>]) -> Option<Vec<u8>> {
+    let mut response: serde_json::Value = serde_json::from_slice(body).ok()?;
     let forwarded: Vec<serde_json::Value> =
         response["items"].as_array().cloned().unwrap_or_default();
     let mut forwarded = forwarded.into_iter();
@@ -411,8 +448,7 @@ fn serve(conn: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()
         .collect();
     response["items"] = serde_json::Value::Array(items);
     response["errors"] = serde_json::Value::Bool(true);
-    let body = serde_json::to_vec(&response).unwrap_or_default();
-    respond(&mut out, status, &body)
+    Some(serde_json::to_vec(&response).unwrap_or_default())
 }
 
 /// Sends the request to the real server on a fresh connection; returns status and body.

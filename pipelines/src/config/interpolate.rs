@@ -1,5 +1,9 @@
 //! `${VAR}`, `${VAR:-default}` and `$$` (a literal `$`) in pipeline files, resolved before parsing
 //! (as Vector does), so any value — including numbers and arrays — can come from the environment.
+//!
+//! Comments are left as they are: a `#` outside a quoted string, at the start of a line or after
+//! whitespace, starts a comment (in TOML and YAML alike), and a `${VAR}` in it is not resolved, so
+//! an example written in a comment never fails a pipeline.
 
 /// An undefined variable without default, or a malformed reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +23,10 @@ pub fn interpolate(
 ) -> Result<String, Vec<InterpolationError>> {
     let mut out = String::with_capacity(text.len());
     let mut errors = Vec::new();
-    for (line_no, line) in text.split_inclusive('\n').enumerate() {
+    let mut open = Quote::None;
+    for (line_no, whole) in text.split_inclusive('\n').enumerate() {
+        let code_end = comment_start(whole, &mut open).unwrap_or(whole.len());
+        let (line, comment) = whole.split_at(code_end);
         let mut rest = line;
         let mut column = 1;
         while let Some(pos) = rest.find('$') {
@@ -77,12 +84,84 @@ pub fn interpolate(
             rest = &body[end + 1..];
         }
         out.push_str(rest);
+        out.push_str(comment);
     }
     if errors.is_empty() {
         Ok(out)
     } else {
         Err(errors)
     }
+}
+
+/// The string a line ends inside of, carried to the next line (only multi-line strings do).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    /// TOML `"""…"""`.
+    TripleDouble,
+    /// TOML `'''…'''`.
+    TripleSingle,
+}
+
+/// Where a comment starts on `line`, given the multi-line string `open` at its start (updated for
+/// the next line).
+fn comment_start(line: &str, open: &mut Quote) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    let mut single_line: Option<u8> = None;
+    while let Some(&b) = bytes.get(i) {
+        let rest = bytes.get(i..).unwrap_or_default();
+        match (*open, single_line) {
+            (Quote::TripleDouble, _) => {
+                if b == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if rest.starts_with(b"\"\"\"") {
+                    *open = Quote::None;
+                    i += 3;
+                    continue;
+                }
+            }
+            (Quote::TripleSingle, _) => {
+                if rest.starts_with(b"\'\'\'") {
+                    *open = Quote::None;
+                    i += 3;
+                    continue;
+                }
+            }
+            (Quote::None, Some(q)) => {
+                if b == b'\\' && q == b'"' {
+                    i += 2;
+                    continue;
+                }
+                if b == q {
+                    single_line = None;
+                }
+            }
+            (Quote::None, None) => {
+                if rest.starts_with(b"\"\"\"") {
+                    *open = Quote::TripleDouble;
+                    i += 3;
+                    continue;
+                }
+                if rest.starts_with(b"\'\'\'") {
+                    *open = Quote::TripleSingle;
+                    i += 3;
+                    continue;
+                }
+                match b {
+                    b'"' | b'\'' => single_line = Some(b),
+                    b'#' if i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace) => {
+                        return Some(i)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -113,5 +192,14 @@ mod tests {
         assert_eq!((errors[0].line, errors[0].column), (1, 6));
         assert_eq!((errors[1].line, errors[1].column), (2, 8));
         assert!(errors[1].message.contains("ALSO_NOPE"));
+    }
+
+    #[test]
+    fn comments_are_not_interpolated() {
+        let text = "# export ${ES_PASSWORD}\na = \"${HOME_DIR}\" # or ${NOPE}\nb = \"x # ${HOME_DIR}\"\nc = \"\"\"\n# ${HOME_DIR}\n\"\"\"\n  # ${NOPE}\n";
+        assert_eq!(
+            interpolate(text, env).unwrap(),
+            "# export ${ES_PASSWORD}\na = \"/home/weir\" # or ${NOPE}\nb = \"x # /home/weir\"\nc = \"\"\"\n# /home/weir\n\"\"\"\n  # ${NOPE}\n"
+        );
     }
 }
