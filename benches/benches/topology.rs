@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weir_core::component::PluginCommon;
 
 use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -26,6 +27,8 @@ const BATCH: u64 = 500;
 #[derive(Debug)]
 struct Generator;
 struct GeneratorSource;
+
+impl PluginCommon for Generator {}
 
 impl SourceConfig for Generator {
     fn build(&self, _: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
@@ -65,6 +68,8 @@ impl Source for GeneratorSource {
 struct Noop;
 struct NoopTransform;
 
+impl PluginCommon for Noop {}
+
 impl TransformConfig for Noop {
     fn build(&self, _: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
         Ok(Box::new(NoopTransform))
@@ -80,6 +85,8 @@ impl Transform for NoopTransform {
 #[derive(Debug)]
 struct Counter(Arc<AtomicU64>);
 struct CounterSink(Arc<AtomicU64>);
+
+impl PluginCommon for Counter {}
 
 impl SinkConfig for Counter {
     fn build(&self, _: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
