@@ -174,6 +174,135 @@ fn count_lines(path: &Path) -> Result<u64> {
     }
 }
 
+/// Generates the workload with `gen.py` unless `input` and the manifest already exist.
+fn ensure_workload(root: &Path, data: &Path, input: &Path, case: &Case) -> Result<()> {
+    if input.is_file() && data.join("manifest.json").is_file() {
+        return Ok(());
+    }
+    eprintln!(
+        "generating {} with ../shared/bench/gen.py …",
+        input.display()
+    );
+    let status = Command::new("python3")
+        .arg(root.join("../shared/bench/gen.py"))
+        .args(["--only", case.gen_only, "--out"])
+        .arg(data)
+        .status()?;
+    if !status.success() {
+        bail!("gen.py failed");
+    }
+    Ok(())
+}
+
+/// One case's runs of `weir` over one input file.
+struct Bench<'a> {
+    case: &'a Case,
+    weir: &'a Path,
+    input: &'a Path,
+    work: &'a Path,
+    threads: usize,
+    pin: bool,
+    input_lines: u64,
+    /// Events the parse cases must write (from the workload manifest).
+    expected_events: u64,
+}
+
+impl Bench<'_> {
+    /// Runs `weir --once` in a fresh work folder, measures it and checks its output.
+    fn run(&self) -> Result<Measurement> {
+        let _ = std::fs::remove_dir_all(self.work);
+        std::fs::create_dir_all(self.work)?;
+        let out = self.work.join("out");
+        let pipeline = format!(
+            "data_dir = \"{data}\"\napi.enabled = false\n[sources.in]\ntype = \"file\"\ninclude = [\"{input}\"]\nignore_checkpoints = true\n{body}",
+            data = self.work.join("data").display(),
+            input = self.input.display(),
+            body = self.case.pipeline.replace("{out}", &out.display().to_string()),
+        );
+        let config = self.work.join("pipeline.toml");
+        std::fs::write(&config, pipeline)?;
+        let mut command = Command::new(self.weir);
+        command
+            .args([
+                "run",
+                "--once",
+                "--threads",
+                &self.threads.to_string(),
+                "-c",
+            ])
+            .arg(&config)
+            .env("WEIR_LOG", "warn");
+        if self.pin {
+            pin_to_last_cpu(&mut command);
+        }
+        let m = measure(&mut command)?;
+        self.check_output(&out)?;
+        Ok(m)
+    }
+
+    /// Every event was written, and (parse cases) none failed.
+    fn check_output(&self, out: &Path) -> Result<()> {
+        let (written, wanted) = if self.case.name == "passthrough" {
+            (count_lines(&out.join("out.log"))?, self.input_lines)
+        } else {
+            let failed = count_lines(&out.join("failed.ndjson")).unwrap_or(0);
+            if failed > 0 {
+                bail!(
+                    "{failed} records failed to parse (see {})",
+                    out.join("failed.ndjson").display()
+                );
+            }
+            (count_lines(&out.join("out.ndjson"))?, self.expected_events)
+        };
+        if written != wanted {
+            bail!("wrote {written} events, expected {wanted}");
+        }
+        Ok(())
+    }
+
+    /// Wall times of `runs` copies of the input with `cp`.
+    fn cp_walls(&self, runs: usize) -> Result<Vec<f64>> {
+        let cp_target = self.work.join("cp-copy");
+        let mut cp_walls = Vec::new();
+        for _ in 0..runs {
+            let _ = std::fs::remove_file(&cp_target);
+            cp_walls.push(measure(Command::new("cp").arg(self.input).arg(&cp_target))?.wall);
+        }
+        let _ = std::fs::remove_file(&cp_target);
+        Ok(cp_walls)
+    }
+
+    /// Prints the medians of `results` against `cp`'s.
+    fn report(&self, runs: usize, input_bytes: u64, results: &[Measurement], cp_walls: Vec<f64>) {
+        let wall = median(results.iter().map(|m| m.wall).collect());
+        let cpu = median(results.iter().map(|m| m.cpu).collect());
+        let rss = median(results.iter().map(|m| m.max_rss_kib as f64).collect());
+        let cp_wall = median(cp_walls);
+        println!(
+            "case {} ({}), {} threads{}, median of {runs} runs",
+            self.case.name,
+            self.case.file,
+            self.threads,
+            if self.pin { ", pinned to one CPU" } else { "" }
+        );
+        let events = if self.case.name == "passthrough" {
+            self.input_lines
+        } else {
+            self.expected_events
+        };
+        println!("  events        {events}");
+        println!("  wall          {wall:.3} s");
+        println!("  events/s      {:.0}", events as f64 / wall);
+        println!("  MB/s          {:.1}", input_bytes as f64 / 1e6 / wall);
+        println!("  CPU           {cpu:.3} s (user + system)");
+        println!("  peak RSS      {:.1} MB", rss / 1024.0);
+        println!(
+            "  cp            {cp_wall:.3} s ({:.1}x Weir's speed)",
+            wall / cp_wall
+        );
+    }
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let case_name = args.first().map(String::as_str).unwrap_or("passthrough");
@@ -198,20 +327,7 @@ fn main() -> Result<()> {
     let root = cli::root();
     let data = root.join("target/bench-data");
     let input = data.join(case.file);
-    if !input.is_file() || !data.join("manifest.json").is_file() {
-        eprintln!(
-            "generating {} with ../shared/bench/gen.py …",
-            input.display()
-        );
-        let status = Command::new("python3")
-            .arg(root.join("../shared/bench/gen.py"))
-            .args(["--only", case.gen_only, "--out"])
-            .arg(&data)
-            .status()?;
-        if !status.success() {
-            bail!("gen.py failed");
-        }
-    }
+    ensure_workload(&root, &data, &input, case)?;
     let weir = cli::release_weir(&root)?;
     let input_bytes = std::fs::metadata(&input)?.len();
     let input_lines = count_lines(&input)?;
@@ -221,82 +337,26 @@ fn main() -> Result<()> {
         .as_u64()
         .unwrap_or(input_lines);
     let work = root.join("target/bench-run").join(case.name);
+    let bench = Bench {
+        case,
+        weir: &weir,
+        input: &input,
+        work: &work,
+        threads,
+        pin,
+        input_lines,
+        expected_events,
+    };
 
     let mut results = Vec::new();
     for run in 0..=runs {
-        let _ = std::fs::remove_dir_all(&work);
-        std::fs::create_dir_all(&work)?;
-        let out = work.join("out");
-        let pipeline = format!(
-            "data_dir = \"{data}\"\napi.enabled = false\n[sources.in]\ntype = \"file\"\ninclude = [\"{input}\"]\nignore_checkpoints = true\n{body}",
-            data = work.join("data").display(),
-            input = input.display(),
-            body = case.pipeline.replace("{out}", &out.display().to_string()),
-        );
-        let config = work.join("pipeline.toml");
-        std::fs::write(&config, pipeline)?;
-        let mut command = Command::new(&weir);
-        command
-            .args(["run", "--once", "--threads", &threads.to_string(), "-c"])
-            .arg(&config)
-            .env("WEIR_LOG", "warn");
-        if pin {
-            pin_to_last_cpu(&mut command);
-        }
-        let m = measure(&mut command)?;
-        let (written, wanted) = if case.name == "passthrough" {
-            (count_lines(&out.join("out.log"))?, input_lines)
-        } else {
-            let failed = count_lines(&out.join("failed.ndjson")).unwrap_or(0);
-            if failed > 0 {
-                bail!(
-                    "{failed} records failed to parse (see {})",
-                    out.join("failed.ndjson").display()
-                );
-            }
-            (count_lines(&out.join("out.ndjson"))?, expected_events)
-        };
-        if written != wanted {
-            bail!("wrote {written} events, expected {wanted}");
-        }
+        let m = bench.run()?;
         if run > 0 {
             // Run 0 warms the page cache and is not counted.
             results.push(m);
         }
     }
-    let cp_target = work.join("cp-copy");
-    let mut cp_walls = Vec::new();
-    for _ in 0..runs {
-        let _ = std::fs::remove_file(&cp_target);
-        cp_walls.push(measure(Command::new("cp").arg(&input).arg(&cp_target))?.wall);
-    }
-    let _ = std::fs::remove_file(&cp_target);
-
-    let wall = median(results.iter().map(|m| m.wall).collect());
-    let cpu = median(results.iter().map(|m| m.cpu).collect());
-    let rss = median(results.iter().map(|m| m.max_rss_kib as f64).collect());
-    let cp_wall = median(cp_walls);
-    println!(
-        "case {} ({}), {} threads{}, median of {runs} runs",
-        case.name,
-        case.file,
-        threads,
-        if pin { ", pinned to one CPU" } else { "" }
-    );
-    let events = if case.name == "passthrough" {
-        input_lines
-    } else {
-        expected_events
-    };
-    println!("  events        {events}");
-    println!("  wall          {wall:.3} s");
-    println!("  events/s      {:.0}", events as f64 / wall);
-    println!("  MB/s          {:.1}", input_bytes as f64 / 1e6 / wall);
-    println!("  CPU           {cpu:.3} s (user + system)");
-    println!("  peak RSS      {:.1} MB", rss / 1024.0);
-    println!(
-        "  cp            {cp_wall:.3} s ({:.1}x Weir's speed)",
-        wall / cp_wall
-    );
+    let cp_walls = bench.cp_walls(runs)?;
+    bench.report(runs, input_bytes, &results, cp_walls);
     Ok(())
 }

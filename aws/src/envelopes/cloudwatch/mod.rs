@@ -275,17 +275,8 @@ impl CloudWatchLogsParser {
                 ))
             }
         };
-        match message_type {
-            "CONTROL_MESSAGE" => return Ok(()),
-            "DATA_MESSAGE" => {}
-            other => {
-                return Err(ParseError::new(
-                    LOG_TYPE,
-                    "messageType",
-                    start,
-                    format!("unknown messageType `{other}`"),
-                ))
-            }
+        if !is_data_message(message_type, start)? {
+            return Ok(());
         }
         let shared = EnvelopeFields::new(data, &envelope);
         let Some(events) = envelope.log_events else {
@@ -297,8 +288,46 @@ impl CloudWatchLogsParser {
             ));
         };
         out.reserve(events.len());
+        // The per-event conversion stays in this loop: as a function of its own it made LLVM stop
+        // inlining `KeyString::from` (0.9 % more instructions per envelope).
         for (i, event) in events.into_iter().enumerate() {
-            push_event(out, data, start, i, event, &shared)?;
+            let Some(message) = event.message else {
+                return Err(ParseError::new(
+                    LOG_TYPE,
+                    format!("logEvents[{i}].message"),
+                    start,
+                    "missing message",
+                ));
+            };
+            let ts = event
+                .timestamp
+                .and_then(DateTime::from_timestamp_millis)
+                .ok_or_else(|| {
+                    ParseError::new(
+                        LOG_TYPE,
+                        format!("logEvents[{i}].timestamp"),
+                        start,
+                        "missing or out-of-range timestamp (epoch milliseconds)",
+                    )
+                })?;
+            let mut map = ObjectMap::new();
+            let message = match message.0 {
+                Cow::Borrowed(b) => slice_or_copy(data, b.as_bytes()),
+                Cow::Owned(o) => Bytes::from(o),
+            };
+            insert(&mut map, "message", Value::Bytes(message));
+            insert(&mut map, "timestamp", Value::Timestamp(ts));
+            if let Some(EventId(id)) = event.id {
+                if !id.is_empty() {
+                    insert(&mut map, "id", Value::Bytes(Bytes::from(id)));
+                }
+            }
+            shared.insert_into(&mut map);
+            if let Some(OwnedValue(v)) = event.extracted_fields {
+                insert(&mut map, "extracted_fields", v);
+            }
+            set_log_type(&mut map, LOG_TYPE);
+            out.push(map);
         }
         Ok(())
     }
@@ -368,53 +397,18 @@ impl EnvelopeFields {
     }
 }
 
-/// Appends the output record of log event number `i` of the envelope at `start`.
-fn push_event(
-    out: &mut Vec<ObjectMap>,
-    data: &Bytes,
-    start: usize,
-    i: usize,
-    event: LogEvent<'_>,
-    shared: &EnvelopeFields,
-) -> Result<(), ParseError> {
-    let Some(message) = event.message else {
-        return Err(ParseError::new(
+/// Whether an envelope of `message_type` carries log events (`CONTROL_MESSAGE`s do not).
+fn is_data_message(message_type: &str, start: usize) -> Result<bool, ParseError> {
+    match message_type {
+        "CONTROL_MESSAGE" => Ok(false),
+        "DATA_MESSAGE" => Ok(true),
+        other => Err(ParseError::new(
             LOG_TYPE,
-            format!("logEvents[{i}].message"),
+            "messageType",
             start,
-            "missing message",
-        ));
-    };
-    let ts = event
-        .timestamp
-        .and_then(DateTime::from_timestamp_millis)
-        .ok_or_else(|| {
-            ParseError::new(
-                LOG_TYPE,
-                format!("logEvents[{i}].timestamp"),
-                start,
-                "missing or out-of-range timestamp (epoch milliseconds)",
-            )
-        })?;
-    let mut map = ObjectMap::new();
-    let message = match message.0 {
-        Cow::Borrowed(b) => slice_or_copy(data, b.as_bytes()),
-        Cow::Owned(o) => Bytes::from(o),
-    };
-    insert(&mut map, "message", Value::Bytes(message));
-    insert(&mut map, "timestamp", Value::Timestamp(ts));
-    if let Some(EventId(id)) = event.id {
-        if !id.is_empty() {
-            insert(&mut map, "id", Value::Bytes(Bytes::from(id)));
-        }
+            format!("unknown messageType `{other}`"),
+        )),
     }
-    shared.insert_into(&mut map);
-    if let Some(OwnedValue(v)) = event.extracted_fields {
-        insert(&mut map, "extracted_fields", v);
-    }
-    set_log_type(&mut map, LOG_TYPE);
-    out.push(map);
-    Ok(())
 }
 
 pub mod log_events;
