@@ -100,3 +100,39 @@ fn weir_parse_stats_reports_no_failures_on_any_corpus_folder() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A CloudTrail KMS `Sign` event (AWS KMS documentation) carries `requestParameters.messageType`,
+/// a CloudWatch Logs envelope's marker one level down: `weir parse --format auto` must still take
+/// it for CloudTrail, as detection reads only a JSON record's top-level keys.
+#[test]
+fn a_kms_sign_event_is_cloudtrail_under_auto() {
+    let event = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:user","arn":"arn:aws:sts::111122223333:assumed-role/Admin/user","accountId":"111122223333"},"eventTime":"2022-03-02T21:51:18Z","eventSource":"kms.amazonaws.com","eventName":"Sign","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.0","userAgent":"aws-cli/2.4","requestParameters":{"keyId":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","messageType":"RAW","signingAlgorithm":"ECDSA_SHA_256"},"responseElements":null,"requestID":"4d1e2b6c","eventID":"ef1b3d39","readOnly":true,"resources":[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}],"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kms-sign.json");
+    std::fs::write(&path, format!("{event}\n")).unwrap();
+    let output = Command::new(weir_tests::weir_bin())
+        .args(["parse", "--format", "auto"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON event");
+    assert_eq!(parsed["aws"]["log_type"], "cloudtrail", "{parsed}");
+    assert_eq!(
+        parsed["event_name"]
+            .as_str()
+            .or(parsed["eventName"].as_str()),
+        Some("Sign"),
+        "{parsed}"
+    );
+    assert_eq!(
+        parsed["request_parameters"]["message_type"]
+            .as_str()
+            .or(parsed["requestParameters"]["messageType"].as_str()),
+        Some("RAW")
+    );
+}

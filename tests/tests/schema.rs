@@ -344,3 +344,29 @@ fn docs_reference_md_is_up_to_date() {
         );
     }
 }
+
+/// The example pipelines of README.md (its ```toml blocks that declare components) are valid
+/// under the schema too, not only under `weir validate` (tests/tests/readme.rs).
+#[test]
+fn every_readme_pipeline_validates_against_the_schema() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for block in readme.split("```toml\n").skip(1) {
+        let text = block.split("\n```").next().unwrap_or("");
+        if !["[sources.", "[transforms.", "[sinks."]
+            .iter()
+            .any(|s| text.contains(s))
+        {
+            continue;
+        }
+        let table: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let errors = errors(&serde_json::to_value(table).unwrap());
+        if !errors.is_empty() {
+            failures.push(format!("{errors:?}\n{text}"));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} README pipelines");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -69,7 +69,7 @@ pub struct AwsFirehoseConfig {
     /// accepts any request: only for a private network.
     #[serde(default)]
     #[schemars(inner(length(min = 1)))]
-    pub access_keys: Vec<String>,
+    pub access_keys: Vec<weir_core::secret::Secret>,
     /// How records become events (default `auto`).
     #[serde(default)]
     pub decoding: Decoding,
@@ -126,7 +126,7 @@ impl PluginCommon for AwsFirehoseConfig {
                 format!("must be at least {MAX_DECOMPRESSED_BYTES_MIN}"),
             ));
         }
-        if self.access_keys.iter().any(String::is_empty) {
+        if self.access_keys.iter().any(weir_core::secret::Secret::is_empty) {
             problems.push(ConfigProblem::new(
                 "access_keys",
                 "an empty access key would accept requests without one",

@@ -238,7 +238,7 @@ async fn process(req: Request<Incoming>, state: &State) -> Result<Option<String>
 }
 
 /// Compares the access key with every configured one in constant time.
-fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
+fn authorized(headers: &HeaderMap, keys: &[weir_core::secret::Secret]) -> bool {
     if keys.is_empty() {
         return true;
     }
@@ -246,7 +246,7 @@ fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
         return false;
     };
     keys.iter().fold(false, |ok, key| {
-        ok | bool::from(key.as_bytes().ct_eq(given.as_bytes()))
+        ok | bool::from(key.expose().as_bytes().ct_eq(given.as_bytes()))
     })
 }
 
