@@ -126,7 +126,11 @@ impl PluginCommon for AwsFirehoseConfig {
                 format!("must be at least {MAX_DECOMPRESSED_BYTES_MIN}"),
             ));
         }
-        if self.access_keys.iter().any(weir_core::secret::Secret::is_empty) {
+        if self
+            .access_keys
+            .iter()
+            .any(weir_core::secret::Secret::is_empty)
+        {
             problems.push(ConfigProblem::new(
                 "access_keys",
                 "an empty access key would accept requests without one",
