@@ -2,72 +2,22 @@
 //! several files, parse every component through the registry, check the graph — and report every
 //! problem at once, each with file, line/column (where known), component and key.
 
+mod component;
+mod diagnostic;
 pub mod interpolate;
 pub mod locate;
 
+pub use diagnostic::{Diagnostic, Severity};
+
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json};
-use weir_core::buffer::BufferConfig;
-use weir_core::component::{
-    deserialize_config, BuildContext, ComponentKind, ConfigProblem, ParseConfig,
-};
+use weir_core::component::{deserialize_config, BuildContext, ComponentKind};
 use weir_core::topology::graph::{self, Node};
-use weir_core::topology::{ApiConfig, ComponentConfig, PipelineConfig, PluginConfig};
+use weir_core::topology::{ApiConfig, ComponentConfig, PipelineConfig};
 
-use crate::registry;
 use locate::Syntax;
-
-/// Error or warning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    /// The pipeline cannot run.
-    Error,
-    /// The pipeline runs, but this is probably a mistake.
-    Warning,
-}
-
-/// One finding about a pipeline file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// Error or warning.
-    pub severity: Severity,
-    /// The file, when the finding belongs to one.
-    pub file: Option<PathBuf>,
-    /// 1-based line and column, where known.
-    pub position: Option<(usize, usize)>,
-    /// The component concerned.
-    pub component: Option<(ComponentKind, String)>,
-    /// The key concerned (dotted path), if any.
-    pub key: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.severity {
-            Severity::Error => f.write_str("error: ")?,
-            Severity::Warning => f.write_str("warning: ")?,
-        }
-        if let Some(file) = &self.file {
-            write!(f, "{}", file.display())?;
-            if let Some((line, column)) = self.position {
-                write!(f, ":{line}:{column}")?;
-            }
-            f.write_str(": ")?;
-        }
-        if let Some((kind, id)) = &self.component {
-            write!(f, "{} `{id}`: ", kind.as_str())?;
-        }
-        if let Some(key) = self.key.as_deref().filter(|k| !k.is_empty()) {
-            write!(f, "`{key}`: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
 
 /// A loaded pipeline and its warnings.
 #[derive(Debug)]
@@ -574,158 +524,6 @@ impl Checker<'_> {
         let d = self.located(file, kind, id, key, message, Severity::Error);
         self.diagnostics.push(d);
     }
-
-    /// Parses one component's table; records every problem and returns `None` if there was any.
-    /// The runtime's own keys (`type`, `inputs`, `buffer`) are checked first, in that order, then
-    /// the plugin's config.
-    fn component(
-        &mut self,
-        origin: &Origin,
-        id: &str,
-        mut table: Map<String, Json>,
-    ) -> Option<ComponentConfig> {
-        let raw = Json::Object(table.clone());
-        let before = self.diagnostics.len();
-        let type_name = self.type_name(origin, id, &mut table);
-        let inputs = self.inputs(origin, id, &mut table);
-        let buffer = self.buffer(origin, id, &mut table);
-        let type_name = type_name?;
-        let plugin = self.plugin(origin, id, &type_name, table)?;
-        if self.diagnostics.len() > before {
-            return None;
-        }
-        Some(ComponentConfig {
-            type_name,
-            inputs,
-            buffer,
-            plugin,
-            raw,
-        })
-    }
-
-    /// Takes `type` out of a component's table.
-    fn type_name(
-        &mut self,
-        origin: &Origin,
-        id: &str,
-        table: &mut Map<String, Json>,
-    ) -> Option<String> {
-        let (file, kind) = (origin.file, origin.kind);
-        match table.remove("type") {
-            Some(Json::String(t)) => Some(t),
-            Some(_) => {
-                self.component_error(file, kind, id, "type", "must be a string".into());
-                None
-            }
-            None => {
-                self.component_error(file, kind, id, "type", "missing `type`".into());
-                None
-            }
-        }
-    }
-
-    /// Takes `inputs` out of a transform's or sink's table (a source's is left to its config,
-    /// which refuses it as unknown).
-    fn inputs(&mut self, origin: &Origin, id: &str, table: &mut Map<String, Json>) -> Vec<String> {
-        let (file, kind) = (origin.file, origin.kind);
-        let mut inputs = Vec::new();
-        if kind == ComponentKind::Source {
-            return inputs;
-        }
-        match table.remove("inputs") {
-            Some(Json::Array(items)) => {
-                for item in items {
-                    match item {
-                        Json::String(s) => inputs.push(s),
-                        other => self.component_error(
-                            file,
-                            kind,
-                            id,
-                            "inputs",
-                            format!("inputs must be strings, found {other}"),
-                        ),
-                    }
-                }
-            }
-            Some(_) => self.component_error(
-                file,
-                kind,
-                id,
-                "inputs",
-                "must be an array of component ids".into(),
-            ),
-            None => {}
-        }
-        inputs
-    }
-
-    /// Takes `buffer` out of a sink's table (anyone else's is left to its config, which refuses
-    /// it as unknown).
-    fn buffer(&mut self, origin: &Origin, id: &str, table: &mut Map<String, Json>) -> BufferConfig {
-        let (file, kind) = (origin.file, origin.kind);
-        if kind != ComponentKind::Sink {
-            return BufferConfig::default();
-        }
-        let Some(value) = table.remove("buffer") else {
-            return BufferConfig::default();
-        };
-        match deserialize_config::<BufferConfig>(value) {
-            Ok(b) if b.max_events < weir_core::buffer::MAX_EVENTS_MIN => {
-                let message = format!("must be at least {}", weir_core::buffer::MAX_EVENTS_MIN);
-                self.component_error(file, kind, id, "buffer.max_events", message);
-            }
-            Ok(b) => return b,
-            Err(e) => {
-                let key = if e.key.is_empty() {
-                    "buffer".into()
-                } else {
-                    format!("buffer.{}", e.key)
-                };
-                self.component_error(file, kind, id, &key, e.message)
-            }
-        }
-        BufferConfig::default()
-    }
-
-    /// Parses the rest of a component's table into its type's config and validates it. `None`
-    /// if the type is unknown or the table does not parse; validation problems are recorded and
-    /// the config is still returned.
-    fn plugin(
-        &mut self,
-        origin: &Origin,
-        id: &str,
-        type_name: &str,
-        table: Map<String, Json>,
-    ) -> Option<PluginConfig> {
-        let (file, kind) = (origin.file, origin.kind);
-        let Some(spec) = registry::find(kind, type_name) else {
-            let message = format!(
-                "unknown {} type `{type_name}` (known: {})",
-                kind.as_str(),
-                registry::names(kind).join(", ")
-            );
-            self.component_error(file, kind, id, "type", message);
-            return None;
-        };
-        let table = Json::Object(table);
-        let parsed = match spec.parse {
-            ParseConfig::Source(parse) => parse(table).map(PluginConfig::Source),
-            ParseConfig::Transform(parse) => parse(table).map(PluginConfig::Transform),
-            ParseConfig::Sink(parse) => parse(table).map(PluginConfig::Sink),
-        };
-        let plugin = match parsed {
-            Ok(p) => p,
-            Err(e) => {
-                self.component_error(file, kind, id, &e.key, e.message);
-                return None;
-            }
-        };
-        let problems: Vec<ConfigProblem> = plugin.common().validate();
-        for problem in problems {
-            self.component_error(file, kind, id, &problem.key, problem.message);
-        }
-        Some(plugin)
-    }
 }
 
 fn section(kind: ComponentKind) -> &'static str {
@@ -737,73 +535,4 @@ fn section(kind: ComponentKind) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use weir_core::topology::diff::{self, Change};
-
-    use super::*;
-
-    fn pipeline(text: &str) -> PipelineConfig {
-        let file = PipelineFile {
-            path: PathBuf::from("pipeline.toml"),
-            text: text.to_string(),
-        };
-        load(&[file], |_| None).expect("the pipeline loads").config
-    }
-
-    /// What a reload from `old` to `new` does to each component.
-    fn changes(old: &str, new: &str) -> BTreeMap<String, Change> {
-        let (old, new) = (pipeline(old), pipeline(new));
-        diff::diff(
-            &diff::shapes(&old.components),
-            &diff::shapes(&new.components),
-        )
-        .changes
-    }
-
-    const BASE: &str = r#"
-[sources.logs]
-type = "file"
-include = ["/var/log/*.log"]
-
-[sinks.out]
-type = "console"
-inputs = ["logs"]
-"#;
-
-    #[test]
-    fn a_reload_compares_parsed_configs_not_tables_as_written() {
-        let defaults_written = r#"
-[sources.logs]
-include = ["/var/log/*.log"]
-read_from = "beginning"
-max_line_bytes = 1048576
-type = "file"
-
-[sinks.out]
-type = "console"
-inputs = ["logs"]
-encoding = "ndjson"
-buffer = { max_events = 500, when_full = "block" }
-"#;
-        assert_ne!(
-            pipeline(BASE).components["logs"].raw,
-            pipeline(defaults_written).components["logs"].raw,
-            "the tables differ as written"
-        );
-        for (old, new) in [(BASE, defaults_written), (defaults_written, BASE)] {
-            let changes = changes(old, new);
-            assert_eq!(changes["logs"], Change::Unchanged, "defaults written out");
-            assert_eq!(changes["out"], Change::Unchanged, "defaults written out");
-        }
-
-        let changed = BASE
-            .replace("include = [", "read_from = \"end\"\ninclude = [")
-            .replace(
-                "type = \"console\"",
-                "type = \"console\"\nbuffer.max_events = 10",
-            );
-        let changes = changes(BASE, &changed);
-        assert_eq!(changes["logs"], Change::Changed, "a value changed");
-        assert_eq!(changes["out"], Change::Changed, "the buffer changed");
-    }
-}
+mod tests;
