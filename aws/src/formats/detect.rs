@@ -112,6 +112,10 @@ impl<'a> JsonMembers<'a> {
 }
 
 /// A forgiving walk over JSON text: it never fails, it stops where the text stops making sense.
+///
+/// Not [`super::json_reader`]'s parser: that one builds every nested value (allocating for each
+/// object of a large `requestParameters`) and rejects a record cut at [`JSON_SCAN_BYTES`], while
+/// detection needs only the top-level keys, without allocating, on possibly truncated text.
 struct Scanner<'a> {
     json: &'a [u8],
     pos: usize,
