@@ -13,7 +13,7 @@ use weir_core::ack::{BatchNotifier, EventFinalizers, EventStatus};
 use weir_core::buffer::BufferConfig;
 use weir_core::component::{
     BuildContext, BuildError, ComponentError, Sink, SinkConfig, SinkContext, SinkInput, Source,
-    SourceConfig, SourceContext, Transform, TransformConfig, TransformOutput,
+    SourceConfig, SourceContext, Transform, TransformConfig, TransformJob,
 };
 use weir_core::event::{Event, EventMetadata};
 use weir_core::metrics::Metrics;
@@ -77,8 +77,8 @@ impl TransformConfig for Noop {
 }
 
 impl Transform for NoopTransform {
-    fn transform(&mut self, events: Vec<Event>, out: &mut TransformOutput) {
-        out.primary = events;
+    fn transform(&mut self, events: Vec<Event>) -> TransformJob {
+        Box::new(move |out| out.primary = events)
     }
 }
 

@@ -128,34 +128,80 @@ pub struct TransformOutput {
     /// Events for the default output.
     pub primary: Vec<Event>,
     /// Events for named outputs, by name.
-    pub named: Vec<(&'static str, Vec<Event>)>,
+    pub named: Vec<(Arc<str>, Vec<Event>)>,
 }
 
 impl TransformOutput {
     /// Adds an event to a named output.
-    pub fn push_named(&mut self, name: &'static str, event: Event) {
-        match self.named.iter_mut().find(|(n, _)| *n == name) {
+    pub fn push_named(&mut self, name: &str, event: Event) {
+        match self.named.iter_mut().find(|(n, _)| &**n == name) {
             Some((_, events)) => events.push(event),
-            None => self.named.push((name, vec![event])),
+            None => self.named.push((Arc::from(name), vec![event])),
         }
+    }
+
+    /// Adds events to a named output (a `route` hands over each route's events at once).
+    pub fn extend_named(&mut self, name: &Arc<str>, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        match self.named.iter_mut().find(|(n, _)| n == name) {
+            Some((_, queued)) => queued.extend(events),
+            None => self.named.push((Arc::clone(name), events)),
+        }
+    }
+
+    /// The events of a named output (tests and tools).
+    pub fn named(&self, name: &str) -> &[Event] {
+        self.named
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map_or(&[], |(_, events)| events.as_slice())
     }
 }
 
+/// The part of a batch's work that may run on any worker thread: see [`Transform::transform`].
+pub type TransformJob = Box<dyn FnOnce(&mut TransformOutput) + Send>;
+
 /// A running transform: a synchronous function over batches, driven by the runtime.
+///
+/// A batch is handled in two steps so that one transform uses every core while the events of a
+/// stream keep their order: [`Transform::transform`] runs on the transform's own task, batch after
+/// batch, and does what needs the transform's state (per-stream parser context, a counter); the
+/// job it returns holds the rest (parsing, running a program) and runs on any worker thread, many
+/// batches' jobs at once. The runtime sends the jobs' results on in the order of the batches.
 pub trait Transform: Send {
-    /// Processes one batch. Events dropped on purpose must be finalized with
-    /// [`crate::ack::EventStatus::Dropped`].
-    fn transform(&mut self, events: Vec<Event>, out: &mut TransformOutput);
+    /// Takes one batch, in input order, and returns the work left to do on it. Events dropped on
+    /// purpose must be finalized with [`crate::ack::EventStatus::Dropped`] (here or in the job).
+    fn transform(&mut self, events: Vec<Event>) -> TransformJob;
 
     /// Hands out anything held back across batches (a multi-line record still waiting for its next
     /// line). Called when the input has been idle for [`Transform::flush_interval`] and when it ends.
-    fn flush(&mut self, _out: &mut TransformOutput) {}
+    fn flush(&mut self) -> Option<TransformJob> {
+        None
+    }
 
     /// How long the input may be idle before [`Transform::flush`] is called; `None` (the default):
     /// the transform holds nothing back.
     fn flush_interval(&self) -> Option<std::time::Duration> {
         None
     }
+}
+
+/// Runs one batch through a transform on the calling thread, job included (tools and tests).
+pub fn transform_now(transform: &mut dyn Transform, events: Vec<Event>) -> TransformOutput {
+    let mut out = TransformOutput::default();
+    transform.transform(events)(&mut out);
+    out
+}
+
+/// [`Transform::flush`] on the calling thread, job included (tools and tests).
+pub fn flush_now(transform: &mut dyn Transform) -> TransformOutput {
+    let mut out = TransformOutput::default();
+    if let Some(job) = transform.flush() {
+        job(&mut out);
+    }
+    out
 }
 
 /// A sink's input: batches from its buffer, counted as received.
@@ -230,8 +276,8 @@ pub trait PluginCommon: Debug + Send + Sync {
     fn validate(&self) -> Vec<ConfigProblem> {
         Vec::new()
     }
-    /// Named outputs besides the default one (`errors`, `dead_letter`).
-    fn outputs(&self) -> Vec<&'static str> {
+    /// Named outputs besides the default one (`errors`, `dead_letter`, a `route`'s routes).
+    fn outputs(&self) -> Vec<String> {
         Vec::new()
     }
     /// This config parsed and serialized back to JSON, every default filled in: what a reload
@@ -373,7 +419,7 @@ impl<C: PluginCommon> PluginCommon for Normalized<C> {
     fn validate(&self) -> Vec<ConfigProblem> {
         self.config.validate()
     }
-    fn outputs(&self) -> Vec<&'static str> {
+    fn outputs(&self) -> Vec<String> {
         self.config.outputs()
     }
     fn normalized(&self) -> Option<serde_json::Value> {

@@ -35,6 +35,9 @@ pub struct EventMetadata {
     pub stream: Option<StreamPosition>,
     /// A deterministic id (same input record → same id across redeliveries), when the source has one.
     pub id: Option<Arc<str>>,
+    /// The last error a transform met on this event and let it continue with (a `remap` with
+    /// `drop_on_error = false`): VRL programs read it as `%error`.
+    pub error: Option<Arc<str>>,
     /// The acknowledgement handles this copy carries.
     pub finalizers: EventFinalizers,
 }
@@ -52,6 +55,7 @@ impl EventMetadata {
             ingest_timestamp,
             stream: None,
             id: None,
+            error: None,
             finalizers: EventFinalizers::none(),
         }
     }

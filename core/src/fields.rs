@@ -6,8 +6,10 @@
 //! each name (one allocation per field per record, 15–40 per record) and a tree to hold them; a
 //! record shares one sorted [`Schema`] between all records of its format and holds just its
 //! values. Readers ([`Fields::get`], [`Fields::iter`], the JSON writer) see the same fields
-//! either way, in the same (sorted) order; the first mutation turns a record into a map
-//! ([`Fields::map_mut`]), so VRL and other rewriting code work on maps as before.
+//! either way, in the same (sorted) order. Setting, removing and changing top-level fields
+//! ([`Fields::insert`], [`Fields::remove`], [`Fields::get_mut`]) keep the record form (a VRL
+//! program renaming a few ALB fields allocates no map of 30); [`Fields::map_mut`] turns a record
+//! into a map, for code that needs the whole map.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -256,21 +258,60 @@ impl Fields {
         self.map
     }
 
-    /// Sets a top-level field, returning its previous value.
+    /// Sets a top-level field, returning its previous value. A record keeps its form: a name of
+    /// its schema is set in its slot, any other name goes to the map beside it.
     pub fn insert(&mut self, key: KeyString, value: Value) -> Option<Value> {
-        self.map_mut().insert(key, value)
+        let Some(record) = &mut self.record else {
+            return self.map.insert(key, value);
+        };
+        let Some(i) = record.schema.position(&key) else {
+            return self.map.insert(key, value);
+        };
+        let constant = record.schema.constants.get(i).cloned().flatten();
+        let previous = record.values.get_mut(i)?.replace(value);
+        // The map may hold a name the record left absent (`with_record` keeps those).
+        let in_map = self.map.remove(key.as_str());
+        previous.or(in_map).or(constant)
     }
 
-    /// Removes a top-level field, returning its value.
+    /// Removes a top-level field, returning its value. A record keeps its form unless the field
+    /// is one of its schema's constants (an absent slot would show the constant again).
     pub fn remove(&mut self, key: &str) -> Option<Value> {
+        if let Some(record) = &mut self.record {
+            if let Some(i) = record.schema.position(key) {
+                let has_constant = matches!(record.schema.constants.get(i), Some(Some(_)));
+                if !has_constant {
+                    if let Some(value) = record.values.get_mut(i).and_then(Option::take) {
+                        return Some(value);
+                    }
+                    return self.map.remove(key);
+                }
+            } else {
+                return self.map.remove(key);
+            }
+        }
         // A miss leaves a record as it is.
         self.get(key)?;
         self.map_mut().remove(key)
     }
 
-    /// The value of the top-level field `key`, to change.
+    /// The value of the top-level field `key`, to change (a record keeps its form).
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.map_mut().get_mut(key)
+        let Some(record) = &mut self.record else {
+            return self.map.get_mut(key);
+        };
+        let Some(i) = record.schema.position(key) else {
+            return self.map.get_mut(key);
+        };
+        let constant = record.schema.constants.get(i).cloned().flatten();
+        let slot = record.values.get_mut(i)?;
+        if slot.is_none() {
+            match constant {
+                Some(value) => *slot = Some(value),
+                None => return self.map.get_mut(key),
+            }
+        }
+        slot.as_mut()
     }
 }
 
@@ -397,16 +438,68 @@ mod tests {
     }
 
     #[test]
-    fn mutation_turns_a_record_into_a_map() {
+    fn mutation_keeps_a_record_in_record_form() {
         let (mut fields, mut expected) = sample();
         assert_eq!(fields.remove("nothing"), None);
-        assert!(fields.is_record(), "a miss changes nothing");
         assert_eq!(fields.remove("f"), Some(Value::from("f")));
-        assert!(!fields.is_record());
         expected.remove("f");
-        fields.insert("c".into(), Value::from(3));
+        assert_eq!(fields.remove("d"), Some(Value::from("d from others")));
+        expected.remove("d");
+        assert_eq!(fields.insert("d".into(), Value::from(4)), None);
+        expected.insert("d".into(), Value::from(4));
+        assert_eq!(fields.insert("c".into(), Value::from(3)), None);
         expected.insert("c".into(), Value::from(3));
+        if let Some(Value::Integer(b)) = fields.get_mut("b") {
+            *b += 1;
+        }
+        expected.insert("b".into(), Value::from(2));
+        assert!(fields.is_record());
         assert_eq!(fields, expected);
+    }
+
+    #[test]
+    fn removing_a_constant_turns_a_record_into_a_map() {
+        let schema = Arc::new(Schema::new(vec!["b".into()]).with_constant("a".into(), 1.into()));
+        let mut fields = Fields::from(Record::new(schema, vec![]));
+        assert_eq!(fields.get_mut("a"), Some(&mut Value::from(1)));
+        assert!(
+            fields.is_record(),
+            "a constant is copied into its slot to change"
+        );
+        assert_eq!(fields.remove("a"), Some(Value::from(1)));
+        assert!(!fields.is_record());
+        assert_eq!(fields.get("a"), None);
+    }
+
+    proptest::proptest! {
+        /// Any sequence of inserts, removes and in-place changes gives the same fields on a record
+        /// as on the map it stands for.
+        #[test]
+        fn record_mutations_match_map_mutations(
+            ops in proptest::collection::vec((0u8..3, 0usize..6, 0i64..5), 0..24),
+        ) {
+            let names = ["a", "b", "c", "d", "f", "z"];
+            let (mut fields, mut map) = sample();
+            for (op, name, n) in ops {
+                let key = names[name];
+                match op {
+                    0 => proptest::prop_assert_eq!(
+                        fields.insert(key.into(), Value::from(n)),
+                        map.insert(key.into(), Value::from(n))
+                    ),
+                    1 => proptest::prop_assert_eq!(fields.remove(key), map.remove(key)),
+                    _ => {
+                        if let Some(v) = fields.get_mut(key) {
+                            *v = Value::from(n);
+                        }
+                        if let Some(v) = map.get_mut(key) {
+                            *v = Value::from(n);
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(&fields, &map);
+            }
+        }
     }
 
     #[test]

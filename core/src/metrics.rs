@@ -29,6 +29,7 @@ pub struct Metrics {
     sent_bytes: IntCounterVec,
     errors: IntCounterVec,
     discarded: IntCounterVec,
+    unconsumed_errors: IntCounterVec,
     buffer_events: IntGaugeVec,
     buffer_max_events: IntGaugeVec,
     component_started: GaugeVec,
@@ -97,6 +98,7 @@ impl Metrics {
             sent_bytes: counter_vec(&registry, "weir_component_sent_bytes_total", "Bytes a sink wrote to its destination.", &[])?,
             errors: counter_vec(&registry, "weir_component_errors_total", "Errors a component met, by type.", &["error_type"])?,
             discarded: counter_vec(&registry, "weir_component_discarded_events_total", "Events a component discarded (full drop_newest buffer, no consumer, filtered).", &[])?,
+            unconsumed_errors: counter_vec(&registry, "weir_component_unconsumed_errors_total", "Events for a component's `errors` output, which nothing consumes, sent on its main output instead with their `error` object.", &[])?,
             buffer_events: gauge_vec(&registry, "weir_buffer_events", "Events waiting in a component's input buffer.")?,
             buffer_max_events: gauge_vec(&registry, "weir_buffer_max_events", "Capacity of a component's input buffer, in events.")?,
             component_started,
@@ -130,6 +132,7 @@ impl Metrics {
             received_bytes: self.received_bytes.with_label_values(&l),
             sent_bytes: self.sent_bytes.with_label_values(&l),
             discarded: self.discarded.with_label_values(&l),
+            unconsumed_errors: self.unconsumed_errors.with_label_values(&l),
             buffer_events: self.buffer_events.with_label_values(&l),
             buffer_max_events: self.buffer_max_events.with_label_values(&l),
             sent: Arc::new(Mutex::new(HashMap::new())),
@@ -163,6 +166,8 @@ pub struct ComponentMetrics {
     pub sent_bytes: IntCounter,
     /// Events discarded on purpose.
     pub discarded: IntCounter,
+    /// Events for the `errors` output sent on the main one, as nothing consumes `errors`.
+    pub unconsumed_errors: IntCounter,
     /// Events in this component's input buffer.
     pub buffer_events: IntGauge,
     /// Capacity of this component's input buffer.

@@ -12,7 +12,10 @@ use crate::event::{finalize_all, Event};
 use crate::metrics::ComponentMetrics;
 
 /// The named output of sources and transforms for records they could not process (`<id>.errors`):
-/// oversize lines, unreadable objects, unparseable records, each with an `error` object.
+/// oversize lines, unreadable objects, unparseable records, each with an `error` object. When
+/// nothing consumes it, those events continue on the main output (error object and all) and are
+/// counted in `weir_component_unconsumed_errors_total`: a failed parse is tagged, never lost
+/// unseen, as Filebeat, Logstash and Vector's `remap` users expect.
 pub const ERRORS: &str = "errors";
 
 /// The named output of sinks for events the destination rejected for good (`<id>.dead_letter`).
@@ -113,7 +116,7 @@ impl Fanout {
     }
 
     /// Whether anything consumes this output.
-    pub fn has_consumers(&mut self) -> bool {
+    pub fn has_consumers(&self) -> bool {
         !self.consumers.snapshot().is_empty()
     }
 
@@ -168,10 +171,15 @@ impl Outputs {
         self.default.send(events).await;
     }
 
-    /// Sends a batch on a named output (`errors`, `dead_letter`). Unknown names discard the events
+    /// Sends a batch on a named output (`errors`, `dead_letter`). `errors` events go on the main
+    /// output when nothing consumes `errors` (see [`ERRORS`]). Unknown names discard the events
     /// (acknowledged as dropped) and count an error, since that is a programming mistake.
     pub async fn send_named(&mut self, name: &str, events: Vec<Event>) {
         match self.named.get_mut(name) {
+            Some(fanout) if name == ERRORS && !fanout.has_consumers() => {
+                self.metrics.unconsumed_errors.inc_by(events.len() as u64);
+                self.default.send(events).await;
+            }
             Some(fanout) => fanout.send(events).await,
             None => {
                 self.metrics.error("unknown_output", 1);
@@ -183,7 +191,7 @@ impl Outputs {
 
     /// Whether a named output has consumers (so a sink can log instead of building a dead-letter event).
     pub fn named_has_consumers(&mut self, name: &str) -> bool {
-        self.named.get_mut(name).is_some_and(Fanout::has_consumers)
+        self.named.get(name).is_some_and(Fanout::has_consumers)
     }
 
     /// The component's metrics.

@@ -12,7 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use weir_core::component::{BuildContext, ComponentKind, Transform, TransformOutput};
+use weir_core::component::{
+    flush_now, transform_now, BuildContext, ComponentKind, TransformOutput,
+};
 use weir_core::event::{Event, EventMetadata};
 use weir_core::Value;
 use weir_transforms::aws_parse::{AwsParse, AwsParseConfig};
@@ -178,12 +180,10 @@ pub fn parse_input(
                 Event::from_message(record.clone(), meta)
             })
             .collect();
-        let mut result = TransformOutput::default();
-        transform.transform(events, &mut result);
+        let result = transform_now(&mut transform, events);
         report(stream, result, &mut stats, out, errors)?;
     }
-    let mut result = TransformOutput::default();
-    transform.flush(&mut result);
+    let result = flush_now(&mut transform);
     report(stream, result, &mut stats, out, errors)?;
     Ok(stats)
 }

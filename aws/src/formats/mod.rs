@@ -89,6 +89,21 @@ pub trait RecordParser: Send {
         out.extend(maps.into_iter().map(Fields::from));
         Ok(())
     }
+
+    /// Whether `record` sets this parser's stream context rather than being a record (a VPC Flow
+    /// header line, a CloudFront `#Fields:` line). `aws_parse` feeds such lines to the stream's
+    /// own parser in stream order, and parses the other lines on [`Self::fork`]s of it, on any
+    /// thread. Default: the parser has no context.
+    fn is_context(&self, _record: &[u8]) -> bool {
+        false
+    }
+
+    /// A copy of this parser with its stream context, for parsing the lines after that context
+    /// elsewhere. `None` (the default): the parser has no context, so any new parser of its
+    /// format parses alike.
+    fn fork(&self) -> Option<Box<dyn RecordParser>> {
+        None
+    }
 }
 
 /// Sets `aws.log_type` on a parsed record.

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::component::ComponentKind;
+use crate::output::ERRORS;
 
 /// A reference to a component's output: `id` (default output) or `id.name`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,7 +48,7 @@ pub struct Node {
     /// Its `inputs`.
     pub inputs: Vec<String>,
     /// Its named outputs; `None` when unknown (its config did not parse), which skips port checks.
-    pub outputs: Option<Vec<&'static str>>,
+    pub outputs: Option<Vec<String>>,
 }
 
 /// One finding of the graph checks.
@@ -115,7 +116,7 @@ pub fn check(nodes: &BTreeMap<String, Node>) -> GraphReport {
                         ),
                     ))
                 }
-                (Some(port), Some(outputs)) if !outputs.contains(&port.as_str()) => {
+                (Some(port), Some(outputs)) if !outputs.contains(port) => {
                     report.errors.push(issue(
                         id,
                         format!(
@@ -152,6 +153,24 @@ pub fn check(nodes: &BTreeMap<String, Node>) -> GraphReport {
                 ),
             });
         }
+        let errors = OutputRef {
+            component: id.clone(),
+            port: Some(ERRORS.to_string()),
+        };
+        let has_errors = node
+            .outputs
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|p| p == ERRORS));
+        if has_errors && !consumed.contains(&errors) {
+            report.warnings.push(GraphIssue {
+                component: id.clone(),
+                key: String::new(),
+                message: format!(
+                    "nothing consumes `{errors}`: records that fail in `{id}` continue on its \
+                     main output with an `error` object (wire `{errors}` to keep them apart)"
+                ),
+            });
+        }
     }
     report
 }
@@ -164,7 +183,7 @@ fn issue(id: &str, message: String) -> GraphIssue {
     }
 }
 
-fn list(outputs: &[&str]) -> String {
+fn list(outputs: &[String]) -> String {
     if outputs.is_empty() {
         "none".into()
     } else {
@@ -225,11 +244,11 @@ fn find_cycle(nodes: &BTreeMap<String, Node>) -> Option<(String, String)> {
 mod tests {
     use super::*;
 
-    fn node(kind: ComponentKind, inputs: &[&str], outputs: &[&'static str]) -> Node {
+    fn node(kind: ComponentKind, inputs: &[&str], outputs: &[&str]) -> Node {
         Node {
             kind,
             inputs: inputs.iter().map(|s| s.to_string()).collect(),
-            outputs: Some(outputs.to_vec()),
+            outputs: Some(outputs.iter().map(|o| o.to_string()).collect()),
         }
     }
 
@@ -297,5 +316,24 @@ mod tests {
             "{messages:?}"
         );
         assert!(report.warnings.iter().any(|w| w.component == "src"));
+    }
+
+    #[test]
+    fn warns_of_each_errors_output_nothing_consumes() {
+        let mut nodes = BTreeMap::new();
+        nodes.insert("src".into(), node(ComponentKind::Source, &[], &["errors"]));
+        nodes.insert(
+            "parse".into(),
+            node(ComponentKind::Transform, &["src"], &["errors"]),
+        );
+        nodes.insert("out".into(), node(ComponentKind::Sink, &["parse"], &[]));
+        let warnings: Vec<_> = check(&nodes)
+            .warnings
+            .into_iter()
+            .map(|w| w.message)
+            .collect();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("nothing consumes `parse.errors`"));
+        assert!(warnings[1].starts_with("nothing consumes `src.errors`"));
     }
 }

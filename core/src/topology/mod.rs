@@ -78,7 +78,7 @@ impl PluginConfig {
     }
 
     /// Named outputs besides the default.
-    pub fn outputs(&self) -> Vec<&'static str> {
+    pub fn outputs(&self) -> Vec<String> {
         self.common().outputs()
     }
 

@@ -1,4 +1,5 @@
-//! The running topology: one tokio task per component, bounded buffers between them.
+//! The running topology: one tokio task per component, bounded buffers between them; a
+//! transform's work spread over the worker threads (see [`transform_task`]).
 //!
 //! Shutdown is a cascade: the runtime cancels the sources' shutdown signal; each source stops
 //! reading and drops its outputs; each transform finishes when all its inputs are closed and then
@@ -38,9 +39,8 @@ use super::{PipelineConfig, PluginConfig, TRANSFORM_BUFFER_EVENTS};
 use crate::buffer::{buffer, BufferConfig, BufferReceiver, BufferSender, WeakBufferSender};
 use crate::component::{
     BuildContext, BuildError, ComponentError, ComponentKind, SinkContext, SinkInput, SourceContext,
-    Transform, TransformOutput,
+    Transform,
 };
-use crate::event::Event;
 use crate::metrics::{ComponentMetrics, Metrics, DEFAULT_OUTPUT};
 use crate::output::{Consumers, Fanout, Outputs, WeakConsumers};
 use crate::shutdown::ShutdownSignal;
@@ -149,7 +149,12 @@ impl Built {
                 let Some(input) = input else {
                     unreachable!("every built transform got a buffer")
                 };
-                Box::pin(run_transform(transform, input, out, m.clone()))
+                Box::pin(transform_task::run_transform(
+                    transform,
+                    input,
+                    out,
+                    m.clone(),
+                ))
             }
             Built::Sink(sink) => {
                 let Some(input) = input else {
@@ -376,7 +381,7 @@ impl RunningTopology {
             for port in ports {
                 let key = OutputRef {
                     component: id.clone(),
-                    port: port.map(str::to_string),
+                    port,
                 };
                 let list = self
                     .ports
@@ -524,7 +529,10 @@ impl RunningTopology {
             .plugin
             .outputs()
             .into_iter()
-            .map(|name| (name.to_string(), fanout(Some(name))))
+            .map(|name| {
+                let fanout = fanout(Some(&name));
+                (name, fanout)
+            })
             .collect();
         Outputs::new(fanout(None), named, m.clone())
     }
@@ -653,51 +661,7 @@ fn report(
     }
 }
 
-async fn run_transform(
-    mut transform: Box<dyn Transform>,
-    mut input: BufferReceiver,
-    mut out: Outputs,
-    metrics: ComponentMetrics,
-) -> Result<(), ComponentError> {
-    let flush_interval = transform.flush_interval();
-    loop {
-        let next = match flush_interval {
-            Some(idle) => match tokio::time::timeout(idle, input.recv()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    let mut result = TransformOutput::default();
-                    transform.flush(&mut result);
-                    send_results(&mut out, result).await;
-                    continue;
-                }
-            },
-            None => input.recv().await,
-        };
-        let Some(events) = next else { break };
-        metrics.received_events.inc_by(events.len() as u64);
-        let bytes: usize = events
-            .iter()
-            .filter_map(Event::message_bytes)
-            .map(<[u8]>::len)
-            .sum();
-        metrics.received_bytes.inc_by(bytes as u64);
-        let mut result = TransformOutput::default();
-        transform.transform(events, &mut result);
-        send_results(&mut out, result).await;
-    }
-    // The input ended: hand out whatever is held back.
-    let mut result = TransformOutput::default();
-    transform.flush(&mut result);
-    send_results(&mut out, result).await;
-    Ok(())
-}
-
-async fn send_results(out: &mut Outputs, result: TransformOutput) {
-    out.send(result.primary).await;
-    for (name, events) in result.named {
-        out.send_named(name, events).await;
-    }
-}
+mod transform_task;
 
 #[cfg(test)]
 mod tests;

@@ -54,8 +54,8 @@ impl PluginCommon for ElasticsearchSinkConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         self.problems()
     }
-    fn outputs(&self) -> Vec<&'static str> {
-        vec![DEAD_LETTER]
+    fn outputs(&self) -> Vec<String> {
+        vec![DEAD_LETTER.to_string()]
     }
 }
 

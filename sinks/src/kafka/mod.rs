@@ -47,8 +47,8 @@ impl PluginCommon for KafkaSinkConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
         self.problems()
     }
-    fn outputs(&self) -> Vec<&'static str> {
-        vec![DEAD_LETTER]
+    fn outputs(&self) -> Vec<String> {
+        vec![DEAD_LETTER.to_string()]
     }
 }
 

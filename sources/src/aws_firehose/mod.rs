@@ -138,8 +138,8 @@ impl PluginCommon for AwsFirehoseConfig {
         }
         problems
     }
-    fn outputs(&self) -> Vec<&'static str> {
-        vec![weir_core::output::ERRORS]
+    fn outputs(&self) -> Vec<String> {
+        vec![weir_core::output::ERRORS.to_string()]
     }
 }
 

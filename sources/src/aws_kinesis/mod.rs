@@ -272,8 +272,8 @@ impl PluginCommon for AwsKinesisConfig {
         problems.extend(self.auth.problems());
         problems
     }
-    fn outputs(&self) -> Vec<&'static str> {
-        vec![ERRORS]
+    fn outputs(&self) -> Vec<String> {
+        vec![ERRORS.to_string()]
     }
 }
 

@@ -310,8 +310,8 @@ impl PluginCommon for AwsS3SourceConfig {
         problems.extend(self.auth.problems());
         problems
     }
-    fn outputs(&self) -> Vec<&'static str> {
-        vec![ERRORS]
+    fn outputs(&self) -> Vec<String> {
+        vec![ERRORS.to_string()]
     }
 }
 

@@ -152,8 +152,8 @@ impl PluginCommon for FileSourceConfig {
         }
         problems
     }
-    fn outputs(&self) -> Vec<&'static str> {
-        vec![ERRORS]
+    fn outputs(&self) -> Vec<String> {
+        vec![ERRORS.to_string()]
     }
 }
 

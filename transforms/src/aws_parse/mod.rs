@@ -15,6 +15,7 @@
 //!   (`message`, `format`, `field`, `offset`), counted in `weir_component_errors_total{error_type="parse_failed"}`;
 //!   it is never dropped silently.
 
+mod job;
 mod streams;
 
 use std::sync::Arc;
@@ -23,22 +24,20 @@ use weir_core::component::PluginCommon;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use vrl::value::{KeyString, ObjectMap, Value};
+use vrl::value::{KeyString, Value};
 use weir_core::ack::EventStatus;
 use weir_core::component::{
     BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig, Transform,
-    TransformConfig, TransformOutput,
+    TransformConfig, TransformJob,
 };
 use weir_core::event::Event;
-use weir_core::fields::Fields;
 use weir_core::metrics::ComponentMetrics;
 use weir_core::output::ERRORS;
 
+use job::{new_parser, Job, Shared};
 use streams::Streams;
-use weir_aws::formats::registry::{self, Format, Shape};
-use weir_aws::formats::{detect, vpc_flow, ParseError, RecordParser};
-
-use crate::errors::ErrorType;
+use weir_aws::formats::registry::{self, Format};
+use weir_aws::formats::{detect, vpc_flow, ParseError};
 
 /// Configuration of the `aws_parse` transform.
 ///
@@ -132,8 +131,8 @@ impl PluginCommon for AwsParseConfig {
         }
         problems
     }
-    fn outputs(&self) -> Vec<&'static str> {
-        vec![ERRORS]
+    fn outputs(&self) -> Vec<String> {
+        vec![ERRORS.to_string()]
     }
 }
 
@@ -143,16 +142,14 @@ impl TransformConfig for AwsParseConfig {
     }
 }
 
-/// The running transform (also used by `weir parse`).
+/// The running transform (also used by `weir parse`): the sequential step of each batch (see
+/// [`Transform`]) — each event's stream, its format, header lines, multi-line assembly — while
+/// the parsing itself is the batch's [`job`], run on any worker thread.
 pub struct AwsParse {
     fixed: Option<&'static Format>,
     field: Vec<String>,
-    target: Option<KeyString>,
-    keep_message: bool,
-    vpc_flow_format: Option<String>,
     streams: Streams,
-    metrics: ComponentMetrics,
-    scratch: Vec<Fields>,
+    shared: Arc<Shared>,
 }
 
 /// How long a stream may be idle before a multi-line record still waiting for its next line is
@@ -169,19 +166,24 @@ impl AwsParse {
                     .ok_or_else(|| BuildError::new("format", format!("unknown format `{name}`")))?,
             ),
         };
+        let field: Vec<String> = config.field.split('.').map(str::to_string).collect();
         Ok(Self {
             fixed,
-            field: config.field.split('.').map(str::to_string).collect(),
-            target: config.target.as_deref().map(KeyString::from),
-            keep_message: config.keep_message,
-            vpc_flow_format: config.vpc_flow_format.clone(),
+            field: field.clone(),
             streams: Streams::default(),
-            metrics,
-            scratch: Vec::new(),
+            shared: Arc::new(Shared {
+                fixed: fixed.is_some(),
+                field,
+                target: config.target.as_deref().map(KeyString::from),
+                keep_message: config.keep_message,
+                vpc_flow_format: config.vpc_flow_format.clone(),
+                metrics,
+            }),
         })
     }
 
-    fn process(&mut self, event: Event, out: &mut TransformOutput) {
+    /// The sequential step for one event: what needs the stream's state.
+    fn step(&mut self, event: Event, job: &mut Job) {
         let raw = match event.get_path(&self.field) {
             Some(Value::Bytes(b)) => b.clone(),
             Some(Value::String(s)) => Bytes::copy_from_slice(s.as_bytes()),
@@ -192,210 +194,118 @@ impl AwsParse {
                     0,
                     "field missing or not a string",
                 );
-                self.fail(event, &error, out);
+                job.fail(event, error);
                 return;
             }
         };
         let log_group = cloudwatch_origin(&event);
-        let identity = event
+        let Some(identity) = event
             .metadata
             .stream
             .as_ref()
-            .map(|s| Arc::clone(&s.stream));
+            .map(|s| Arc::clone(&s.stream))
+        else {
+            // No stream, no state: detection and all happen in the job.
+            job.detect(event, raw, log_group, self.fixed);
+            return;
+        };
         let fixed = self.fixed;
-        let stream = self.streams.state(identity.as_ref(), || {
+        let stream = self.streams.state(Some(&identity), || {
             fixed.or_else(|| {
-                identity.as_deref().and_then(detect::by_stream).or_else(|| {
+                detect::by_stream(&identity).or_else(|| {
                     log_group
                         .as_ref()
                         .and_then(|(g, s)| detect::by_log_group(g, s.as_deref()))
                 })
             })
         });
+        let format = match self.streams.format(stream) {
+            Some(format) => format,
+            None => {
+                let found = detect::by_content(&raw);
+                self.streams.set_format(stream, found);
+                let Some(format) = found else {
+                    let error = ParseError::new(
+                        "auto",
+                        "",
+                        0,
+                        "no known AWS log format matches this record",
+                    );
+                    job.fail(event, error);
+                    return;
+                };
+                format
+            }
+        };
         // Records spanning lines are assembled first (only for line-framed input, not for
         // CloudWatch events, which are whole records already).
-        let format = self.streams.format(stream).or_else(|| {
-            let found = detect::by_content(&raw);
-            if identity.is_some() {
-                self.streams.set_format(stream, found);
-            }
-            found
-        });
-        let Some(format) = format else {
-            let error =
-                ParseError::new("auto", "", 0, "no known AWS log format matches this record");
-            self.fail(event, &error, out);
-            return;
-        };
-        match (
-            format.record_start,
-            log_group.is_none() && identity.is_some(),
-        ) {
+        match (format.record_start, log_group.is_none()) {
             (Some(is_start), true) => {
                 if let Some((record, first)) =
                     self.streams.assemble(stream, raw, event, format, is_start)
                 {
-                    self.parse(format, stream, record, first, out);
+                    self.record(stream, format, record, first, job);
                 }
             }
-            _ => self.parse(format, stream, raw, event, out),
+            _ => self.record(stream, format, raw, event, job),
         }
     }
 
-    fn parse(
+    /// A whole record of a stream: a context line is taken by the stream's parser here, in
+    /// order; any other record is parsed by the job, with a fork of that parser if it has context.
+    fn record(
         &mut self,
-        format: &'static Format,
         stream: usize,
+        format: &'static Format,
         raw: Bytes,
         event: Event,
-        out: &mut TransformOutput,
+        job: &mut Job,
     ) {
-        self.scratch.clear();
-        let fixed = self.fixed.is_some();
-        let vpc_flow_format = self.vpc_flow_format.as_deref();
-        let make = |format: &'static Format| new_parser(format, vpc_flow_format);
-        let result = self
+        let vpc_flow_format = self.shared.vpc_flow_format.as_deref();
+        let parser = self
             .streams
-            .parser(stream, format, make)
-            .parse_fields(&raw, &mut self.scratch);
-        match result {
-            Ok(()) => {
-                let mut parsed = std::mem::take(&mut self.scratch);
-                if format.shape == Shape::Envelope && !fixed {
-                    for item in &mut parsed {
-                        self.parse_log_event(item);
-                    }
-                }
-                self.emit(event, &mut parsed, out);
-                self.scratch = parsed;
+            .parser(stream, format, |f| new_parser(f, vpc_flow_format));
+        if parser.is_context(&raw) {
+            let mut none = Vec::new();
+            // A context line sets the parser up and yields nothing: consumed.
+            match parser.parse_fields(&raw, &mut none) {
+                Ok(()) => event.finalize(EventStatus::Dropped),
+                Err(error) => job.fail(event, error),
             }
-            Err(error) => {
-                // A content-detected stream may mix formats: try this record on its own.
-                let second = (!fixed)
-                    .then(|| detect::by_content(&raw))
-                    .flatten()
-                    .filter(|f| f.name != format.name);
-                if let Some(other) = second {
-                    let mut parser = new_parser(other, self.vpc_flow_format.as_deref());
-                    self.scratch.clear();
-                    if parser.parse_fields(&raw, &mut self.scratch).is_ok() {
-                        let mut parsed = std::mem::take(&mut self.scratch);
-                        self.emit(event, &mut parsed, out);
-                        self.scratch = parsed;
-                        return;
-                    }
-                }
-                self.fail(event, &error, out);
-            }
-        }
-    }
-
-    /// With `auto`, parses one CloudWatch log event's message by its log group's format; the
-    /// envelope fields move under `cloudwatch`.
-    fn parse_log_event(&mut self, item: &mut Fields) {
-        let group = item
-            .get("log_group")
-            .map(|v| v.to_string_lossy().into_owned());
-        let stream = item
-            .get("log_stream")
-            .map(|v| v.to_string_lossy().into_owned());
-        let Some(format) = group
-            .as_deref()
-            .and_then(|g| detect::by_log_group(g, stream.as_deref()))
-            .or_else(|| match item.get("message") {
-                Some(Value::Bytes(m)) => detect::by_content(m),
-                _ => None,
-            })
-        else {
-            return;
-        };
-        let Some(Value::Bytes(message)) = item.get("message") else {
-            return;
-        };
-        let mut inner = Vec::new();
-        if (format.new_parser)()
-            .parse_fields(message, &mut inner)
-            .is_err()
-            || inner.len() != 1
-        {
+            job.forget_fork(stream, format);
             return;
         }
-        let Some(parsed) = inner.pop() else {
-            return;
-        };
-        let mut envelope = std::mem::take(item).into_map();
-        envelope.remove("aws");
-        // The record's own time wins over the log event's.
-        let mut others = ObjectMap::new();
-        if let Some(ts) = envelope.get("timestamp").cloned() {
-            others.insert(KeyString::from("timestamp"), ts);
-        }
-        others.insert(KeyString::from("cloudwatch"), Value::Object(envelope));
-        *item = parsed.or_insert_all(others);
-    }
-
-    /// Turns parsed records into events carrying the input event's other fields and acknowledgement.
-    fn emit(&mut self, event: Event, parsed: &mut Vec<Fields>, out: &mut TransformOutput) {
-        let count = parsed.len();
-        if count == 0 {
-            // A header line or a control message: consumed.
-            event.finalize(EventStatus::Dropped);
-            return;
-        }
-        // Every output but the last gets a copy (its own stake in the acknowledgement); the last
-        // takes the input's fields and metadata as they are.
-        let Event { fields, metadata } = event;
-        let (mut fields, mut metadata) = (Some(fields), Some(metadata));
-        for (i, record) in parsed.drain(..).enumerate() {
-            let last = i + 1 == count;
-            let (base, meta) = if last {
-                (fields.take(), metadata.take())
-            } else {
-                (fields.clone(), metadata.clone())
-            };
-            if let Some(meta) = meta {
-                let merged = self.merge(record, base.unwrap_or_default());
-                out.primary.push(Event::new(merged, meta));
-            }
-        }
-    }
-
-    fn merge(&self, record: Fields, original: Fields) -> Fields {
-        let mut original = original.into_map();
-        match &self.target {
-            Some(target) => {
-                original.insert(target.clone(), Value::Object(record.into_map()));
-                original.into()
-            }
-            None => {
-                if !self.keep_message {
-                    remove_path(&mut original, &self.field);
-                }
-                record.or_insert_all(original)
-            }
-        }
-    }
-
-    fn fail(&mut self, mut event: Event, error: &ParseError, out: &mut TransformOutput) {
-        self.metrics.error(ErrorType::ParseFailed.as_str(), 1);
-        let mut detail = ObjectMap::new();
-        detail.insert("message".into(), Value::from(error.to_string()));
-        detail.insert("format".into(), Value::from(error.format));
-        detail.insert("field".into(), Value::from(error.field.clone()));
-        detail.insert("offset".into(), Value::Integer(error.offset as i64));
-        event.fields.insert("error".into(), Value::Object(detail));
-        out.push_named(ERRORS, event);
+        job.parse(stream, format, parser, raw, event);
     }
 }
 
-/// A parser for a format, honouring the configured VPC Flow Logs format.
-fn new_parser(format: &'static Format, vpc_flow_format: Option<&str>) -> Box<dyn RecordParser> {
-    match (format.name, vpc_flow_format) {
-        ("vpc_flow", Some(custom)) => match vpc_flow::VpcFlowParser::with_format(custom) {
-            Ok(parser) => Box::new(parser),
-            Err(_) => (format.new_parser)(),
-        },
-        _ => (format.new_parser)(),
+impl Transform for AwsParse {
+    fn transform(&mut self, events: Vec<Event>) -> TransformJob {
+        let mut job = Job::new(Arc::clone(&self.shared), events.len());
+        for event in events {
+            self.step(event, &mut job);
+        }
+        self.streams.evict_idle();
+        job.into_transform_job()
+    }
+
+    fn flush(&mut self) -> Option<TransformJob> {
+        let pending = self.streams.take_pending();
+        if pending.is_empty() {
+            return None;
+        }
+        let mut job = Job::new(Arc::clone(&self.shared), pending.len());
+        for (stream, format, record, event) in pending {
+            self.record(stream, format, record, event, &mut job);
+        }
+        Some(job.into_transform_job())
+    }
+
+    fn flush_interval(&self) -> Option<Duration> {
+        match self.fixed {
+            Some(format) if format.record_start.is_none() => None,
+            _ => Some(MULTILINE_IDLE),
+        }
     }
 }
 
@@ -411,43 +321,6 @@ fn cloudwatch_origin(event: &Event) -> Option<(String, Option<String>)> {
             Some((text(cw.get("log_group")?), cw.get("log_stream").map(text)))
         }
         _ => None,
-    }
-}
-
-fn remove_path(map: &mut ObjectMap, path: &[String]) {
-    match path {
-        [] => {}
-        [only] => {
-            map.remove(only.as_str());
-        }
-        [first, rest @ ..] => {
-            if let Some(Value::Object(inner)) = map.get_mut(first.as_str()) {
-                remove_path(inner, rest);
-            }
-        }
-    }
-}
-
-impl Transform for AwsParse {
-    fn transform(&mut self, events: Vec<Event>, out: &mut TransformOutput) {
-        out.primary.reserve(events.len());
-        for event in events {
-            self.process(event, out);
-        }
-        self.streams.evict_idle();
-    }
-
-    fn flush(&mut self, out: &mut TransformOutput) {
-        for (stream, format, record, event) in self.streams.take_pending() {
-            self.parse(format, stream, record, event, out);
-        }
-    }
-
-    fn flush_interval(&self) -> Option<Duration> {
-        match self.fixed {
-            Some(format) if format.record_start.is_none() => None,
-            _ => Some(MULTILINE_IDLE),
-        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use weir_core::ack::{BatchNotifier, BatchStatus, EventFinalizers, EventStatus};
 use weir_core::component::PluginCommon;
 use weir_core::component::{
-    BuildContext, ComponentKind, Transform, TransformConfig, TransformOutput,
+    flush_now, transform_now, BuildContext, ComponentKind, Transform, TransformConfig,
 };
 use weir_core::event::{Event, EventMetadata, StreamPosition};
 use weir_core::Value;
@@ -63,8 +63,7 @@ const ALB: &str = r#"https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6
 #[test]
 fn parses_into_the_root_keeping_other_fields_and_dropping_the_raw_line() {
     let (mut t, _) = build(config("auto"));
-    let mut out = TransformOutput::default();
-    t.transform(lines("/var/log/alb.log", ALB), &mut out);
+    let out = transform_now(t.as_mut(), lines("/var/log/alb.log", ALB));
     assert!(
         out.named.is_empty(),
         "{:?}",
@@ -85,8 +84,7 @@ fn target_keeps_the_event_and_nests_the_parse() {
     let mut c = config("alb");
     c.target = Some("alb".into());
     let (mut t, _) = build(c);
-    let mut out = TransformOutput::default();
-    t.transform(lines("x", ALB), &mut out);
+    let out = transform_now(t.as_mut(), lines("x", ALB));
     let e = &out.primary[0];
     assert_eq!(text(e, "message"), ALB);
     assert_eq!(get(e, "alb.elb_status_code"), Some(&Value::Integer(200)));
@@ -113,8 +111,7 @@ async fn header_lines_configure_their_stream_and_are_acknowledged_not_emitted() 
         ));
     }
     drop(batch);
-    let mut out = TransformOutput::default();
-    t.transform(events, &mut out);
+    let out = transform_now(t.as_mut(), events);
     assert!(out.named.is_empty());
     assert_eq!(out.primary.len(), 2, "headers consumed");
     assert_eq!(text(&out.primary[0], "srcaddr"), "10.0.0.1");
@@ -129,11 +126,10 @@ async fn header_lines_configure_their_stream_and_are_acknowledged_not_emitted() 
 #[test]
 fn unparseable_records_go_to_the_errors_output_with_the_error_attached() {
     let (mut t, metrics) = build(config("alb"));
-    let mut out = TransformOutput::default();
-    t.transform(lines("x", "https not-a-time app/x 1.2.3.4:5"), &mut out);
+    let out = transform_now(t.as_mut(), lines("x", "https not-a-time app/x 1.2.3.4:5"));
     assert!(out.primary.is_empty());
     let (name, errors) = &out.named[0];
-    assert_eq!(*name, "errors");
+    assert_eq!(&**name, "errors");
     let e = &errors[0];
     assert_eq!(text(e, "error.format"), "alb");
     assert!(
@@ -156,8 +152,7 @@ fn unparseable_records_go_to_the_errors_output_with_the_error_attached() {
 
     // Unknown formats under auto are errors too, never silently dropped.
     let (mut t, _) = build(config("auto"));
-    let mut out = TransformOutput::default();
-    t.transform(lines("x", "just some text"), &mut out);
+    let out = transform_now(t.as_mut(), lines("x", "just some text"));
     assert_eq!(out.named[0].1.len(), 1);
 }
 
@@ -177,8 +172,7 @@ async fn multi_line_records_are_assembled_and_carry_every_line_acknowledgement()
         .map(|(i, l)| line_event("cluster_useractivitylog_x.log", i as u64, l, Some(&batch)))
         .collect();
     drop(batch);
-    let mut out = TransformOutput::default();
-    t.transform(events, &mut out);
+    let out = transform_now(t.as_mut(), events);
     assert!(out.named.is_empty(), "{:?}", out.named);
     assert_eq!(out.primary.len(), 1, "the second record waits for its end");
     assert!(
@@ -186,8 +180,7 @@ async fn multi_line_records_are_assembled_and_carry_every_line_acknowledgement()
         "{:?}",
         out.primary[0].fields
     );
-    let mut flushed = TransformOutput::default();
-    t.flush(&mut flushed);
+    let flushed = flush_now(t.as_mut());
     assert_eq!(flushed.primary.len(), 1);
     for e in out.primary.into_iter().chain(flushed.primary) {
         e.finalize(EventStatus::Delivered);
@@ -200,13 +193,12 @@ fn cloudwatch_envelopes_expand_and_parse_by_log_group() {
     let envelope = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/checkout","logStream":"2024/05/01/[$LATEST]abc","subscriptionFilters":["all"],"logEvents":[{"id":"1","timestamp":1714521600000,"message":"START RequestId: 6f8e2a9c-1b2d-4c3e-8f9a-0b1c2d3e4f5a Version: $LATEST"},{"id":"2","timestamp":1714521600100,"message":"REPORT RequestId: 6f8e2a9c-1b2d-4c3e-8f9a-0b1c2d3e4f5a\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 52 MB\t"}]}"#;
     let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1714521600000,"message":"CWL CONTROL MESSAGE: Checking health of destination"}]}"#;
     let (mut t, _) = build(config("auto"));
-    let mut out = TransformOutput::default();
-    t.transform(
+    let out = transform_now(
+        t.as_mut(),
         vec![
             line_event("k", 0, envelope, None),
             line_event("k", 1, control, None),
         ],
-        &mut out,
     );
     assert!(out.named.is_empty(), "{:?}", out.named);
     assert_eq!(out.primary.len(), 2);
@@ -224,8 +216,7 @@ fn positional_records_in_cloudwatch_events_keep_the_envelope() {
     // field names), with the envelope under `cloudwatch` and the record's own time.
     let envelope = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"flow-logs","logStream":"eni-0a1b2c3d-all","subscriptionFilters":["all"],"logEvents":[{"id":"1","timestamp":1714521600000,"message":"2 123456789012 eni-0a1b2c3d 10.0.0.5 10.0.1.9 443 49152 6 10 8400 1714521500 1714521560 ACCEPT OK"}]}"#;
     let (mut t, _) = build(config("auto"));
-    let mut out = TransformOutput::default();
-    t.transform(vec![line_event("k", 0, envelope, None)], &mut out);
+    let out = transform_now(t.as_mut(), vec![line_event("k", 0, envelope, None)]);
     assert!(out.named.is_empty(), "{:?}", out.named);
     assert_eq!(out.primary.len(), 1);
     let flow = &out.primary[0];
@@ -251,17 +242,15 @@ fn stream_identity_decides_before_content() {
     // An S3 access log line under a CloudFront-style object name is still sniffed per stream, but a
     // known S3 layout wins over content.
     let (mut t, _) = build(config("auto"));
-    let mut out = TransformOutput::default();
-    t.transform(lines("AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_10.0.0.1_abc.log.gz", ALB), &mut out);
+    let out = transform_now(t.as_mut(), lines("AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_10.0.0.1_abc.log.gz", ALB));
     assert_eq!(text(&out.primary[0], "aws.log_type"), "alb");
 }
 
 #[test]
 fn missing_field_is_an_error_not_a_panic() {
     let (mut t, _) = build(config("auto"));
-    let mut out = TransformOutput::default();
     let mut e = line_event("x", 0, "", None);
     e.fields.remove("message");
-    t.transform(vec![e], &mut out);
+    let out = transform_now(t.as_mut(), vec![e]);
     assert_eq!(out.named[0].1.len(), 1);
 }

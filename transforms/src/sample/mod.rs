@@ -6,11 +6,12 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use weir_core::ack::EventStatus;
 use weir_core::component::PluginCommon;
 use weir_core::component::{
     BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig, Transform,
-    TransformConfig, TransformOutput,
+    TransformConfig, TransformJob, TransformOutput,
 };
 use weir_core::event::Event;
 
@@ -61,45 +62,64 @@ impl TransformConfig for SampleConfig {
             key_path: self
                 .key_field
                 .as_ref()
-                .map(|k| k.split('.').map(str::to_string).collect()),
+                .map(|k| k.split('.').map(str::to_string).collect::<Vec<_>>().into()),
             counter: 0,
         }))
     }
 }
 
+/// The running transform. The counter of `rate` mode is state, so its choices are made in the
+/// sequential step; a `key_field` choice depends on the event alone and is made in the job (on
+/// any worker thread).
 struct Sample {
     rate: u64,
-    key_path: Option<Vec<String>>,
+    key_path: Option<Arc<[String]>>,
     counter: u64,
 }
 
-impl Sample {
-    fn keep(&mut self, event: &Event) -> bool {
-        match &self.key_path {
-            Some(path) => {
-                let hash = match event.get_path(path) {
-                    Some(value) => xxhash_rust::xxh3::xxh3_64(value.to_string_lossy().as_bytes()),
-                    None => 0,
-                };
-                hash.is_multiple_of(self.rate)
-            }
-            None => {
-                let keep = self.counter.is_multiple_of(self.rate);
-                self.counter = self.counter.wrapping_add(1);
-                keep
-            }
+/// Whether an event's key hashes into the kept share.
+fn keep_key(path: &[String], rate: u64, event: &Event) -> bool {
+    let hash = match event.get_path(path) {
+        Some(value) => xxhash_rust::xxh3::xxh3_64(value.to_string_lossy().as_bytes()),
+        None => 0,
+    };
+    hash.is_multiple_of(rate)
+}
+
+/// Puts kept events on the output and acknowledges the others as dropped.
+fn split(events: Vec<Event>, mut keep: impl FnMut(&Event) -> bool, out: &mut TransformOutput) {
+    for event in events {
+        if keep(&event) {
+            out.primary.push(event);
+        } else {
+            event.finalize(EventStatus::Dropped);
         }
     }
 }
 
 impl Transform for Sample {
-    fn transform(&mut self, events: Vec<Event>, out: &mut TransformOutput) {
-        out.primary.reserve(events.len() / self.rate as usize + 1);
-        for event in events {
-            if self.keep(&event) {
-                out.primary.push(event);
-            } else {
-                event.finalize(EventStatus::Dropped);
+    fn transform(&mut self, events: Vec<Event>) -> TransformJob {
+        let rate = self.rate;
+        match &self.key_path {
+            Some(path) => {
+                let path = Arc::clone(path);
+                Box::new(move |out| split(events, |e| keep_key(&path, rate, e), out))
+            }
+            None => {
+                let first = self.counter;
+                self.counter = self.counter.wrapping_add(events.len() as u64);
+                Box::new(move |out| {
+                    let mut n = first;
+                    split(
+                        events,
+                        |_| {
+                            let keep = n.is_multiple_of(rate);
+                            n = n.wrapping_add(1);
+                            keep
+                        },
+                        out,
+                    )
+                })
             }
         }
     }
@@ -147,8 +167,7 @@ mod tests {
             .collect();
         drop(batch);
         let mut t = build(3, None);
-        let mut out = TransformOutput::default();
-        t.transform(events, &mut out);
+        let out = weir_core::component::transform_now(t.as_mut(), events);
         let kept: Vec<_> = out
             .primary
             .iter()
@@ -167,7 +186,6 @@ mod tests {
     #[test]
     fn key_field_keeps_equal_values_together() {
         let mut t = build(2, Some("message"));
-        let mut out = TransformOutput::default();
         let events = (0..40)
             .map(|i| {
                 Event::from_message(
@@ -176,7 +194,7 @@ mod tests {
                 )
             })
             .collect();
-        t.transform(events, &mut out);
+        let out = weir_core::component::transform_now(t.as_mut(), events);
         let kept: std::collections::BTreeSet<_> = out
             .primary
             .iter()

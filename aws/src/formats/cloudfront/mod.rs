@@ -464,4 +464,12 @@ impl RecordParser for CloudFrontParser {
         out.extend(self.parse_line(record)?.map(Fields::from));
         Ok(())
     }
+
+    fn is_context(&self, record: &[u8]) -> bool {
+        record.first() == Some(&b'#')
+    }
+
+    fn fork(&self) -> Option<Box<dyn RecordParser>> {
+        Some(Box::new(self.clone()))
+    }
 }

@@ -445,4 +445,12 @@ impl RecordParser for VpcFlowParser {
         out.extend(self.parse_line(record)?.map(Record::into_map));
         Ok(())
     }
+
+    fn is_context(&self, record: &[u8]) -> bool {
+        is_header(record)
+    }
+
+    fn fork(&self) -> Option<Box<dyn RecordParser>> {
+        Some(Box::new(self.clone()))
+    }
 }

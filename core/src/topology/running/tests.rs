@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::*;
 use crate::ack::{BatchNotifier, BatchStatus, EventFinalizers, EventStatus};
 use crate::component::{Sink, SinkConfig, Source, SourceConfig, TransformConfig};
-use crate::event::EventMetadata;
+use crate::event::{Event, EventMetadata};
 use crate::topology::{ComponentConfig, PluginConfig};
 
 /// Waits for every batch's status (after the source dropped its outputs) and records it.
@@ -492,9 +492,11 @@ impl TransformConfig for Slow {
 }
 
 impl Transform for SlowTransform {
-    fn transform(&mut self, events: Vec<Event>, out: &mut TransformOutput) {
-        std::thread::sleep(Duration::from_millis(2));
-        out.primary.extend(events);
+    fn transform(&mut self, events: Vec<Event>) -> crate::component::TransformJob {
+        Box::new(move |out| {
+            std::thread::sleep(Duration::from_millis(2));
+            out.primary.extend(events);
+        })
     }
 }
 
