@@ -1,11 +1,27 @@
-//! Weir's transforms: one module folder per plugin. The AWS log formats they parse live in `weir-aws`.
+//! Weir's transforms: one module folder per plugin (`aws_parse`, `remap`, `filter`, `route`,
+//! `sample`), plus what several of them share: compiling and running VRL programs (`program`,
+//! with Weir's own VRL functions), where a program comes from (`program_source`) and the `error`
+//! object of events a transform could not process (`error_object`). The AWS log formats they
+//! parse live in `weir-aws`.
 #![warn(missing_docs)]
 
 pub mod aws_parse;
+pub mod error_object;
 pub mod errors;
+pub mod filter;
+pub mod program;
+pub mod program_source;
+pub mod remap;
+pub mod route;
 pub mod sample;
 
 /// Every transform this crate provides, for the registry.
 pub fn specs() -> Vec<weir_core::component::ComponentSpec> {
-    vec![aws_parse::SPEC, sample::SPEC]
+    vec![
+        aws_parse::SPEC,
+        remap::SPEC,
+        filter::SPEC,
+        route::SPEC,
+        sample::SPEC,
+    ]
 }
