@@ -53,6 +53,38 @@ inputs = ["parse.errors"]
 path = "{out}/failed.ndjson"
 "#;
 
+/// Case `alb-remap` of `../shared/bench/README.md`: ALB parse, then the README's edit program in
+/// Weir's field names (`elb_status_code` → `http_status`, `client_ip` → `client`, drop the TLS
+/// fields, add `env` and `severity`).
+const ALB_REMAP: &str = r#"
+[transforms.parse]
+type = "aws_parse"
+inputs = ["in"]
+format = "alb"
+
+[transforms.shape]
+type = "remap"
+inputs = ["parse"]
+source = '''
+.http_status = del(.elb_status_code)
+.client = del(.client_ip)
+del(.ssl_cipher)
+del(.ssl_protocol)
+.env = "prod"
+.severity = if (to_int(.http_status) ?? 0) >= 500 { "error" } else { "info" }
+'''
+
+[sinks.out]
+type = "file"
+inputs = ["shape"]
+path = "{out}/out.ndjson"
+
+[sinks.failed]
+type = "file"
+inputs = ["parse.errors"]
+path = "{out}/failed.ndjson"
+"#;
+
 const CASES: &[Case] = &[
     Case {
         name: "passthrough",
@@ -71,6 +103,12 @@ encoding = "text"
         file: "alb.log",
         gen_only: "alb",
         pipeline: PARSE,
+    },
+    Case {
+        name: "alb-remap",
+        file: "alb.log",
+        gen_only: "alb",
+        pipeline: ALB_REMAP,
     },
     Case {
         name: "vpc",

@@ -280,6 +280,11 @@ pub trait PluginCommon: Debug + Send + Sync {
     fn outputs(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether the component has a default output (`<id>`): sources and transforms do, but a
+    /// `route` has only its named routes. Sinks' answer is not asked.
+    fn default_output(&self) -> bool {
+        true
+    }
     /// This config parsed and serialized back to JSON, every default filled in: what a reload
     /// compares to tell a changed component from an unchanged one, so writing out a default
     /// changes nothing. Set by the `parse_*` functions; `None` (the default) for configs built in
@@ -421,6 +426,9 @@ impl<C: PluginCommon> PluginCommon for Normalized<C> {
     }
     fn outputs(&self) -> Vec<String> {
         self.config.outputs()
+    }
+    fn default_output(&self) -> bool {
+        self.config.default_output()
     }
     fn normalized(&self) -> Option<serde_json::Value> {
         self.json.clone()

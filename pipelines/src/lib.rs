@@ -10,3 +10,4 @@ pub mod quickstart;
 pub mod registry;
 pub mod reload;
 pub mod schema;
+pub mod vrl_command;

@@ -85,6 +85,25 @@ enum Command {
         /// Files to parse (`.gz` read transparently); standard input when none.
         files: Vec<PathBuf>,
     },
+    /// Try a VRL program on sample events: each result printed as a JSON line, VRL's diagnostics
+    /// on errors. Lines that are JSON objects are events as they are, others `{"message": line}`;
+    /// with --parse, inputs are AWS log files parsed by `aws_parse` first.
+    Vrl {
+        /// The program, inline.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        program: Option<String>,
+        /// A file holding the program.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Parse the inputs as AWS logs first: `auto` (the default when given bare) or a format.
+        #[arg(long, num_args = 0..=1, default_missing_value = "auto")]
+        parse: Option<String>,
+        /// Time zone of the program's local-time functions (IANA name); default UTC.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// Input files (`.gz` read transparently); standard input when none.
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -142,6 +161,13 @@ fn main() -> ExitCode {
             vpc_flow_format.as_deref(),
             &files,
         ),
+        Some(Command::Vrl {
+            program,
+            file,
+            parse,
+            timezone,
+            files,
+        }) => try_vrl(program, file, parse, timezone, &files),
     };
     match result {
         Ok(code) => code,
@@ -247,6 +273,44 @@ fn write_docs(out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn try_vrl(
+    program: Option<String>,
+    file: Option<PathBuf>,
+    parse: Option<String>,
+    timezone: Option<String>,
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    use weir_pipelines::vrl_command::{self, VrlError, VrlRequest};
+    let program = match (program, file) {
+        (Some(text), _) => text,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?,
+        (None, None) => anyhow::bail!("give the program with --program or --file"),
+    };
+    if let Some(format) = parse.as_deref() {
+        if format != "auto" && weir_aws::formats::registry::find(format).is_none() {
+            anyhow::bail!("unknown format `{format}` for --parse");
+        }
+    }
+    let request = VrlRequest {
+        program: &program,
+        timezone,
+        parse: parse.as_deref(),
+        files,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match vrl_command::run(&request, &mut out, &mut std::io::stderr()) {
+        Ok(stats) if stats.failed + stats.unparsed > 0 => Ok(ExitCode::FAILURE),
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(VrlError::Compile(diagnostic)) => {
+            eprintln!("error: {diagnostic}");
+            Ok(ExitCode::from(2))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 fn parse(

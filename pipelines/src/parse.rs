@@ -158,6 +158,22 @@ pub fn parse_input(
     out: &mut impl Write,
     errors: &mut impl Write,
 ) -> std::io::Result<ParseStats> {
+    let mut stats = ParseStats::default();
+    stats.records = parse_events(stream, input, format, vpc_flow_format, |result| {
+        report(stream, result, &mut stats, out, errors)
+    })?;
+    Ok(stats)
+}
+
+/// Frames `input` as one stream named `stream` and runs it through `aws_parse` (with `format`),
+/// handing each batch's results to `each`; returns the number of input records.
+pub fn parse_events(
+    stream: &str,
+    input: Bytes,
+    format: &str,
+    vpc_flow_format: Option<&str>,
+    mut each: impl FnMut(TransformOutput) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
     let config = AwsParseConfig {
         format: format.to_string(),
         vpc_flow_format: vpc_flow_format.map(str::to_string),
@@ -167,9 +183,7 @@ pub fn parse_input(
     let mut transform = AwsParse::new(&config, cx.metrics)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
     let stream_id: Arc<str> = Arc::from(stream);
-    let mut stats = ParseStats::default();
     let records = frame(&input);
-    stats.records = records.len() as u64;
     let now = chrono::Utc::now();
     for chunk in records.chunks(1024) {
         let events = chunk
@@ -180,12 +194,10 @@ pub fn parse_input(
                 Event::from_message(record.clone(), meta)
             })
             .collect();
-        let result = transform_now(&mut transform, events);
-        report(stream, result, &mut stats, out, errors)?;
+        each(transform_now(&mut transform, events))?;
     }
-    let result = flush_now(&mut transform);
-    report(stream, result, &mut stats, out, errors)?;
-    Ok(stats)
+    each(flush_now(&mut transform))?;
+    Ok(records.len() as u64)
 }
 
 fn report(

@@ -49,6 +49,9 @@ pub struct Node {
     pub inputs: Vec<String>,
     /// Its named outputs; `None` when unknown (its config did not parse), which skips port checks.
     pub outputs: Option<Vec<String>>,
+    /// Whether it has a default output (see
+    /// [`PluginCommon::default_output`](crate::component::PluginCommon::default_output)).
+    pub default_output: bool,
 }
 
 /// One finding of the graph checks.
@@ -116,6 +119,19 @@ pub fn check(nodes: &BTreeMap<String, Node>) -> GraphReport {
                         ),
                     ))
                 }
+                (None, outputs) if !producer.default_output => report.errors.push(issue(
+                    id,
+                    format!(
+                        "input `{input}`: `{input}` has no default output; name one of its \
+                             outputs ({})",
+                        outputs.as_deref().map_or("unknown".into(), |o| {
+                            o.iter()
+                                .map(|p| format!("{input}.{p}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                    ),
+                )),
                 (Some(port), Some(outputs)) if !outputs.contains(port) => {
                     report.errors.push(issue(
                         id,
@@ -139,6 +155,7 @@ pub fn check(nodes: &BTreeMap<String, Node>) -> GraphReport {
     }
     for (id, node) in nodes {
         if node.kind != ComponentKind::Sink
+            && node.default_output
             && !consumed.contains(&OutputRef {
                 component: id.clone(),
                 port: None,
@@ -249,6 +266,7 @@ mod tests {
             kind,
             inputs: inputs.iter().map(|s| s.to_string()).collect(),
             outputs: Some(outputs.iter().map(|o| o.to_string()).collect()),
+            default_output: true,
         }
     }
 
@@ -335,5 +353,27 @@ mod tests {
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[0].starts_with("nothing consumes `parse.errors`"));
         assert!(warnings[1].starts_with("nothing consumes `src.errors`"));
+    }
+
+    #[test]
+    fn a_component_without_a_default_output_is_consumed_by_its_named_outputs() {
+        let mut nodes = BTreeMap::new();
+        nodes.insert("src".into(), node(ComponentKind::Source, &[], &[]));
+        let mut route = node(ComponentKind::Transform, &["src"], &["a", "_unmatched"]);
+        route.default_output = false;
+        nodes.insert("route".into(), route);
+        nodes.insert("good".into(), node(ComponentKind::Sink, &["route.a"], &[]));
+        nodes.insert("bad".into(), node(ComponentKind::Sink, &["route"], &[]));
+        let report = check(&nodes);
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(report.errors[0].component, "bad");
+        assert!(
+            report.errors[0]
+                .message
+                .contains("route.a, route._unmatched"),
+            "{:?}",
+            report.errors
+        );
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     }
 }

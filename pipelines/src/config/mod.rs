@@ -297,9 +297,11 @@ impl Checker<'_> {
                 kind: origin.kind,
                 inputs,
                 outputs: None,
+                default_output: true,
             };
             if let Some(component) = self.component(&origin, &id, table) {
                 node.outputs = Some(component.plugin.outputs());
+                node.default_output = component.plugin.common().default_output();
                 components.insert(id.clone(), component);
             }
             nodes.insert(id.clone(), node);

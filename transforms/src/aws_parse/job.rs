@@ -20,6 +20,7 @@ use weir_core::output::ERRORS;
 use weir_aws::formats::registry::{Format, Shape};
 use weir_aws::formats::{detect, vpc_flow, ParseError, RecordParser};
 
+use crate::error_object;
 use crate::errors::ErrorType;
 
 /// What every job of one `aws_parse` needs from its config.
@@ -218,7 +219,7 @@ fn parse(
         Ok(()) => {
             if format.shape == Shape::Envelope && !shared.fixed {
                 for item in scratch.iter_mut() {
-                    parse_log_event(item);
+                    parse_log_event(item, shared.vpc_flow_format.as_deref());
                 }
             }
             emit(shared, event, scratch, out);
@@ -242,9 +243,10 @@ fn parse(
     }
 }
 
-/// With `auto`, parses one CloudWatch log event's message by its log group's format; the
-/// envelope fields move under `cloudwatch`.
-fn parse_log_event(item: &mut Fields) {
+/// With `auto`, parses one CloudWatch log event's message by its log group's format (VPC Flow
+/// with the configured `vpc_flow_format`: CloudWatch delivery has no header line); the envelope
+/// fields move under `cloudwatch`.
+fn parse_log_event(item: &mut Fields, vpc_flow_format: Option<&str>) {
     let group = item
         .get("log_group")
         .map(|v| v.to_string_lossy().into_owned());
@@ -265,7 +267,7 @@ fn parse_log_event(item: &mut Fields) {
         return;
     };
     let mut inner = Vec::new();
-    if (format.new_parser)()
+    if new_parser(format, vpc_flow_format)
         .parse_fields(message, &mut inner)
         .is_err()
         || inner.len() != 1
@@ -330,12 +332,18 @@ fn merge(shared: &Shared, record: Fields, original: Fields) -> Fields {
 
 fn fail(shared: &Shared, mut event: Event, error: &ParseError, out: &mut TransformOutput) {
     shared.metrics.error(ErrorType::ParseFailed.as_str(), 1);
-    let mut detail = ObjectMap::new();
-    detail.insert("message".into(), Value::from(error.to_string()));
-    detail.insert("format".into(), Value::from(error.format));
-    detail.insert("field".into(), Value::from(error.field.clone()));
-    detail.insert("offset".into(), Value::Integer(error.offset as i64));
-    event.fields.insert("error".into(), Value::Object(detail));
+    let extra = [
+        ("format", Value::from(error.format)),
+        ("field", Value::from(error.field.clone())),
+        ("offset", Value::Integer(error.offset as i64)),
+    ];
+    error_object::attach(
+        &mut event,
+        shared.metrics.component_id(),
+        ErrorType::ParseFailed,
+        error.to_string(),
+        extra,
+    );
     out.push_named(ERRORS, event);
 }
 
