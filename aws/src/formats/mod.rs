@@ -221,4 +221,65 @@ mod record_form_tests {
             assert!(compared > 0, "{format}: no record compared");
         }
     }
+
+    /// What `aws_parse` relies on to parse on every core: a parser's state changes only on the
+    /// lines it calls context (`is_context`), so a `fork` taken after them — or a fresh parser,
+    /// for formats without context — parses every other line exactly as the stream's own parser
+    /// does. Checked on every corpus file of every format, extensions `.log` and `.json`.
+    #[test]
+    fn forks_and_fresh_parsers_parse_like_the_streams_own() {
+        for spec in registry::FORMATS {
+            let mut compared = 0;
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+            let mut files = Vec::new();
+            for folder in spec.corpus {
+                walk(&root.join(folder), &mut files);
+            }
+            for file in files {
+                let mut own = (spec.new_parser)();
+                for line in lines(&file) {
+                    let (mut expected, mut got) = (Vec::new(), Vec::new());
+                    if own.is_context(&line) {
+                        let _ = own.parse_fields(&line, &mut expected);
+                        assert!(
+                            expected.is_empty(),
+                            "{}: a context line gave records",
+                            spec.name
+                        );
+                        continue;
+                    }
+                    let mut copy = own.fork().unwrap_or_else(spec.new_parser);
+                    let a = copy
+                        .parse_fields(&line, &mut got)
+                        .map_err(|e| e.to_string());
+                    let b = own
+                        .parse_fields(&line, &mut expected)
+                        .map_err(|e| e.to_string());
+                    assert_eq!(a, b, "{}", file.display());
+                    assert!(
+                        got == expected,
+                        "{}: {got:?} != {expected:?}",
+                        file.display()
+                    );
+                    compared += 1;
+                }
+            }
+            assert!(compared > 0, "{}: no line compared", spec.name);
+        }
+    }
+
+    /// Every sample file below `dir` (not the expected parses, notes and format files).
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = path.to_string_lossy();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if name.ends_with(".log")
+                || (name.ends_with(".json") && !name.ends_with(".expected.json"))
+            {
+                out.push(path);
+            }
+        }
+    }
 }

@@ -12,8 +12,12 @@
 //!   log group's format, the envelope's fields kept under `cloudwatch`; a CloudTrail `Records`
 //!   document becomes one event per record.
 //! * A record that cannot be parsed goes to the `<id>.errors` output with an `error` object
-//!   (`message`, `format`, `field`, `offset`), counted in `weir_component_errors_total{error_type="parse_failed"}`;
-//!   it is never dropped silently.
+//!   (`message`, `component`, `type`, `format`, `field`, `offset`), counted in
+//!   `weir_component_errors_total{error_type="parse_failed"}`; it is never dropped silently (with
+//!   nothing consuming `<id>.errors`, it continues on the main output, tagged).
+//! * Every core: the per-stream work above runs in stream order in [`AwsParse`]'s sequential
+//!   step; parsing runs in the batch's [`job`] on any worker thread, with forks of stateful
+//!   parsers taken after the header lines before each record.
 
 mod job;
 mod streams;
