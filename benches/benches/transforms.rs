@@ -94,6 +94,12 @@ fn alb_parse() -> Box<dyn Transform> {
     build(&config, "aws_parse")
 }
 
+/// Transforms applied one after the other.
+type Chain = Vec<Box<dyn Transform>>;
+
+/// A benchmark's name and how to make its chain.
+type Case = (&'static str, fn() -> Chain);
+
 /// Runs the batches through the chain of transforms; returns the events out of the last.
 fn run(chain: &mut [Box<dyn Transform>], batches: Vec<Vec<Event>>) -> usize {
     let mut out = 0;
@@ -112,7 +118,7 @@ fn transforms(c: &mut Criterion) {
     let mut group = c.benchmark_group("transform");
     group.throughput(Throughput::Elements(lines.len() as u64));
     group.sample_size(10);
-    let cases: [(&str, fn() -> Vec<Box<dyn Transform>>); 3] = [
+    let cases: [Case; 3] = [
         ("aws_parse/alb", || vec![alb_parse()]),
         ("remap_parse_aws/alb", || {
             vec![remap(r#". = parse_aws!(.message, format: "alb")"#)]
