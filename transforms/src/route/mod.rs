@@ -36,10 +36,10 @@ pub const UNMATCHED: &str = "_unmatched";
 /// route.cloudtrail = '.aws.log_type == "cloudtrail"'
 /// route.vpc = '.aws.log_type == "vpc_flow"'
 ///
-/// [sinks.trail_index]
-/// type = "elasticsearch"
+/// [sinks.trail]
+/// type = "file"
 /// inputs = ["by_type.cloudtrail"]
-/// # …
+/// path = "./weir-out/cloudtrail.ndjson"
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
