@@ -6,6 +6,7 @@
 //! confined to the template's root directory (see [`FileSinkConfig::path`]).
 
 mod path;
+mod round;
 mod writer;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ use weir_core::Event;
 use crate::encoding::Encoding;
 use path::PathTemplate;
 pub use path::PathViolation;
+use round::Round;
 use writer::{Writer, SWEEP_PERIOD};
 
 /// A round (one write call per path) takes queued batches until it holds this many events...
@@ -174,8 +176,32 @@ where
         .map_err(|error| ComponentError(format!("file sink writer task failed: {error}")))
 }
 
+/// The writer, idle or busy writing a round on the blocking pool (it hands itself and the round
+/// back when done).
+enum WriterState {
+    Idle(Box<Writer>),
+    Writing(tokio::task::JoinHandle<(Box<Writer>, Box<Round>)>),
+}
+
+impl WriterState {
+    /// Waits for the write in progress, if any; returns the idle writer and the written round.
+    async fn idle(self) -> Result<(Box<Writer>, Option<Box<Round>>), ComponentError> {
+        match self {
+            WriterState::Idle(writer) => Ok((writer, None)),
+            WriterState::Writing(handle) => {
+                let (writer, round) = handle.await.map_err(|error| {
+                    ComponentError(format!("file sink writer task failed: {error}"))
+                })?;
+                Ok((writer, Some(round)))
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Sink for FileSink {
+    /// Two rounds alternate: while one is written on the blocking pool, the next is gathered and
+    /// encoded here, so encoding and writing overlap; writes still happen one at a time, in order.
     async fn run(
         self: Box<Self>,
         mut input: SinkInput,
@@ -193,14 +219,14 @@ impl Sink for FileSink {
             root = %paths.root().display(),
             "file sink started"
         );
-        let mut writer = Box::new(Writer::new(
-            paths,
-            encoding,
+        let new_round = || Box::new(Round::new(paths.clone(), encoding, cx.metrics.clone()));
+        let mut spare = Some(new_round());
+        let mut state = WriterState::Idle(Box::new(Writer::new(
             compression,
             idle_timeout,
             cx.metrics.clone(),
-        ));
-        let mut round: Vec<Vec<Event>> = Vec::new();
+        )));
+        let mut batches: Vec<Vec<Event>> = Vec::new();
         let sweep_period = SWEEP_PERIOD.min(idle_timeout);
         let mut sweep =
             tokio::time::interval_at(tokio::time::Instant::now() + sweep_period, sweep_period);
@@ -210,41 +236,55 @@ impl Sink for FileSink {
                 biased;
                 batch = input.next_batch() => batch,
                 _ = sweep.tick() => {
-                    if writer.has_open_files() {
-                        writer = blocking(move || {
+                    // A write still in progress is waited for: the sink is idle between batches.
+                    let (writer, written) = state.idle().await?;
+                    spare = spare.or(written);
+                    state = WriterState::Idle(if writer.has_open_files() {
+                        blocking(move || {
+                            let mut writer = writer;
                             writer.close_idle();
                             writer
                         })
-                        .await?;
-                    }
+                        .await?
+                    } else {
+                        writer
+                    });
                     continue;
                 }
             };
             let Some(first) = first else { break };
-            let mut events = first.len();
-            round.push(first);
-            // `received_bytes` (message bytes, counted by `SinkInput`) bounds raw-line rounds' memory.
-            let bytes_before = cx.metrics.received_bytes.get();
-            while events < MAX_ROUND_EVENTS
-                && cx.metrics.received_bytes.get().saturating_sub(bytes_before) < MAX_ROUND_BYTES
-            {
-                match input.try_next_batch() {
-                    Some(batch) => {
-                        events += batch.len();
-                        round.push(batch);
-                    }
-                    None => break,
-                }
-            }
-            writer.encode(&mut round);
-            writer = blocking(move || {
-                writer.write();
-                writer
-            })
-            .await?;
+            gather(first, &mut input, &cx, &mut batches);
+            let mut round = spare.take().unwrap_or_else(new_round);
+            round.encode(&mut batches);
+            let (mut writer, written) = state.idle().await?;
+            spare = written;
+            state = WriterState::Writing(tokio::task::spawn_blocking(move || {
+                writer.write(&mut round);
+                (writer, round)
+            }));
         }
+        let (mut writer, _) = state.idle().await?;
         blocking(move || writer.close_all()).await?;
         tracing::debug!(component = %cx.id, "file sink finished");
         Ok(())
+    }
+}
+
+/// A round's batches: `first`, then whatever is already queued, up to the round limits.
+fn gather(first: Vec<Event>, input: &mut SinkInput, cx: &SinkContext, round: &mut Vec<Vec<Event>>) {
+    let mut events = first.len();
+    round.push(first);
+    // `received_bytes` (message bytes, counted by `SinkInput`) bounds raw-line rounds' memory.
+    let bytes_before = cx.metrics.received_bytes.get();
+    while events < MAX_ROUND_EVENTS
+        && cx.metrics.received_bytes.get().saturating_sub(bytes_before) < MAX_ROUND_BYTES
+    {
+        match input.try_next_batch() {
+            Some(batch) => {
+                events += batch.len();
+                round.push(batch);
+            }
+            None => break,
+        }
     }
 }

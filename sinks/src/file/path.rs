@@ -40,7 +40,7 @@ impl PathViolation {
 }
 
 /// The `path` template of a file sink, ready to render and check paths.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PathTemplate {
     template: Template,
     cache: RenderCache,

@@ -1,8 +1,8 @@
-//! The blocking half of the file sink: groups a round of events by path, encodes them into one
-//! buffer per path, writes each buffer with one write call and acknowledges the events.
+//! The blocking half of the file sink: writes each buffer of an encoded [`Round`] with one write
+//! call and acknowledges its events; keeps the open files.
 //!
-//! A [`Writer`] is moved into `spawn_blocking` for every round and handed back, so all per-event
-//! work and all file I/O run off the async threads.
+//! A [`Writer`] (with the round it writes) is moved into `spawn_blocking` for every round and
+//! handed back, so all file I/O runs off the async threads while the sink encodes the next round.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -11,63 +11,18 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use flate2::write::GzEncoder;
-use weir_core::ack::{EventFinalizers, EventStatus};
+use weir_core::ack::EventStatus;
 use weir_core::metrics::{ComponentMetrics, DEFAULT_OUTPUT};
-use weir_core::template::RenderError;
-use weir_core::Event;
 
-use super::path::{PathTemplate, PathViolation};
+use super::round::{Group, Round};
 use super::Compression;
-use crate::encoding::{EncodeError, Encoding};
 use crate::errors::ErrorType;
 use crate::throttle::LogThrottle;
 
 /// At most this many files are kept open; past it the least recently written one is closed.
 const MAX_OPEN_FILES: usize = 256;
-/// Group buffers larger than this are not kept for reuse after a round.
-const MAX_RETAINED_BUFFER: usize = 32 * 1024 * 1024;
 /// How often idle files are looked for while the sink is busy.
 pub(super) const SWEEP_PERIOD: Duration = Duration::from_secs(1);
-
-/// The events of one round going to one path.
-#[derive(Default)]
-struct Group {
-    path: String,
-    buf: Vec<u8>,
-    events: usize,
-    finalizers: Vec<EventFinalizers>,
-}
-
-impl Group {
-    fn reset(&mut self) {
-        self.path.clear();
-        self.buf.clear();
-        if self.buf.capacity() > MAX_RETAINED_BUFFER {
-            self.buf = Vec::new();
-        }
-        self.events = 0;
-        self.finalizers.clear();
-    }
-
-    fn finalize(&mut self, status: EventStatus) {
-        for mut finalizers in self.finalizers.drain(..) {
-            finalizers.finalize(status);
-        }
-    }
-}
-
-/// Where a rendered path goes within a round.
-#[derive(Clone, Copy)]
-enum Slot {
-    Group(usize),
-    Rejected(PathViolation),
-}
-
-/// Why an event could not be routed.
-enum RouteError {
-    Render(RenderError),
-    Path(PathViolation),
-}
 
 /// An open output file.
 struct OpenFile {
@@ -128,56 +83,34 @@ impl OpenFile {
     }
 }
 
-/// Rate-limited warnings, one throttle per kind.
+/// Rate-limited warnings of writing, one throttle per kind.
 #[derive(Default)]
 struct Warnings {
-    render: LogThrottle,
-    path: LogThrottle,
-    encode: LogThrottle,
     write: LogThrottle,
     close: LogThrottle,
 }
 
-/// What the file sink keeps between rounds: the path template, open files and reusable buffers.
+/// What the file sink keeps between rounds: its open files.
 pub(super) struct Writer {
-    paths: PathTemplate,
-    encoding: Encoding,
     compression: Compression,
     idle_timeout: Duration,
     metrics: ComponentMetrics,
     files: HashMap<String, OpenFile>,
-    /// Group buffers, reused across rounds; the first `used` belong to the current round.
-    groups: Vec<Group>,
-    used: usize,
-    /// Rendered path → group, for the current round (dynamic templates only).
-    index: HashMap<String, Slot>,
-    /// The group of the previous event, checked before `index`.
-    last_group: Option<usize>,
-    render_buf: String,
     last_sweep: Instant,
     warnings: Warnings,
 }
 
 impl Writer {
     pub(super) fn new(
-        paths: PathTemplate,
-        encoding: Encoding,
         compression: Compression,
         idle_timeout: Duration,
         metrics: ComponentMetrics,
     ) -> Self {
         Self {
-            paths,
-            encoding,
             compression,
             idle_timeout,
             metrics,
             files: HashMap::new(),
-            groups: Vec::new(),
-            used: 0,
-            index: HashMap::new(),
-            last_group: None,
-            render_buf: String::new(),
             last_sweep: Instant::now(),
             warnings: Warnings::default(),
         }
@@ -188,158 +121,19 @@ impl Writer {
         !self.files.is_empty()
     }
 
-    /// Encodes one round of batches into per-path buffers. Runs on the sink's task, so events are
-    /// freed on the thread that made them (cross-thread frees cost the allocator dearly). Leaves
-    /// `batches` empty (its allocation is reused by the caller).
-    pub(super) fn encode(&mut self, batches: &mut Vec<Vec<Event>>) {
-        self.begin_round();
-        for batch in batches.drain(..) {
-            for event in batch {
-                self.add(event);
-            }
-        }
-    }
-
-    /// Writes and flushes the encoded round, then acknowledges its events; closes idle files.
+    /// Writes and flushes an encoded round, then acknowledges its events; closes idle files.
     /// Blocking I/O: call from the blocking pool.
-    pub(super) fn write(&mut self) {
-        self.write_round();
+    pub(super) fn write(&mut self, round: &mut Round) {
+        self.write_round(round);
         if self.last_sweep.elapsed() >= SWEEP_PERIOD {
             self.close_idle();
         }
     }
 
-    fn begin_round(&mut self) {
-        for group in &mut self.groups[..self.used] {
-            group.reset();
-        }
-        self.used = 0;
-        self.index.clear();
-        self.last_group = None;
-    }
-
-    fn add(&mut self, mut event: Event) {
-        let group = match self.route(&event) {
-            Ok(group) => group,
-            Err(error) => {
-                self.reject_route(error);
-                event.finalize(EventStatus::Rejected);
-                return;
-            }
-        };
-        let group = &mut self.groups[group];
-        match self.encoding.encode_into(&event, &mut group.buf) {
-            Ok(()) => {
-                group.events += 1;
-                let finalizers = std::mem::take(&mut event.metadata.finalizers);
-                if !finalizers.is_empty() {
-                    group.finalizers.push(finalizers);
-                }
-            }
-            Err(error) => {
-                self.reject_encode(&error);
-                event.finalize(EventStatus::Rejected);
-            }
-        }
-    }
-
-    /// The group of an event's path, rendering and checking it if the template is dynamic.
-    fn route(&mut self, event: &Event) -> Result<usize, RouteError> {
-        if !self.paths.is_dynamic() {
-            if self.used == 0 {
-                let group = self.new_group();
-                self.groups[group].path.push_str(self.paths.as_str());
-            }
-            return Ok(0);
-        }
-        self.paths
-            .render_into(event, &mut self.render_buf)
-            .map_err(RouteError::Render)?;
-        if let Some(last) = self.last_group {
-            if self.groups[last].path == self.render_buf {
-                return Ok(last);
-            }
-        }
-        let slot = match self.index.get(self.render_buf.as_str()) {
-            Some(slot) => *slot,
-            None => {
-                let slot = match self.paths.check(&self.render_buf) {
-                    Ok(()) => {
-                        let group = self.new_group();
-                        self.groups[group].path.push_str(&self.render_buf);
-                        Slot::Group(group)
-                    }
-                    Err(violation) => Slot::Rejected(violation),
-                };
-                self.index.insert(self.render_buf.clone(), slot);
-                slot
-            }
-        };
-        match slot {
-            Slot::Group(group) => {
-                self.last_group = Some(group);
-                Ok(group)
-            }
-            Slot::Rejected(violation) => Err(RouteError::Path(violation)),
-        }
-    }
-
-    fn new_group(&mut self) -> usize {
-        if self.used == self.groups.len() {
-            self.groups.push(Group::default());
-        }
-        self.used += 1;
-        self.used - 1
-    }
-
-    fn reject_route(&mut self, error: RouteError) {
-        match error {
-            RouteError::Render(error) => {
-                self.metrics
-                    .error(ErrorType::TemplateRenderFailed.as_str(), 1);
-                if let Some(suppressed) = self.warnings.render.check() {
-                    tracing::warn!(
-                        component = self.metrics.component_id(),
-                        %error,
-                        suppressed,
-                        "cannot render the file path; event rejected"
-                    );
-                }
-            }
-            RouteError::Path(violation) => {
-                self.metrics.error(violation.error_type(), 1);
-                if let Some(suppressed) = self.warnings.path.check() {
-                    tracing::warn!(
-                        component = self.metrics.component_id(),
-                        path = %self.render_buf.escape_debug(),
-                        root = %self.paths.root().display(),
-                        error = %violation,
-                        suppressed,
-                        "rendered file path refused; event rejected"
-                    );
-                }
-            }
-        }
-    }
-
-    fn reject_encode(&mut self, error: &EncodeError) {
-        self.metrics.error(error.error_type(), 1);
-        if let Some(suppressed) = self.warnings.encode.check() {
-            tracing::warn!(
-                component = self.metrics.component_id(),
-                %error,
-                suppressed,
-                "cannot encode event; event rejected"
-            );
-        }
-    }
-
     /// Writes every group of the round, then acknowledges its events.
-    fn write_round(&mut self) {
+    fn write_round(&mut self, round: &mut Round) {
         let Self {
             files,
-            groups,
-            used,
             compression,
             metrics,
             warnings,
@@ -347,7 +141,7 @@ impl Writer {
         } = self;
         let mut delivered = 0;
         let mut bytes = 0;
-        for group in &mut groups[..*used] {
+        for group in round.groups() {
             if group.events == 0 {
                 continue;
             }
