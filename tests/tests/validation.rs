@@ -82,7 +82,10 @@ fn a_good_pipeline_validates_with_warnings_only() {
     );
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "warning: good.yaml:5:3: source `unused`: nothing consumes the output of source `unused`\n"
+        "warning: good.yaml:2:3: source `app`: nothing consumes `app.errors`: records that fail in \
+         `app` continue on its main output with an `error` object (wire `app.errors` to keep them \
+         apart)\n\
+         warning: good.yaml:5:3: source `unused`: nothing consumes the output of source `unused`\n"
     );
 }
 
