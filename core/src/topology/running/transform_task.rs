@@ -4,7 +4,7 @@
 //! the little that needs the transform's state (which stream an event belongs to, a header line
 //! that sets the columns of the lines after it, a multi-line record being assembled); the job it
 //! returns (parsing, running a VRL program) is spawned onto the runtime's worker threads. Up to one
-//! job per worker (plus one queued) runs at once, and results are sent on strictly in the order of
+//! job per worker (plus one) is in flight at once, and results are sent on strictly in the order of
 //! their batches, so every stream (indeed the whole input) keeps its order, and acknowledgements,
 //! which travel inside the events, are untouched.
 //!
@@ -14,9 +14,9 @@
 //!
 //! With one worker thread (`--threads 1`), jobs run inline on this task: one core, no spawning.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::buffer::BufferReceiver;
@@ -25,109 +25,91 @@ use crate::event::Event;
 use crate::metrics::ComponentMetrics;
 use crate::output::Outputs;
 
-/// What the task waits for next.
-enum Next {
-    /// A batch, or `None` when the input has ended.
-    Input(Option<Vec<Event>>),
-    /// The input was idle for the transform's flush interval.
-    Idle,
-    /// The oldest job finished.
-    Done(Result<TransformOutput, tokio::task::JoinError>),
+/// A job on a worker thread, or (one worker) the result of one run inline.
+enum Started {
+    Spawned(JoinHandle<TransformOutput>),
+    Done(TransformOutput),
 }
 
 /// Runs a transform until its input ends, then flushes it and sends everything on.
+///
+/// Two halves run concurrently in this task: the *dispatcher* takes batches, runs the sequential
+/// step and starts each job; the *sender* waits for the jobs in order and sends their results.
+/// So a full downstream buffer holds up only the sender: the dispatcher goes on starting jobs
+/// until `workers + 1` wait to be sent (the bound on what is in flight).
 pub(super) async fn run_transform(
-    mut transform: Box<dyn Transform>,
-    mut input: BufferReceiver,
+    transform: Box<dyn Transform>,
+    input: BufferReceiver,
     mut out: Outputs,
     metrics: ComponentMetrics,
 ) -> Result<(), ComponentError> {
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    let mut jobs = Jobs::new(workers);
+    let (started, mut results) = mpsc::channel::<Started>(workers + 1);
+    let spawn = workers > 1;
+    let dispatcher = dispatch(transform, input, metrics, started, spawn);
+    let sender = async move {
+        while let Some(job) = results.recv().await {
+            let result = match job {
+                Started::Spawned(handle) => joined(handle.await)?,
+                Started::Done(result) => result,
+            };
+            send_results(&mut out, result).await;
+        }
+        Ok::<(), ComponentError>(())
+    };
+    let ((), sent) = tokio::join!(dispatcher, sender);
+    sent
+}
+
+/// The dispatcher: batches in, jobs out (spawned when there are several workers), in order.
+async fn dispatch(
+    mut transform: Box<dyn Transform>,
+    mut input: BufferReceiver,
+    metrics: ComponentMetrics,
+    started: mpsc::Sender<Started>,
+    spawn: bool,
+) {
     let idle = transform.flush_interval();
+    let start = |job: TransformJob| {
+        if spawn {
+            Started::Spawned(tokio::spawn(async move {
+                let mut result = TransformOutput::default();
+                job(&mut result);
+                result
+            }))
+        } else {
+            let mut result = TransformOutput::default();
+            job(&mut result);
+            Started::Done(result)
+        }
+    };
     loop {
-        match next(&mut input, &mut jobs, idle).await {
-            Next::Input(Some(events)) => {
-                count_received(&metrics, &events);
-                let job = transform.transform(events);
-                jobs.start(job, &mut out).await;
-            }
-            Next::Input(None) => break,
-            Next::Idle => {
-                if let Some(job) = transform.flush() {
-                    jobs.start(job, &mut out).await;
+        let next = match idle {
+            Some(idle) => match tokio::time::timeout(idle, input.recv()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    // Idle: hand out what is held back.
+                    if let Some(job) = transform.flush() {
+                        if started.send(start(job)).await.is_err() {
+                            return;
+                        }
+                    }
+                    continue;
                 }
-            }
-            Next::Done(result) => {
-                jobs.running.pop_front();
-                send_results(&mut out, joined(result)?).await;
-            }
+            },
+            None => input.recv().await,
+        };
+        let Some(events) = next else { break };
+        count_received(&metrics, &events);
+        let job = transform.transform(events);
+        if started.send(start(job)).await.is_err() {
+            // The sender stopped (a job failed): nothing more can be sent.
+            return;
         }
     }
     // The input ended: hand out whatever is held back, after everything before it.
     if let Some(job) = transform.flush() {
-        jobs.start(job, &mut out).await;
-    }
-    while let Some(handle) = jobs.running.pop_front() {
-        send_results(&mut out, joined(handle.await)?).await;
-    }
-    Ok(())
-}
-
-/// Waits for a batch, the idle timeout or the oldest job, whichever comes first; only for the
-/// job when as many run as may.
-async fn next(input: &mut BufferReceiver, jobs: &mut Jobs, idle: Option<Duration>) -> Next {
-    let receive = async {
-        match idle {
-            Some(idle) => match tokio::time::timeout(idle, input.recv()).await {
-                Ok(batch) => Next::Input(batch),
-                Err(_) => Next::Idle,
-            },
-            None => Next::Input(input.recv().await),
-        }
-    };
-    let full = jobs.running.len() >= jobs.limit;
-    match jobs.running.front_mut() {
-        None => receive.await,
-        Some(oldest) if full => Next::Done(oldest.await),
-        Some(oldest) => tokio::select! {
-            biased;
-            result = oldest => Next::Done(result),
-            next = receive => next,
-        },
-    }
-}
-
-/// The jobs running on worker threads, oldest first.
-struct Jobs {
-    running: VecDeque<JoinHandle<TransformOutput>>,
-    /// How many may run at once: one per worker, plus one ready to start when a worker frees.
-    /// `0` with one worker: jobs then run inline.
-    limit: usize,
-}
-
-impl Jobs {
-    fn new(workers: usize) -> Self {
-        Self {
-            running: VecDeque::new(),
-            limit: if workers > 1 { workers + 1 } else { 0 },
-        }
-    }
-
-    /// Starts a job on a worker thread, or runs it here with one worker (its results sent at
-    /// once: nothing runs before it).
-    async fn start(&mut self, job: TransformJob, out: &mut Outputs) {
-        if self.limit == 0 {
-            let mut result = TransformOutput::default();
-            job(&mut result);
-            send_results(out, result).await;
-            return;
-        }
-        self.running.push_back(tokio::spawn(async move {
-            let mut result = TransformOutput::default();
-            job(&mut result);
-            result
-        }));
+        let _ = started.send(start(job)).await;
     }
 }
 
