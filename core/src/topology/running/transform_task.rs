@@ -14,8 +14,6 @@
 //!
 //! With one worker thread (`--threads 1`), jobs run inline on this task: one core, no spawning.
 
-use std::time::Duration;
-
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -141,6 +139,7 @@ async fn send_results(out: &mut Outputs, result: TransformOutput) {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::time::Duration;
 
     use chrono::Utc;
     use vrl::value::Value;
