@@ -89,6 +89,34 @@ fn a_compile_error_has_its_position_and_vrl_s_diagnostic() {
     assert!(error.diagnostic.contains("E103"), "{}", error.diagnostic);
 }
 
+/// `compile` appends a `null` to discard the program's value; a program that is not complete as
+/// written must not be completed by it.
+#[test]
+fn an_incomplete_program_stays_a_compile_error() {
+    for source in [".a =", ".a = 1 +", "if true {"] {
+        assert!(
+            Program::compile(source, &CompileOptions::default()).is_err(),
+            "{source:?} compiled"
+        );
+    }
+}
+
+/// A program whose last expression moves the parsed object into `.` (no copy) still leaves it
+/// there, arrays split as before.
+#[test]
+fn the_last_assignment_still_sets_the_event() {
+    let mut runner = Runner::default();
+    let program = compile(". = parse_json!(.message)");
+    let mut one = event(&[("message", Value::from(r#"{"a":1}"#))]);
+    assert!(matches!(program.run(&mut one, &mut runner), Outcome::Done));
+    assert_eq!(get(&one, "a"), Some(&Value::from(1)));
+    let mut many = event(&[("message", Value::from(r#"[{"a":1},{"a":2}]"#))]);
+    assert!(matches!(
+        program.run(&mut many, &mut runner),
+        Outcome::Split(items) if items.len() == 2
+    ));
+}
+
 #[test]
 fn a_runtime_error_fails_and_abort_aborts() {
     let program = compile(".parsed = parse_json!(.message)");
