@@ -188,6 +188,30 @@ pub trait Transform: Send {
     }
 }
 
+/// A transform that keeps no state between batches (`remap`, `filter`, `route`): every batch's
+/// job is [`BatchTransform::run_batch`] on the one value all jobs share. Wrap it in [`Stateless`].
+pub trait BatchTransform: Send + Sync + 'static {
+    /// Processes one batch, on whichever worker thread its job runs.
+    fn run_batch(&self, events: Vec<Event>, out: &mut TransformOutput);
+}
+
+/// A [`BatchTransform`] as a [`Transform`]: its sequential step only hands the batch to a job.
+pub struct Stateless<T>(std::sync::Arc<T>);
+
+impl<T: BatchTransform> Stateless<T> {
+    /// The running transform of `batch`, boxed as builders return it.
+    pub fn boxed(batch: T) -> Box<dyn Transform> {
+        Box::new(Self(std::sync::Arc::new(batch)))
+    }
+}
+
+impl<T: BatchTransform> Transform for Stateless<T> {
+    fn transform(&mut self, events: Vec<Event>) -> TransformJob {
+        let batch = std::sync::Arc::clone(&self.0);
+        Box::new(move |out| batch.run_batch(events, out))
+    }
+}
+
 /// Runs one batch through a transform on the calling thread, job included (tools and tests).
 pub fn transform_now(transform: &mut dyn Transform, events: Vec<Event>) -> TransformOutput {
     let mut out = TransformOutput::default();

@@ -7,13 +7,11 @@
 //! `<id>.errors` with an `error` object — and so, when nothing consumes that, on along the main
 //! output. Conditions have no state, so each batch is checked on any worker thread.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use weir_core::ack::EventStatus;
 use weir_core::component::{
-    BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig, PluginCommon, Transform,
-    TransformConfig, TransformJob, TransformOutput,
+    BatchTransform, BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig,
+    PluginCommon, Stateless, Transform, TransformConfig, TransformOutput,
 };
 use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
@@ -69,33 +67,20 @@ impl PluginCommon for FilterConfig {
 impl TransformConfig for FilterConfig {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
         let condition = self.compile().map_err(program_source::build_error)?;
-        Ok(Box::new(Filter {
-            shared: Arc::new(Shared {
-                condition,
-                metrics: cx.metrics.clone(),
-            }),
+        Ok(Stateless::boxed(Filter {
+            condition,
+            metrics: cx.metrics.clone(),
         }))
     }
 }
 
-struct Shared {
+/// The running transform (see [`Stateless`]).
+pub struct Filter {
     condition: Program,
     metrics: ComponentMetrics,
 }
 
-/// The running transform.
-pub struct Filter {
-    shared: Arc<Shared>,
-}
-
-impl Transform for Filter {
-    fn transform(&mut self, events: Vec<Event>) -> TransformJob {
-        let shared = Arc::clone(&self.shared);
-        Box::new(move |out| shared.run_batch(events, out))
-    }
-}
-
-impl Shared {
+impl BatchTransform for Filter {
     fn run_batch(&self, events: Vec<Event>, out: &mut TransformOutput) {
         let mut runner = Runner::default();
         for event in events {

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use weir_core::ack::EventStatus;
 use weir_core::component::{
-    BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig, PluginCommon, Transform,
-    TransformConfig, TransformJob, TransformOutput,
+    BatchTransform, BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig,
+    PluginCommon, Stateless, Transform, TransformConfig, TransformOutput,
 };
 use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
@@ -104,21 +104,19 @@ impl PluginCommon for RemapConfig {
 impl TransformConfig for RemapConfig {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
         let program = self.compile().map_err(program_source::build_error)?;
-        Ok(Box::new(Remap {
-            shared: Arc::new(Shared {
-                keep_original: program.fallible() || program.abortable(),
-                program,
-                drop_on_error: self.drop_on_error,
-                drop_on_abort: self.drop_on_abort,
-                reroute_dropped: self.reroute_dropped,
-                metrics: cx.metrics.clone(),
-            }),
+        Ok(Stateless::boxed(Remap {
+            keep_original: program.fallible() || program.abortable(),
+            program,
+            drop_on_error: self.drop_on_error,
+            drop_on_abort: self.drop_on_abort,
+            reroute_dropped: self.reroute_dropped,
+            metrics: cx.metrics.clone(),
         }))
     }
 }
 
-/// What every batch's job needs.
-struct Shared {
+/// The running transform (see [`Stateless`]).
+pub struct Remap {
     program: Program,
     /// Whether a run can end early, leaving the fields half-changed: then the event is copied
     /// first, so it can go on unmodified.
@@ -129,19 +127,7 @@ struct Shared {
     metrics: ComponentMetrics,
 }
 
-/// The running transform.
-pub struct Remap {
-    shared: Arc<Shared>,
-}
-
-impl Transform for Remap {
-    fn transform(&mut self, events: Vec<Event>) -> TransformJob {
-        let shared = Arc::clone(&self.shared);
-        Box::new(move |out| shared.run_batch(events, out))
-    }
-}
-
-impl Shared {
+impl BatchTransform for Remap {
     fn run_batch(&self, events: Vec<Event>, out: &mut TransformOutput) {
         let mut runner = Runner::default();
         out.primary.reserve(events.len());
@@ -174,7 +160,9 @@ impl Shared {
             }
         }
     }
+}
 
+impl Remap {
     fn drop(&self, mut event: Event, kind: ErrorType, message: String, out: &mut TransformOutput) {
         if self.reroute_dropped {
             let component = self.metrics.component_id();

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use weir_core::component::{
-    BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig, PluginCommon, Transform,
-    TransformConfig, TransformJob, TransformOutput,
+    BatchTransform, BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig,
+    PluginCommon, Stateless, Transform, TransformConfig, TransformOutput,
 };
 use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
@@ -122,35 +122,22 @@ impl TransformConfig for RouteConfig {
         let routes = self
             .compile()
             .map_err(|mut problems| program_source::build_error(problems.remove(0)))?;
-        Ok(Box::new(Route {
-            shared: Arc::new(Shared {
-                routes,
-                unmatched: Arc::from(UNMATCHED),
-                metrics: cx.metrics.clone(),
-            }),
+        Ok(Stateless::boxed(Route {
+            routes,
+            unmatched: Arc::from(UNMATCHED),
+            metrics: cx.metrics.clone(),
         }))
     }
 }
 
-struct Shared {
+/// The running transform (see [`Stateless`]).
+pub struct Route {
     routes: Vec<(Arc<str>, Program)>,
     unmatched: Arc<str>,
     metrics: ComponentMetrics,
 }
 
-/// The running transform.
-pub struct Route {
-    shared: Arc<Shared>,
-}
-
-impl Transform for Route {
-    fn transform(&mut self, events: Vec<Event>) -> TransformJob {
-        let shared = Arc::clone(&self.shared);
-        Box::new(move |out| shared.run_batch(events, out))
-    }
-}
-
-impl Shared {
+impl BatchTransform for Route {
     fn run_batch(&self, events: Vec<Event>, out: &mut TransformOutput) {
         let mut runner = Runner::default();
         let mut routed: Vec<Vec<Event>> = vec![Vec::new(); self.routes.len()];
