@@ -272,6 +272,67 @@ fn validate(dir: &Path, pipeline: &str) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// `weir vrl` as users run it: NDJSON and raw lines in, each result out as JSON, exit 1 with the
+/// place of a runtime error, exit 2 with VRL's diagnostic for a compile error; `--parse` runs
+/// `aws_parse` first.
+#[test]
+fn weir_vrl_prints_each_result_and_reports_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    std::fs::write(&input, "{\"n\":\"2\"}\nplain line\n").unwrap();
+    let vrl = |args: &[&str]| {
+        let output = Command::new(weir_bin())
+            .arg("vrl")
+            .args(args)
+            .arg(&input)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stdout, stderr)
+    };
+
+    let (code, stdout, stderr) = vrl(&["--program", ".tag = \"x\"\ndel(.n)"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let results: Vec<Json> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            serde_json::json!({"tag": "x"}),
+            serde_json::json!({"message": "plain line", "tag": "x"}),
+        ]
+    );
+
+    let (code, stdout, stderr) = vrl(&["--program", ".n = parse_int!(.n)"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("\"n\":2"), "{stdout}");
+    assert!(stderr.contains("in.log"), "names the place: {stderr}");
+
+    let (code, _, stderr) = vrl(&["--program", ".a = nope(.b)"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("error[E105]"), "{stderr}");
+
+    let alb = corpus("alb/docs/https.log");
+    let output = Command::new(weir_bin())
+        .args([
+            "vrl",
+            "--parse",
+            "--program",
+            ".status = del(.elb_status_code)",
+        ])
+        .arg(&alb)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let first: Json =
+        serde_json::from_slice(output.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(first["aws"]["log_type"], "alb");
+    assert!(first.get("status").is_some() && first.get("elb_status_code").is_none());
+}
+
 #[test]
 fn vrl_compile_errors_are_reported_with_line_column_and_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
