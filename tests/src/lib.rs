@@ -137,10 +137,20 @@ impl Weir {
 
     /// Resident set size in KiB, from /proc.
     pub fn rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The process's anonymous resident memory (`RssAnon`: what it allocated, without the
+    /// binary's mapped pages, which grow with the binary and say nothing about buffering), in KiB.
+    pub fn anon_rss_kib(&self) -> Option<u64> {
+        self.status_kib("RssAnon:")
+    }
+
+    fn status_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         status
             .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
+            .find(|l| l.starts_with(field))?
             .split_whitespace()
             .nth(1)?
             .parse()
