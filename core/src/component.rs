@@ -254,6 +254,37 @@ impl SinkInput {
         Some(batch)
     }
 
+    /// A round for a sink that writes several batches at once: `first`, then the batches queued
+    /// right now, until the round holds `max_events` or `max_bytes` of messages (which bounds the
+    /// memory of raw-line rounds).
+    pub fn gather_round(
+        &mut self,
+        first: Vec<Event>,
+        max_events: usize,
+        max_bytes: u64,
+        round: &mut Vec<Vec<Event>>,
+    ) {
+        let mut events = first.len();
+        round.push(first);
+        let bytes_before = self.metrics.received_bytes.get();
+        while events < max_events
+            && self
+                .metrics
+                .received_bytes
+                .get()
+                .saturating_sub(bytes_before)
+                < max_bytes
+        {
+            match self.try_next_batch() {
+                Some(batch) => {
+                    events += batch.len();
+                    round.push(batch);
+                }
+                None => break,
+            }
+        }
+    }
+
     fn count(&self, batch: &[Event]) {
         self.metrics.received_events.inc_by(batch.len() as u64);
         let bytes: usize = batch

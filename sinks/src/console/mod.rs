@@ -85,20 +85,8 @@ impl Sink for ConsoleSink {
         let mut encode_warning = LogThrottle::default();
         let mut write_warning = LogThrottle::default();
         while let Some(first) = input.next_batch().await {
-            let mut batches = vec![first];
-            let mut count = batches[0].len();
-            let bytes_before = cx.metrics.received_bytes.get();
-            while count < MAX_ROUND_EVENTS
-                && cx.metrics.received_bytes.get().saturating_sub(bytes_before) < MAX_ROUND_BYTES
-            {
-                match input.try_next_batch() {
-                    Some(batch) => {
-                        count += batch.len();
-                        batches.push(batch);
-                    }
-                    None => break,
-                }
-            }
+            let mut batches = Vec::new();
+            input.gather_round(first, MAX_ROUND_EVENTS, MAX_ROUND_BYTES, &mut batches);
             for event in batches.into_iter().flatten() {
                 match encoding.encode_into(&event, &mut round.buf) {
                     Ok(()) => round.events.push(event),

@@ -253,7 +253,7 @@ impl Sink for FileSink {
                 }
             };
             let Some(first) = first else { break };
-            gather(first, &mut input, &cx, &mut batches);
+            input.gather_round(first, MAX_ROUND_EVENTS, MAX_ROUND_BYTES, &mut batches);
             let mut round = spare.take().unwrap_or_else(new_round);
             round.encode(&mut batches);
             let (mut writer, written) = state.idle().await?;
@@ -267,24 +267,5 @@ impl Sink for FileSink {
         blocking(move || writer.close_all()).await?;
         tracing::debug!(component = %cx.id, "file sink finished");
         Ok(())
-    }
-}
-
-/// A round's batches: `first`, then whatever is already queued, up to the round limits.
-fn gather(first: Vec<Event>, input: &mut SinkInput, cx: &SinkContext, round: &mut Vec<Vec<Event>>) {
-    let mut events = first.len();
-    round.push(first);
-    // `received_bytes` (message bytes, counted by `SinkInput`) bounds raw-line rounds' memory.
-    let bytes_before = cx.metrics.received_bytes.get();
-    while events < MAX_ROUND_EVENTS
-        && cx.metrics.received_bytes.get().saturating_sub(bytes_before) < MAX_ROUND_BYTES
-    {
-        match input.try_next_batch() {
-            Some(batch) => {
-                events += batch.len();
-                round.push(batch);
-            }
-            None => break,
-        }
     }
 }
