@@ -73,11 +73,24 @@ pub struct BuildContext {
     pub data_dir: PathBuf,
     /// The component's metrics (for transforms, which count their own errors).
     pub metrics: ComponentMetrics,
+    /// The pipeline's enrichment tables (`enrichment_tables`), by name.
+    pub tables: crate::enrichment::EnrichmentTables,
 }
 
 impl BuildContext {
     /// A context with a private metrics registry, for tools and tests that build one component.
     pub fn standalone(id: &str, kind: ComponentKind, type_name: &str, data_dir: PathBuf) -> Self {
+        Self::standalone_with(id, kind, type_name, data_dir, Default::default())
+    }
+
+    /// [`Self::standalone`] with enrichment tables.
+    pub fn standalone_with(
+        id: &str,
+        kind: ComponentKind,
+        type_name: &str,
+        data_dir: PathBuf,
+        tables: crate::enrichment::EnrichmentTables,
+    ) -> Self {
         let metrics = crate::metrics::Metrics::new("standalone")
             .map(|m| m.component(id, kind, type_name))
             .expect("a fresh registry has no name clashes");
@@ -85,6 +98,7 @@ impl BuildContext {
             id: Arc::from(id),
             data_dir,
             metrics,
+            tables,
         }
     }
 }

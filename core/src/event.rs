@@ -116,6 +116,40 @@ impl Event {
         Some(value)
     }
 
+    /// Merges `object` into the object at a dotted path (`a.b.c`), creating the objects on the
+    /// way; a value in the way that is not an object is replaced. Keys of `object` win over the
+    /// keys already there: two enrichments of one field (a city, then an ASN database) end in
+    /// one object.
+    pub fn merge_object_at(&mut self, path: &[impl AsRef<str>], object: ObjectMap) {
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
+        if self.fields.get(first.as_ref()).is_none() {
+            self.fields.insert(
+                KeyString::from(first.as_ref()),
+                Value::Object(ObjectMap::new()),
+            );
+        }
+        let Some(mut value) = self.fields.get_mut(first.as_ref()) else {
+            return;
+        };
+        for segment in rest {
+            if !matches!(value, Value::Object(_)) {
+                *value = Value::Object(ObjectMap::new());
+            }
+            let Value::Object(map) = value else {
+                return;
+            };
+            value = map
+                .entry(KeyString::from(segment.as_ref()))
+                .or_insert_with(|| Value::Object(ObjectMap::new()));
+        }
+        match value {
+            Value::Object(existing) => existing.extend(object),
+            other => *other = Value::Object(object),
+        }
+    }
+
     /// The raw `message` field as bytes, if it is a string.
     pub fn message_bytes(&self) -> Option<&[u8]> {
         match self.fields.get(MESSAGE) {
@@ -163,5 +197,31 @@ mod tests {
         );
         assert_eq!(event.get_path(&["aws", "missing"]), None);
         assert_eq!(event.get_path(&["aws", "log_type", "deeper"]), None);
+    }
+
+    #[test]
+    fn merge_object_at_creates_and_merges() {
+        let mut event =
+            Event::from_message("x", EventMetadata::new("s".into(), "test", Utc::now()));
+        let one = |k: &str, v: i64| {
+            let mut m = ObjectMap::new();
+            m.insert(k.into(), Value::from(v));
+            m
+        };
+        event.merge_object_at(&["client", "geo"], one("a", 1));
+        event.merge_object_at(&["client", "geo"], one("b", 2));
+        assert_eq!(
+            event.get_path(&["client", "geo", "a"]),
+            Some(&Value::from(1))
+        );
+        assert_eq!(
+            event.get_path(&["client", "geo", "b"]),
+            Some(&Value::from(2))
+        );
+        event.merge_object_at(&["message", "x"], one("c", 3));
+        assert_eq!(
+            event.get_path(&["message", "x", "c"]),
+            Some(&Value::from(3))
+        );
     }
 }

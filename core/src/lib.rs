@@ -6,6 +6,7 @@
 //! * [`buffer`] — bounded, event-counted channels between components (backpressure or drop).
 //! * [`component`] — the traits sources, transforms and sinks implement, and their configs.
 //! * [`topology`] — the graph of components: validation and the running runtime.
+//! * [`enrichment`] — enrichment tables shared by components, by name, reloaded in place.
 //! * [`metrics`] — the Prometheus registry every component reports into.
 //! * [`template`] — `{{ field }}` / strftime templates shared by sinks.
 //! * [`framing`] — byte-stream framing shared by sources: lines and streamed JSON records.
@@ -14,6 +15,7 @@
 pub mod ack;
 pub mod buffer;
 pub mod component;
+pub mod enrichment;
 pub mod event;
 pub mod fields;
 pub mod framing;

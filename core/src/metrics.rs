@@ -33,6 +33,9 @@ pub struct Metrics {
     buffer_events: IntGaugeVec,
     buffer_max_events: IntGaugeVec,
     component_started: GaugeVec,
+    table_reloads: IntCounterVec,
+    table_reload_errors: IntCounterVec,
+    table_loaded: GaugeVec,
     /// Plugins' own metric families, one value per type (see
     /// [`ComponentMetrics::plugin_families`]).
     plugin_families: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
@@ -91,7 +94,31 @@ impl Metrics {
             &COMPONENT_LABELS,
         )?;
         registry.register(Box::new(component_started.clone()))?;
+        let table_family = |name: &str, help: &str| -> Result<IntCounterVec, MetricsError> {
+            let metric = IntCounterVec::new(Opts::new(name, help), &["table"])?;
+            registry.register(Box::new(metric.clone()))?;
+            Ok(metric)
+        };
+        let table_reloads = table_family(
+            "weir_enrichment_table_reloads_total",
+            "Times an enrichment table was replaced by a changed file or object.",
+        )?;
+        let table_reload_errors = table_family(
+            "weir_enrichment_table_reload_errors_total",
+            "Replacements of an enrichment table refused (missing, unreadable or corrupt): the old table stays.",
+        )?;
+        let table_loaded = GaugeVec::new(
+            Opts::new(
+                "weir_enrichment_table_loaded_timestamp_seconds",
+                "When the enrichment table in use was loaded (Unix seconds).",
+            ),
+            &["table"],
+        )?;
+        registry.register(Box::new(table_loaded.clone()))?;
         Ok(Arc::new(Self {
+            table_reloads,
+            table_reload_errors,
+            table_loaded,
             received_events: counter_vec(&registry, "weir_component_received_events_total", "Events a component received.", &[])?,
             received_bytes: counter_vec(&registry, "weir_component_received_bytes_total", "Bytes a component received: raw input for sources; the events' `message` field for transforms and sinks.", &[])?,
             sent_events: counter_vec(&registry, "weir_component_sent_events_total", "Events a component sent on (delivered, for sinks).", &["output"])?,
@@ -141,6 +168,15 @@ impl Metrics {
         }
     }
 
+    /// Metrics handles for one enrichment table.
+    pub fn enrichment_table(&self, name: &str) -> TableMetrics {
+        TableMetrics {
+            reloads: self.table_reloads.with_label_values(&[name]),
+            reload_errors: self.table_reload_errors.with_label_values(&[name]),
+            loaded: self.table_loaded.with_label_values(&[name]),
+        }
+    }
+
     /// The registry rendered in the Prometheus text format.
     pub fn render(&self) -> String {
         self.uptime.set(self.started.elapsed().as_secs_f64());
@@ -150,6 +186,28 @@ impl Metrics {
             tracing::error!(%error, "cannot encode metrics");
         }
         String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// One enrichment table's metric handles (label `table`), cheap to clone.
+#[derive(Clone, Debug)]
+pub struct TableMetrics {
+    /// Replacements that took effect.
+    pub reloads: IntCounter,
+    /// Replacements refused; the old table stayed.
+    pub reload_errors: IntCounter,
+    /// When the table in use was loaded (Unix seconds).
+    pub loaded: prometheus::Gauge,
+}
+
+impl TableMetrics {
+    /// Records that a table was (re)loaded now.
+    pub fn mark_loaded(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        self.loaded.set(now);
     }
 }
 

@@ -10,4 +10,5 @@ pub mod quickstart;
 pub mod registry;
 pub mod reload;
 pub mod schema;
+pub mod tables;
 pub mod vrl_command;

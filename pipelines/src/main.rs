@@ -14,6 +14,7 @@ use weir_core::component::ComponentKind;
 use weir_core::metrics::Metrics;
 use weir_core::topology::{ApiConfig, RunOptions, RunningTopology};
 use weir_pipelines::config::{self, Diagnostic, Loaded};
+use weir_pipelines::tables::TableSet;
 use weir_pipelines::{api, quickstart, registry, reload};
 
 /// jemalloc, as Vector ships: each event allocates many small, short-lived values (map keys,
@@ -103,6 +104,10 @@ enum Command {
         /// Time zone of the program's local-time functions (IANA name); default UTC.
         #[arg(long)]
         timezone: Option<String>,
+        /// A pipeline file whose `enrichment_tables` the program may use (`get_enrichment_table_record`,
+        /// `geoip`, …); its other sections are ignored. Repeat to merge several.
+        #[arg(long = "tables", value_name = "PIPELINE_FILE")]
+        tables: Vec<PathBuf>,
         /// Input files (`.gz` read transparently); standard input when none.
         files: Vec<PathBuf>,
     },
@@ -168,8 +173,9 @@ fn main() -> ExitCode {
             file,
             parse,
             timezone,
+            tables,
             files,
-        }) => try_vrl(program, file, parse, timezone, &files),
+        }) => try_vrl(program, file, parse, timezone, &tables, &files),
     };
     match result {
         Ok(code) => code,
@@ -202,7 +208,9 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
 
 fn validate(files: &[PathBuf], build: config::Build) -> ExitCode {
     match config::load_paths(files, build) {
-        Ok(Loaded { config, warnings }) => {
+        Ok(Loaded {
+            config, warnings, ..
+        }) => {
             print_diagnostics(&warnings);
             let count = |kind| {
                 config
@@ -282,9 +290,17 @@ fn try_vrl(
     file: Option<PathBuf>,
     parse: Option<String>,
     timezone: Option<String>,
+    table_files: &[PathBuf],
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
     use weir_pipelines::vrl_command::{self, VrlError, VrlRequest};
+    let tables = match config::load_tables_only(table_files) {
+        Ok(tables) => tables,
+        Err(errors) => {
+            print_diagnostics(&errors);
+            return Ok(ExitCode::from(2));
+        }
+    };
     let program = match (program, file) {
         (Some(text), _) => text,
         (None, Some(path)) => std::fs::read_to_string(&path)
@@ -301,6 +317,7 @@ fn try_vrl(
         timezone,
         parse: parse.as_deref(),
         files,
+        tables,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -389,8 +406,14 @@ async fn reload_pipeline(
     api_config: &mut ApiConfig,
     api_task: &mut Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
     state: api::ApiState,
+    tables: &TableSet,
 ) -> bool {
-    let Loaded { config, warnings } = match config::load_paths(paths, config::Build::No) {
+    let loaded = config::load_paths_with(paths, config::Build::No, tables);
+    let Loaded {
+        config,
+        warnings,
+        tables: table_configs,
+    } = match loaded {
         Ok(loaded) => loaded,
         Err(errors) => {
             for error in &errors {
@@ -418,9 +441,11 @@ async fn reload_pipeline(
             }
         }
     }
+    let enrichment_tables = config.enrichment_tables.clone();
     match topology.reload(config) {
         Ok(plan) => {
             tracing::info!(changes = %plan.summary(), "pipeline reloaded");
+            tables.adopt(&table_configs, &enrichment_tables);
             if new_api != *api_config {
                 if let Some((_, old)) = api_task.take() {
                     old.abort();
@@ -460,7 +485,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Kept to the end: the quickstart banner names it.
     let (loaded, quickstart_samples) = load_for_run(&args.config)?;
-    let Loaded { config, warnings } = match loaded {
+    let Loaded {
+        config,
+        warnings,
+        tables: table_configs,
+    } = match loaded {
         Ok(loaded) => loaded,
         Err(errors) => {
             print_diagnostics(&errors);
@@ -472,6 +501,8 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
 
     let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("cannot set up metrics")?;
+    let tables = TableSet::new(Arc::clone(&metrics));
+    tables.adopt(&table_configs, &config.enrichment_tables);
     let shutting_down = Arc::new(AtomicBool::new(false));
     let api_task = start_api(&config.api, api_state(&metrics, &shutting_down)).await?;
 
@@ -507,6 +538,7 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         api_config,
         api_task,
         reload_metrics,
+        tables,
     };
     let stop = session
         .serve(&mut sigint, &mut sigterm, &mut sighup, watcher)
@@ -595,6 +627,8 @@ struct Session {
     api_config: ApiConfig,
     api_task: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
     reload_metrics: reload::ReloadMetrics,
+    /// The enrichment tables and their watches.
+    tables: TableSet,
 }
 
 impl Session {
@@ -640,6 +674,7 @@ impl Session {
             &mut self.api_config,
             &mut self.api_task,
             state,
+            &self.tables,
         )
         .await;
         self.reload_metrics.record(applied, started.elapsed());

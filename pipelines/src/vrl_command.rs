@@ -28,6 +28,8 @@ pub struct VrlRequest<'a> {
     pub parse: Option<&'a str>,
     /// Input files; standard input when empty.
     pub files: &'a [PathBuf],
+    /// The enrichment tables the program may name.
+    pub tables: weir_core::enrichment::EnrichmentTables,
 }
 
 /// What a `weir vrl` run counted.
@@ -67,6 +69,7 @@ pub fn run(
 ) -> Result<VrlStats, VrlError> {
     let options = CompileOptions {
         timezone: request.timezone.clone(),
+        tables: Some(request.tables.clone()),
     };
     let program = Program::compile(request.program, &options)
         .map_err(|e| VrlError::Compile(weir_transforms::program_source::describe(&e)))?;
@@ -217,6 +220,7 @@ mod tests {
             timezone: None,
             parse,
             files: &files,
+            tables: Default::default(),
         };
         let (mut out, mut errors) = (Vec::new(), Vec::new());
         let stats = run(&request, &mut out, &mut errors).unwrap();
@@ -261,6 +265,7 @@ mod tests {
             timezone: None,
             parse: None,
             files: &[],
+            tables: Default::default(),
         };
         let error = run(&request, &mut Vec::new(), &mut Vec::new()).unwrap_err();
         let text = error.to_string();

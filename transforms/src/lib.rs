@@ -1,14 +1,18 @@
 //! Weir's transforms: one module folder per plugin (`aws_parse`, `remap`, `filter`, `route`,
-//! `sample`), plus what several of them share: compiling and running VRL programs (`program`,
-//! with Weir's own VRL functions), where a program comes from (`program_source`) and the `error`
-//! object of events a transform could not process (`error_object`). The AWS log formats they
-//! parse live in `weir-aws`.
+//! `sample`, `geoip`, `lookup`), plus what several of them share: compiling and running VRL
+//! programs (`program`, with Weir's own VRL functions), where a program comes from
+//! (`program_source`), the kinds of enrichment tables (`enrichment`) and the `error` object of
+//! events a transform could not process (`error_object`). The AWS log formats they parse live in
+//! `weir-aws`.
 #![warn(missing_docs)]
 
 pub mod aws_parse;
+pub mod enrichment;
 pub mod error_object;
 pub mod errors;
 pub mod filter;
+pub mod geoip;
+pub mod lookup;
 pub mod program;
 pub mod program_source;
 pub mod remap;
@@ -21,6 +25,8 @@ pub fn specs() -> Vec<weir_core::component::ComponentSpec> {
         aws_parse::SPEC,
         remap::SPEC,
         filter::SPEC,
+        geoip::SPEC,
+        lookup::SPEC,
         route::SPEC,
         sample::SPEC,
     ]

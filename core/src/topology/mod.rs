@@ -130,6 +130,8 @@ pub struct PipelineConfig {
     pub api: ApiConfig,
     /// Every component by id.
     pub components: BTreeMap<String, ComponentConfig>,
+    /// The enrichment tables, loaded, by name: what components get in their build context.
+    pub enrichment_tables: crate::enrichment::EnrichmentTables,
 }
 
 /// Capacity of a transform's input buffer, in events. Transforms are synchronous and fast; a small

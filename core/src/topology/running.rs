@@ -272,6 +272,7 @@ impl RunningTopology {
                 id: Arc::from(id),
                 data_dir: config.data_dir.clone(),
                 metrics: self.component_metrics(config, id),
+                tables: config.enrichment_tables.clone(),
             };
             let result = match &config.components[id].plugin {
                 PluginConfig::Source(c) => c.build(&cx).map(Built::Source),

@@ -6,8 +6,10 @@ mod component;
 mod diagnostic;
 pub mod interpolate;
 pub mod locate;
+pub mod tables;
 
 pub use diagnostic::{Diagnostic, Severity};
+pub use tables::{ReadTables, TableProvider};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,8 @@ pub struct Loaded {
     pub config: PipelineConfig,
     /// Things that work but are probably mistakes.
     pub warnings: Vec<Diagnostic>,
+    /// The enrichment tables' definitions, by name (their loaded handles are in `config`).
+    pub tables: BTreeMap<String, weir_transforms::enrichment::TableConfig>,
 }
 
 /// One pipeline file's text.
@@ -68,8 +72,17 @@ pub enum Build {
     Yes,
 }
 
-/// Loads and validates pipeline files from disk.
+/// Loads and validates pipeline files from disk, reading their enrichment tables.
 pub fn load_paths(paths: &[PathBuf], build: Build) -> Result<Loaded, Vec<Diagnostic>> {
+    load_paths_with(paths, build, &ReadTables)
+}
+
+/// [`load_paths`], getting enrichment tables from `provider` (a reload reuses running ones).
+pub fn load_paths_with(
+    paths: &[PathBuf],
+    build: Build,
+    provider: &dyn TableProvider,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -81,7 +94,7 @@ pub fn load_paths(paths: &[PathBuf], build: Build) -> Result<Loaded, Vec<Diagnos
     if !errors.is_empty() {
         return Err(errors);
     }
-    load_with(&files, |name| std::env::var(name).ok(), build)
+    load_with_tables(&files, |name| std::env::var(name).ok(), build, provider)
 }
 
 const SECTIONS: [(&str, ComponentKind); 3] = [
@@ -119,6 +132,18 @@ pub fn load_with(
     env: impl Fn(&str) -> Option<String>,
     build: Build,
 ) -> Result<Loaded, Vec<Diagnostic>> {
+    load_with_tables(files, env, build, &ReadTables)
+}
+
+/// [`load_with`], getting enrichment tables from `provider`. Tables are read once everything
+/// else is valid (reading a large database for a file with a typo elsewhere helps nobody), and
+/// before components are built, which need them.
+pub fn load_with_tables(
+    files: &[PipelineFile],
+    env: impl Fn(&str) -> Option<String>,
+    build: Build,
+    provider: &dyn TableProvider,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut cx = Checker {
         files,
         parsed: Vec::new(),
@@ -142,13 +167,17 @@ pub fn load_with(
     if !cx.diagnostics.is_empty() {
         return Err(cx.diagnostics);
     }
+    let enrichment_tables = cx.load_tables(&top.enrichment_tables, provider);
+    if !cx.diagnostics.is_empty() {
+        return Err(cx.diagnostics);
+    }
     let data_dir = PathBuf::from(
         top.data_dir
             .map(|(d, _)| d)
             .unwrap_or_else(|| "./weir-data".into()),
     );
     if build == Build::Yes {
-        cx.try_build(&components, &origins, &data_dir);
+        cx.try_build(&components, &origins, &data_dir, &enrichment_tables);
         if !cx.diagnostics.is_empty() {
             return Err(cx.diagnostics);
         }
@@ -158,9 +187,50 @@ pub fn load_with(
             data_dir,
             api: top.api.map(|(a, _)| a).unwrap_or_default(),
             components,
+            enrichment_tables,
         },
         warnings,
+        tables: top
+            .enrichment_tables
+            .into_iter()
+            .map(|(name, entry)| (name, entry.config))
+            .collect(),
     })
+}
+
+/// The enrichment tables of pipeline files, read; every other key is ignored (`weir vrl
+/// --tables`: try a program with the tables of the pipeline it is for).
+pub fn load_tables_only(
+    paths: &[PathBuf],
+) -> Result<weir_core::enrichment::EnrichmentTables, Vec<Diagnostic>> {
+    let mut files = Vec::new();
+    for path in paths {
+        files.push(PipelineFile::read(path).map_err(|d| vec![*d])?);
+    }
+    let mut cx = Checker {
+        files: &files,
+        parsed: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    let mut top = TopLevel::default();
+    let env = |name: &str| std::env::var(name).ok();
+    for (index, file) in files.iter().enumerate() {
+        for (key, value) in cx.parse_file(index, file, &env).unwrap_or_default() {
+            if key == tables::SECTION {
+                cx.tables_section(&mut top, index, value);
+            }
+        }
+    }
+    let tables = if cx.diagnostics.is_empty() {
+        cx.load_tables(&top.enrichment_tables, &ReadTables)
+    } else {
+        Default::default()
+    };
+    if cx.diagnostics.is_empty() {
+        Ok(tables)
+    } else {
+        Err(cx.diagnostics)
+    }
 }
 
 /// The top-level keys of every file, merged; each with the index of the file it came from.
@@ -169,6 +239,7 @@ struct TopLevel {
     data_dir: Option<(String, usize)>,
     api: Option<(ApiConfig, usize)>,
     tables: BTreeMap<String, (Origin, Map<String, Json>)>,
+    enrichment_tables: BTreeMap<String, tables::TableEntry>,
 }
 
 /// Every component of the pipeline, parsed, and the graph they make.
@@ -190,10 +261,11 @@ impl Checker<'_> {
             section @ ("sources" | "transforms" | "sinks") => {
                 self.add_section(top, index, section, value)
             }
+            tables::SECTION => self.tables_section(top, index, value),
             other => self.top_error(
                 index,
                 other,
-                format!("unknown top-level key `{other}` (expected data_dir, api, sources, transforms or sinks)"),
+                format!("unknown top-level key `{other}` (expected data_dir, api, enrichment_tables, sources, transforms or sinks)"),
             ),
         }
     }
@@ -353,13 +425,20 @@ impl Checker<'_> {
         components: &BTreeMap<String, ComponentConfig>,
         origins: &BTreeMap<String, Origin>,
         data_dir: &Path,
+        tables: &weir_core::enrichment::EnrichmentTables,
     ) {
         for (id, component) in components {
             let Some(origin) = origins.get(id) else {
                 continue;
             };
             let type_name = &component.type_name;
-            let bcx = BuildContext::standalone(id, origin.kind, type_name, data_dir.to_path_buf());
+            let bcx = BuildContext::standalone_with(
+                id,
+                origin.kind,
+                type_name,
+                data_dir.to_path_buf(),
+                tables.clone(),
+            );
             if let Err(e) = component.plugin.try_build(&bcx) {
                 let d = self.located(
                     origin.file,

@@ -68,6 +68,7 @@ fn start(config: FileSourceConfig, data_dir: &Path, once: bool) -> Harness {
             id: "src".into(),
             data_dir: data_dir.to_path_buf(),
             metrics: metrics.clone(),
+            tables: Default::default(),
         })
         .unwrap();
     let shutdown = ShutdownSignal::new();

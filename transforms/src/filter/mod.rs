@@ -13,6 +13,7 @@ use weir_core::component::{
     BatchTransform, BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig,
     PluginCommon, Stateless, Transform, TransformConfig, TransformOutput,
 };
+use weir_core::enrichment::EnrichmentTables;
 use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
 use weir_core::output::ERRORS;
@@ -41,9 +42,10 @@ pub struct FilterConfig {
 }
 
 impl FilterConfig {
-    fn compile(&self) -> Result<Program, ConfigProblem> {
+    fn compile(&self, tables: Option<&EnrichmentTables>) -> Result<Program, ConfigProblem> {
         let options = CompileOptions {
             timezone: self.timezone.clone(),
+            tables: tables.cloned(),
         };
         program_source::compile(
             &self.condition,
@@ -56,7 +58,7 @@ impl FilterConfig {
 
 impl PluginCommon for FilterConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
-        self.compile().err().into_iter().collect()
+        self.compile(None).err().into_iter().collect()
     }
 
     fn outputs(&self) -> Vec<String> {
@@ -66,7 +68,9 @@ impl PluginCommon for FilterConfig {
 
 impl TransformConfig for FilterConfig {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
-        let condition = self.compile().map_err(program_source::build_error)?;
+        let condition = self
+            .compile(Some(&cx.tables))
+            .map_err(program_source::build_error)?;
         Ok(Stateless::boxed(Filter {
             condition,
             metrics: cx.metrics.clone(),

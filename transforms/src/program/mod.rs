@@ -52,12 +52,16 @@ use weir_core::fields::Fields;
 use target::{EventTarget, Root};
 
 /// Options of a compilation.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     /// The time zone of local times without an offset (`parse_timestamp`, `get_timezone_name`,
     /// …): an IANA name such as `Europe/Paris`, or `local` for the host's. `None`: UTC. (VRL's
     /// `format_timestamp` takes a `timezone` argument of its own, default UTC.)
     pub timezone: Option<String>,
+    /// The enrichment tables the program's table functions may name (`get_enrichment_table_record`,
+    /// `find_enrichment_table_records`, `geoip`). `None`: not known yet (a config is checked
+    /// before its tables are read): any name is accepted, and building checks it.
+    pub tables: Option<weir_core::enrichment::EnrichmentTables>,
 }
 
 /// A compiled VRL program, cheap to clone and shared between threads.
@@ -189,9 +193,12 @@ impl Program {
     fn compile_with(
         source: &str,
         options: &CompileOptions,
-        config: CompileConfig,
+        mut config: CompileConfig,
     ) -> Result<Program, CompileError> {
         let timezone = timezone(options.timezone.as_deref())?;
+        if let Some(tables) = &options.tables {
+            config.set_custom(tables.clone());
+        }
         let object = Kind::object(Collection::any());
         let state = TypeState {
             local: Default::default(),

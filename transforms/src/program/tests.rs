@@ -318,6 +318,7 @@ fn the_timezone_option_sets_local_time() {
     "#;
     let paris = CompileOptions {
         timezone: Some("Europe/Paris".into()),
+        ..Default::default()
     };
     let noon = Utc.with_ymd_and_hms(2024, 1, 1, 12, 0, 0).single();
     let eleven = Utc.with_ymd_and_hms(2024, 1, 1, 11, 0, 0).single();
@@ -336,6 +337,7 @@ fn the_timezone_option_sets_local_time() {
     }
     let unknown = CompileOptions {
         timezone: Some("Mars/Olympus".into()),
+        ..Default::default()
     };
     let Err(error) = Program::compile(".a = 1", &unknown) else {
         panic!("an unknown time zone compiled");

@@ -23,6 +23,7 @@ use weir_core::component::{
     BatchTransform, BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig,
     PluginCommon, Stateless, Transform, TransformConfig, TransformOutput,
 };
+use weir_core::enrichment::EnrichmentTables;
 use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
 use weir_core::output::ERRORS;
@@ -72,21 +73,19 @@ fn default_true() -> bool {
 }
 
 impl RemapConfig {
-    fn options(&self) -> CompileOptions {
-        CompileOptions {
-            timezone: self.timezone.clone(),
-        }
-    }
-
-    fn compile(&self) -> Result<Program, ConfigProblem> {
+    fn compile(&self, tables: Option<&EnrichmentTables>) -> Result<Program, ConfigProblem> {
         let (text, key) = self.program.text()?;
-        program_source::compile(&text, key, ProgramKind::Remap, &self.options())
+        let options = CompileOptions {
+            timezone: self.timezone.clone(),
+            tables: tables.cloned(),
+        };
+        program_source::compile(&text, key, ProgramKind::Remap, &options)
     }
 }
 
 impl PluginCommon for RemapConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
-        match self.compile() {
+        match self.compile(None) {
             Ok(_) => Vec::new(),
             Err(problem) => vec![problem],
         }
@@ -103,7 +102,9 @@ impl PluginCommon for RemapConfig {
 
 impl TransformConfig for RemapConfig {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
-        let program = self.compile().map_err(program_source::build_error)?;
+        let program = self
+            .compile(Some(&cx.tables))
+            .map_err(program_source::build_error)?;
         Ok(Stateless::boxed(Remap {
             keep_original: program.fallible() || program.abortable(),
             program,

@@ -17,6 +17,7 @@ use weir_core::component::{
     BatchTransform, BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig,
     PluginCommon, Stateless, Transform, TransformConfig, TransformOutput,
 };
+use weir_core::enrichment::EnrichmentTables;
 use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
 
@@ -55,9 +56,13 @@ pub struct RouteConfig {
 
 impl RouteConfig {
     /// Every route's compiled condition, or every problem at once.
-    fn compile(&self) -> Result<Vec<(Arc<str>, Program)>, Vec<ConfigProblem>> {
+    fn compile(
+        &self,
+        tables: Option<&EnrichmentTables>,
+    ) -> Result<Vec<(Arc<str>, Program)>, Vec<ConfigProblem>> {
         let options = CompileOptions {
             timezone: self.timezone.clone(),
+            tables: tables.cloned(),
         };
         let mut routes = Vec::new();
         let mut problems = Vec::new();
@@ -101,7 +106,7 @@ fn name_problem(name: &str) -> Option<&'static str> {
 
 impl PluginCommon for RouteConfig {
     fn validate(&self) -> Vec<ConfigProblem> {
-        self.compile().err().unwrap_or_default()
+        self.compile(None).err().unwrap_or_default()
     }
 
     fn outputs(&self) -> Vec<String> {
@@ -120,7 +125,7 @@ impl PluginCommon for RouteConfig {
 impl TransformConfig for RouteConfig {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Transform>, BuildError> {
         let routes = self
-            .compile()
+            .compile(Some(&cx.tables))
             .map_err(|mut problems| program_source::build_error(problems.remove(0)))?;
         Ok(Stateless::boxed(Route {
             routes,

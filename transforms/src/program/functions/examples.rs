@@ -214,3 +214,47 @@ pub(super) const AWS_LOG_TYPE: &[Example] = &[
         result: Ok(r#"null"#),
     },
 ];
+
+/// The examples of `get_enrichment_table_record`: Vector's documented examples, on the table
+/// `test` of the tests (`id` integer, `firstname`, `surname`, `date_of_birth` date): Bob Smith
+/// 1985-05-20, Fred Smith 1985-11-01, John Jones 1990-01-01.
+pub(super) const GET_ENRICHMENT_TABLE_RECORD: &[Example] = &[
+    example! {
+        title: "Exact match",
+        source: r#"get_enrichment_table_record!("test", {"surname": "smith", "firstname": "bob"}, case_sensitive: false, select: ["id", "firstname", "surname"])"#,
+        result: Ok(r#"{"id": 1, "firstname": "Bob", "surname": "Smith"}"#),
+    },
+    example! {
+        title: "Date range search",
+        source: r#"get_enrichment_table_record!("test", {"surname": "Smith", "date_of_birth": {"from": t'1985-01-01T00:00:00Z', "to": t'1985-06-30T00:00:00Z'}}, select: ["id", "firstname", "surname"])"#,
+        result: Ok(r#"{"id": 1, "firstname": "Bob", "surname": "Smith"}"#),
+    },
+];
+
+/// The examples of `find_enrichment_table_records` (same table as above).
+pub(super) const FIND_ENRICHMENT_TABLE_RECORDS: &[Example] = &[
+    example! {
+        title: "Exact match",
+        source: r#"find_enrichment_table_records!("test", {"surname": "smith"}, case_sensitive: false, select: ["id", "firstname", "surname"])"#,
+        result: Ok(r#"[{"id": 1, "firstname": "Bob", "surname": "Smith"}, {"id": 2, "firstname": "Fred", "surname": "Smith"}]"#),
+    },
+    example! {
+        title: "Date range search",
+        source: r#"find_enrichment_table_records!("test", {"surname": "Smith", "date_of_birth": {"from": t'1985-01-01T00:00:00Z', "to": t'1985-12-31T00:00:00Z'}}, select: ["id", "firstname", "surname"])"#,
+        result: Ok(r#"[{"id": 1, "firstname": "Bob", "surname": "Smith"}, {"id": 2, "firstname": "Fred", "surname": "Smith"}]"#),
+    },
+];
+
+/// The examples of `geoip`, on MaxMind's GeoIP2-City test database as the table `city`.
+pub(super) const GEOIP: &[Example] = &[
+    example! {
+        title: "Locate a public address",
+        source: r#"geoip!("81.2.69.142:443", "city")"#,
+        result: Ok(r#"{"city_name": "London", "continent_code": "EU", "continent_name": "Europe", "country_iso_code": "GB", "country_name": "United Kingdom", "location": {"lat": 51.5142, "lon": -0.0931}, "region_iso_code": "GB-ENG", "region_name": "England", "timezone": "Europe/London"}"#),
+    },
+    example! {
+        title: "A private address is tagged, not looked up",
+        source: r#"geoip!("10.0.12.7", "city")"#,
+        result: Ok(r#"{"private": true}"#),
+    },
+];

@@ -7,9 +7,12 @@
 //! typed values, the same detection — and a pipeline can mix both without two schemas.
 //!
 //! * [`parse_aws`](parse_aws::ParseAws): one record → its parsed fields (an array for envelopes);
-//! * [`aws_log_type`](aws_log_type::AwsLogType): which format a record (or stream) is.
+//! * [`aws_log_type`](aws_log_type::AwsLogType): which format a record (or stream) is;
+//! * [`get_enrichment_table_record`, `find_enrichment_table_records`,
+//!   `geoip`](enrichment): lookups in the pipeline's enrichment tables.
 
 pub mod aws_log_type;
+pub mod enrichment;
 mod examples;
 pub mod parse_aws;
 
@@ -20,6 +23,9 @@ pub fn all() -> Vec<Box<dyn Function>> {
     vec![
         Box::new(parse_aws::ParseAws),
         Box::new(aws_log_type::AwsLogType),
+        Box::new(enrichment::GET_RECORD),
+        Box::new(enrichment::FIND_RECORDS),
+        Box::new(enrichment::Geoip),
     ]
 }
 

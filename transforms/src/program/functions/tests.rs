@@ -30,8 +30,12 @@ fn run_example(example: &Example) -> Result<serde_json::Value, String> {
         Ok(_) => format!(".result = {{\n{}\n}}", example.source),
         Err(_) => example.source.to_string(),
     };
-    let program = Program::compile(&source, &CompileOptions::default())
-        .map_err(|e| format!("compile: {}", e.diagnostic))?;
+    let options = CompileOptions {
+        tables: Some(example_tables()),
+        ..Default::default()
+    };
+    let program =
+        Program::compile(&source, &options).map_err(|e| format!("compile: {}", e.diagnostic))?;
     let mut event = event(ObjectMap::new());
     match program.run(&mut event, &mut Runner::default()) {
         Outcome::Done => serde_json::to_value(event.fields.get("result").unwrap_or(&Value::Null))
@@ -39,6 +43,43 @@ fn run_example(example: &Example) -> Result<serde_json::Value, String> {
         Outcome::Failed(message) | Outcome::Aborted(message) => Err(message),
         Outcome::Split(_) => Err("split".into()),
     }
+}
+
+/// Where `tests/services/install.sh` unpacks MaxMind's test databases.
+pub(crate) fn maxmind_test_data(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/maxmind/test-data")
+        .join(file)
+}
+
+/// The tables the examples name: `test` (the people of Vector's examples) and `city` (MaxMind's
+/// GeoIP2-City test database).
+fn example_tables() -> weir_core::enrichment::EnrichmentTables {
+    use crate::enrichment::{ColumnType, CsvTable, MmdbTable};
+    let people = "id,firstname,surname,date_of_birth\n\
+        1,Bob,Smith,1985-05-20\n\
+        2,Fred,Smith,1985-11-01\n\
+        3,John,Jones,1990-01-01\n";
+    let schema = std::collections::BTreeMap::from([
+        ("id".to_string(), ColumnType::Integer),
+        ("date_of_birth".to_string(), ColumnType::Timestamp(None)),
+    ]);
+    let test = CsvTable::from_bytes(people.as_bytes(), b',', &schema).expect("people");
+    let path = maxmind_test_data("GeoIP2-City-Test.mmdb");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (tests/services/install.sh fetches MaxMind's test databases)",
+            path.display()
+        )
+    });
+    let city = MmdbTable::from_bytes(bytes).expect("the City test database");
+    super::enrichment::tables_of(std::collections::BTreeMap::from([
+        (
+            "test",
+            Box::new(test) as Box<dyn weir_core::enrichment::Table>,
+        ),
+        ("city", Box::new(city) as _),
+    ]))
 }
 
 #[test]
