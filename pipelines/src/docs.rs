@@ -117,6 +117,11 @@ fn pipeline_file(schemas: &Schemas, out: &mut String) {
         "| `api` | object | | {} See [`api`](#api). |",
         cell(api.get("description").and_then(Value::as_str).unwrap_or(""))
     );
+    let _ = writeln!(
+        out,
+        "| `enrichment_tables` | map of tables by name | | {} See [`enrichment_tables`](#enrichment_tables). |",
+        schema::ENRICHMENT_TABLES_DESCRIPTION
+    );
     for (name, _) in SECTIONS {
         let _ = writeln!(
             out,
@@ -127,6 +132,13 @@ fn pipeline_file(schemas: &Schemas, out: &mut String) {
     }
     out.push_str("\n### `api`\n\n");
     options_table(schemas, api, out);
+
+    out.push_str("\n### `enrichment_tables`\n\n");
+    let table = schemas.resolve(&schemas.enrichment_table);
+    if let Some(description) = table.get("description").and_then(Value::as_str) {
+        let _ = writeln!(out, "{description}\n");
+    }
+    options_table(schemas, table, out);
 
     out.push_str("\n### Keys of every component\n\n");
     out.push_str("| Key | Of | Type | Description |\n|---|---|---|---|\n");

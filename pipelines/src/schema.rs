@@ -33,6 +33,11 @@ pub const SECTIONS: [(&str, ComponentKind); 3] = [
 /// What a component id may look like (the graph check's rule: not empty, no dots, no spaces).
 pub const ID_PATTERN: &str = r"^[^.\s]+$";
 
+/// Description of the top-level `enrichment_tables` key.
+pub const ENRICHMENT_TABLES_DESCRIPTION: &str = "Tables components look records up in (GeoIP \
+    databases, CSV files), by name: `[enrichment_tables.<name>]`. Used by the `geoip` and `lookup` \
+    transforms and by VRL's enrichment-table functions; reloaded when their file or object changes.";
+
 /// The default `data_dir`.
 pub const DEFAULT_DATA_DIR: &str = "./weir-data";
 
@@ -70,6 +75,8 @@ pub struct Schemas {
     pub api: Value,
     /// A sink's `buffer` table (a `$ref`).
     pub buffer: Value,
+    /// One `enrichment_tables.<name>` table (a `$ref`).
+    pub enrichment_table: Value,
     /// The definitions the `$ref`s point to, by name.
     pub defs: Map<String, Value>,
 }
@@ -88,6 +95,9 @@ impl Schemas {
         }
         let api = generator.subschema_for::<ApiConfig>().to_value();
         let buffer = generator.subschema_for::<BufferConfig>().to_value();
+        let enrichment_table = generator
+            .subschema_for::<weir_transforms::enrichment::TableConfig>()
+            .to_value();
         let mut defs = generator.take_definitions(true);
         for def in defs.values_mut() {
             clean_descriptions(def);
@@ -96,6 +106,7 @@ impl Schemas {
             components,
             api,
             buffer,
+            enrichment_table,
             defs,
         }
     }
@@ -197,6 +208,15 @@ impl Schemas {
             }),
         );
         properties.insert("api".into(), self.api.clone());
+        properties.insert(
+            crate::config::tables::SECTION.into(),
+            json!({
+                "description": ENRICHMENT_TABLES_DESCRIPTION,
+                "type": "object",
+                "propertyNames": { "pattern": ID_PATTERN },
+                "additionalProperties": self.enrichment_table,
+            }),
+        );
         for (name, kind) in SECTIONS {
             let variants: Vec<Value> = self
                 .of_kind(kind)

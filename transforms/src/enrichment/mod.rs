@@ -291,6 +291,22 @@ impl JsonSchema for ColumnType {
     }
 }
 
+/// One of MaxMind's test databases, which `tests/services/install.sh` unpacks under
+/// `target/maxmind/test-data`.
+#[cfg(test)]
+pub(crate) fn test_database(file: &str) -> MmdbTable {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/maxmind/test-data")
+        .join(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (tests/services/install.sh fetches MaxMind's test databases)",
+            path.display()
+        )
+    });
+    MmdbTable::from_bytes(bytes).expect("a MaxMind test database")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,3 +260,6 @@ pub const SPEC: ComponentSpec = ComponentSpec {
     parse: ParseConfig::Transform(weir_core::component::parse_transform::<GeoipConfig>),
     schema: weir_core::component::schema_of::<GeoipConfig>,
 };
+
+#[cfg(test)]
+mod tests;

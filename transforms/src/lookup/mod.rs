@@ -246,3 +246,6 @@ pub const SPEC: ComponentSpec = ComponentSpec {
     parse: ParseConfig::Transform(weir_core::component::parse_transform::<LookupConfig>),
     schema: weir_core::component::schema_of::<LookupConfig>,
 };
+
+#[cfg(test)]
+mod tests;

@@ -45,17 +45,10 @@ fn run_example(example: &Example) -> Result<serde_json::Value, String> {
     }
 }
 
-/// Where `tests/services/install.sh` unpacks MaxMind's test databases.
-pub(crate) fn maxmind_test_data(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/maxmind/test-data")
-        .join(file)
-}
-
 /// The tables the examples name: `test` (the people of Vector's examples) and `city` (MaxMind's
 /// GeoIP2-City test database).
 fn example_tables() -> weir_core::enrichment::EnrichmentTables {
-    use crate::enrichment::{ColumnType, CsvTable, MmdbTable};
+    use crate::enrichment::{ColumnType, CsvTable};
     let people = "id,firstname,surname,date_of_birth\n\
         1,Bob,Smith,1985-05-20\n\
         2,Fred,Smith,1985-11-01\n\
@@ -65,14 +58,7 @@ fn example_tables() -> weir_core::enrichment::EnrichmentTables {
         ("date_of_birth".to_string(), ColumnType::Timestamp(None)),
     ]);
     let test = CsvTable::from_bytes(people.as_bytes(), b',', &schema).expect("people");
-    let path = maxmind_test_data("GeoIP2-City-Test.mmdb");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (tests/services/install.sh fetches MaxMind's test databases)",
-            path.display()
-        )
-    });
-    let city = MmdbTable::from_bytes(bytes).expect("the City test database");
+    let city = crate::enrichment::test_database("GeoIP2-City-Test.mmdb");
     super::enrichment::tables_of(std::collections::BTreeMap::from([
         (
             "test",
