@@ -408,7 +408,7 @@ async fn reload_pipeline(
     state: api::ApiState,
     tables: &TableSet,
 ) -> bool {
-    let loaded = config::load_paths_with(paths, config::Build::No, tables);
+    let loaded = config::load_paths_with(paths, config::Build::Tables, tables);
     let Loaded {
         config,
         warnings,
@@ -555,7 +555,7 @@ type LoadResult = Result<Loaded, Vec<Diagnostic>>;
 /// are none. Returns the quickstart's samples directory too.
 fn load_for_run(paths: &[PathBuf]) -> anyhow::Result<(LoadResult, Option<PathBuf>)> {
     if !paths.is_empty() {
-        return Ok((config::load_paths(paths, config::Build::No), None));
+        return Ok((config::load_paths(paths, config::Build::Tables), None));
     }
     let (file, samples) = quickstart::prepare().context("cannot prepare the quickstart samples")?;
     let samples_text = samples.display().to_string();

@@ -65,8 +65,12 @@ impl PipelineFile {
 /// Whether loading also builds every component (without starting it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Build {
-    /// Parse and check only: nothing outside the pipeline files is touched.
+    /// Parse and check only: nothing outside the pipeline files is touched (enrichment tables
+    /// are not read; the config's `enrichment_tables` is empty).
     No,
+    /// Also read the enrichment tables: what running needs before the topology builds the
+    /// components.
+    Tables,
     /// Also build each component, so problems only building shows (a TLS file that does not
     /// exist, a certificate that does not parse) are reported at the component's file:line.
     Yes,
@@ -114,12 +118,13 @@ struct Origin {
     kind: ComponentKind,
 }
 
-/// Loads and validates pipeline files given as text; `env` resolves `${VAR}`.
+/// Loads and validates pipeline files given as text, reading their enrichment tables (to run
+/// them); `env` resolves `${VAR}`.
 pub fn load(
     files: &[PipelineFile],
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Loaded, Vec<Diagnostic>> {
-    load_with(files, env, Build::No)
+    load_with(files, env, Build::Tables)
 }
 
 /// [`load`], building every component when `build` says so.
@@ -167,7 +172,11 @@ pub fn load_with_tables(
     if !cx.diagnostics.is_empty() {
         return Err(cx.diagnostics);
     }
-    let enrichment_tables = cx.load_tables(&top.enrichment_tables, provider);
+    let enrichment_tables = if build == Build::No {
+        Default::default()
+    } else {
+        cx.load_tables(&top.enrichment_tables, provider)
+    };
     if !cx.diagnostics.is_empty() {
         return Err(cx.diagnostics);
     }
