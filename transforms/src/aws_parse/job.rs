@@ -20,6 +20,7 @@ use weir_core::output::ERRORS;
 use weir_aws::formats::registry::{Format, Shape};
 use weir_aws::formats::{detect, vpc_flow, ParseError, RecordParser};
 
+use super::context::{self, Contexts, Origin};
 use crate::error_object;
 use crate::errors::ErrorType;
 
@@ -31,6 +32,8 @@ pub(super) struct Shared {
     pub(super) target: Option<KeyString>,
     pub(super) keep_message: bool,
     pub(super) vpc_flow_format: Option<String>,
+    /// Whether to set the `aws_context` fields.
+    pub(super) aws_context: bool,
     pub(super) metrics: ComponentMetrics,
 }
 
@@ -51,6 +54,7 @@ enum Item {
         raw: Bytes,
         format: &'static Format,
         parser: ParserRef,
+        origin: Origin,
     },
     /// An event of no stream: detect its format here, then parse it.
     Detect {
@@ -72,6 +76,7 @@ pub(super) struct Job {
     /// stream's fork (later records get a new one).
     forks: Vec<Box<dyn RecordParser>>,
     current_forks: Vec<((usize, &'static str), usize)>,
+    contexts: Contexts,
 }
 
 impl Job {
@@ -82,6 +87,7 @@ impl Job {
             fresh: Vec::new(),
             forks: Vec::new(),
             current_forks: Vec::new(),
+            contexts: Contexts::default(),
         }
     }
 
@@ -104,7 +110,8 @@ impl Job {
         });
     }
 
-    /// Queues a record of `stream`; `parser` is the stream's parser, as its context stands now.
+    /// Queues a record of `stream`; `parser` is the stream's parser, as its context stands now;
+    /// `origin` what the stream says of where its records came from.
     pub(super) fn parse(
         &mut self,
         stream: usize,
@@ -112,6 +119,7 @@ impl Job {
         parser: &dyn RecordParser,
         raw: Bytes,
         event: Event,
+        origin: Origin,
     ) {
         let key = (stream, format.name);
         let parser = match self.current_forks.iter().find(|(k, _)| *k == key) {
@@ -131,6 +139,7 @@ impl Job {
             raw,
             format,
             parser,
+            origin,
         });
     }
 
@@ -165,12 +174,19 @@ impl Job {
                     raw,
                     format,
                     parser,
+                    origin,
                 } => {
                     let parser = match parser {
                         ParserRef::Fresh(i) => self.fresh[i].1.as_mut(),
                         ParserRef::Fork(i) => self.forks[i].as_mut(),
                     };
-                    parse(&self.shared, format, parser, raw, event, &mut scratch, out);
+                    let mut emit = Emit {
+                        shared: &self.shared,
+                        origin: &origin,
+                        contexts: &mut self.contexts,
+                        out,
+                    };
+                    parse(&mut emit, format, parser, raw, event, &mut scratch);
                 }
                 Item::Detect {
                     event,
@@ -196,7 +212,13 @@ impl Job {
                     };
                     let i = self.fresh_index(format);
                     let parser = self.fresh[i].1.as_mut();
-                    parse(&self.shared, format, parser, raw, event, &mut scratch, out);
+                    let mut emit = Emit {
+                        shared: &self.shared,
+                        origin: &Origin::default(),
+                        contexts: &mut self.contexts,
+                        out,
+                    };
+                    parse(&mut emit, format, parser, raw, event, &mut scratch);
                 }
                 Item::Fail(event, error) => fail(&self.shared, event, &error, out),
             }
@@ -204,16 +226,24 @@ impl Job {
     }
 }
 
+/// Where a record's events go, with what they need for their context.
+struct Emit<'a> {
+    shared: &'a Shared,
+    origin: &'a Origin,
+    contexts: &'a mut Contexts,
+    out: &'a mut TransformOutput,
+}
+
 /// Parses one record and emits its events, or sends it to `errors`.
 fn parse(
-    shared: &Shared,
+    emit: &mut Emit<'_>,
     format: &'static Format,
     parser: &mut dyn RecordParser,
     raw: Bytes,
     event: Event,
     scratch: &mut Vec<Fields>,
-    out: &mut TransformOutput,
 ) {
+    let shared = emit.shared;
     scratch.clear();
     match parser.parse_fields(&raw, scratch) {
         Ok(()) => {
@@ -222,7 +252,7 @@ fn parse(
                     parse_log_event(item, shared.vpc_flow_format.as_deref());
                 }
             }
-            emit(shared, event, scratch, out);
+            emit.records(event, format, scratch);
         }
         Err(error) => {
             // A content-detected stream may mix formats: try this record on its own.
@@ -234,11 +264,11 @@ fn parse(
                 let mut parser = new_parser(other, shared.vpc_flow_format.as_deref());
                 scratch.clear();
                 if parser.parse_fields(&raw, scratch).is_ok() {
-                    emit(shared, event, scratch, out);
+                    emit.records(event, other, scratch);
                     return;
                 }
             }
-            fail(shared, event, &error, out);
+            fail(shared, event, &error, emit.out);
         }
     }
 }
@@ -288,28 +318,37 @@ fn parse_log_event(item: &mut Fields, vpc_flow_format: Option<&str>) {
     *item = parsed.or_insert_all(others);
 }
 
-/// Turns parsed records into events carrying the input event's other fields and acknowledgement.
-fn emit(shared: &Shared, event: Event, parsed: &mut Vec<Fields>, out: &mut TransformOutput) {
-    let count = parsed.len();
-    if count == 0 {
-        // A header line or a control message: consumed.
-        event.finalize(EventStatus::Dropped);
-        return;
-    }
-    // Every output but the last gets a copy (its own stake in the acknowledgement); the last
-    // takes the input's fields and metadata as they are.
-    let Event { fields, metadata } = event;
-    let (mut fields, mut metadata) = (Some(fields), Some(metadata));
-    for (i, record) in parsed.drain(..).enumerate() {
-        let last = i + 1 == count;
-        let (base, meta) = if last {
-            (fields.take(), metadata.take())
-        } else {
-            (fields.clone(), metadata.clone())
-        };
-        if let Some(meta) = meta {
-            let merged = merge(shared, record, base.unwrap_or_default());
-            out.primary.push(Event::new(merged, meta));
+impl Emit<'_> {
+    /// Turns parsed records into events carrying the input event's other fields and
+    /// acknowledgement, and their origin's context.
+    fn records(&mut self, event: Event, format: &'static Format, parsed: &mut Vec<Fields>) {
+        let count = parsed.len();
+        if count == 0 {
+            // A header line or a control message: consumed.
+            event.finalize(EventStatus::Dropped);
+            return;
+        }
+        let unpacked = format.shape == Shape::Envelope;
+        // Every output but the last gets a copy (its own stake in the acknowledgement); the last
+        // takes the input's fields and metadata as they are.
+        let Event { fields, metadata } = event;
+        let (mut fields, mut metadata) = (Some(fields), Some(metadata));
+        for (i, record) in parsed.drain(..).enumerate() {
+            let last = i + 1 == count;
+            let context = match (&fields, self.shared.aws_context) {
+                (Some(input), true) => self.contexts.of(self.origin, unpacked, &record, input),
+                _ => None,
+            };
+            let (base, meta) = if last {
+                (fields.take(), metadata.take())
+            } else {
+                (fields.clone(), metadata.clone())
+            };
+            if let Some(meta) = meta {
+                let mut merged = merge(self.shared, record, base.unwrap_or_default());
+                context::apply(context.as_deref(), &mut merged);
+                self.out.primary.push(Event::new(merged, meta));
+            }
         }
     }
 }

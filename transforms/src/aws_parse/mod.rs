@@ -19,6 +19,7 @@
 //!   step; parsing runs in the batch's [`job`] on any worker thread, with forks of stateful
 //!   parsers taken after the header lines before each record.
 
+mod context;
 mod job;
 mod streams;
 
@@ -38,6 +39,7 @@ use weir_core::event::Event;
 use weir_core::metrics::ComponentMetrics;
 use weir_core::output::ERRORS;
 
+use context::{Context, Origin};
 use job::{new_parser, Job, Shared};
 use streams::Streams;
 use weir_aws::formats::registry::{self, Format};
@@ -81,6 +83,22 @@ pub struct AwsParseConfig {
     /// separated by spaces. Default: the v2 default format. A header line always wins.
     #[serde(default)]
     pub vpc_flow_format: Option<String>,
+    /// Add fields saying where each record came from, read from where it was delivered rather
+    /// than from its content: `cloud.provider` (`aws`), `cloud.account.id`, `cloud.region`,
+    /// `aws.service` (the service namespace: `cloudtrail`, `elasticloadbalancing`, `ec2` for VPC
+    /// Flow Logs, `wafv2`, `lambda`, …), `aws.resource.type` and `aws.resource.name` (such as
+    /// `loadbalancer`/`my-lb`, `function`/`checkout`, `db`/`orders`) and, for organization
+    /// trails, `aws.organization.id`. Read from, first wins: a CloudWatch Logs subscription
+    /// event's log group (`/aws/lambda/<function>`, `/aws/rds/instance/<db>/<log>`, …), log
+    /// stream (CloudTrail's `<account>_CloudTrail_<region>`) and owner; the S3 key or file path
+    /// (`AWSLogs/[<org-id>/]<account>/<service>/<region>/…`, load balancer, Redshift, WAF,
+    /// CloudFront and S3 access log object names); then, only to fill what a known origin
+    /// lacks, the ARN of the record's own resource (ALB `target_group_arn`, WAF `webaclId`,
+    /// Firehose `deliveryStreamARN`) when it is of the same account. A stream of no known
+    /// layout gets no field at all. Fields the event already has are kept, never replaced;
+    /// context goes to the event's root, also with `target`.
+    #[serde(default = "default_aws_context")]
+    pub aws_context: bool,
 }
 
 impl Default for AwsParseConfig {
@@ -91,8 +109,13 @@ impl Default for AwsParseConfig {
             target: None,
             keep_message: false,
             vpc_flow_format: None,
+            aws_context: default_aws_context(),
         }
     }
+}
+
+fn default_aws_context() -> bool {
+    true
 }
 
 fn default_format() -> String {
@@ -181,6 +204,7 @@ impl AwsParse {
                 target: config.target.as_deref().map(KeyString::from),
                 keep_message: config.keep_message,
                 vpc_flow_format: config.vpc_flow_format.clone(),
+                aws_context: config.aws_context,
                 metrics,
             }),
         })
@@ -223,6 +247,10 @@ impl AwsParse {
                 })
             })
         });
+        if self.shared.aws_context {
+            self.streams
+                .read_context(stream, || Context::of_stream(&identity));
+        }
         let format = match self.streams.format(stream) {
             Some(format) => format,
             None => {
@@ -265,6 +293,10 @@ impl AwsParse {
         event: Event,
         job: &mut Job,
     ) {
+        let origin = Origin {
+            stream: self.streams.context(stream),
+            has_stream: true,
+        };
         let vpc_flow_format = self.shared.vpc_flow_format.as_deref();
         let parser = self
             .streams
@@ -279,7 +311,7 @@ impl AwsParse {
             job.forget_fork(stream, format);
             return;
         }
-        job.parse(stream, format, parser, raw, event);
+        job.parse(stream, format, parser, raw, event, origin);
     }
 }
 

@@ -11,6 +11,8 @@ use weir_core::event::Event;
 use weir_aws::formats::registry::Format;
 use weir_aws::formats::RecordParser;
 
+use super::context::Context;
+
 /// Streams beyond this many are evicted when idle (no record being assembled).
 const MAX_STREAMS: usize = 4096;
 /// A multi-line record larger than this is handed out as it is.
@@ -26,6 +28,8 @@ struct Slot {
     format: Option<&'static Format>,
     parsers: Vec<(&'static str, Box<dyn RecordParser>)>,
     pending: Option<Pending>,
+    /// The `aws_context` of the stream identity, once read (`None` inside: no known origin).
+    context: Option<Option<Arc<Context>>>,
     last_used: u64,
 }
 
@@ -35,6 +39,7 @@ impl Slot {
             format,
             parsers: Vec::new(),
             pending: None,
+            context: None,
             last_used: now,
         }
     }
@@ -112,6 +117,27 @@ impl Streams {
         if let Some(s) = self.slots.get_mut(slot) {
             s.format = format;
         }
+    }
+
+    /// Reads the stream's `aws_context` with `read()`, the first time only.
+    pub(super) fn read_context(
+        &mut self,
+        slot: usize,
+        read: impl FnOnce() -> Option<Arc<Context>>,
+    ) {
+        if let Some(s) = self.slots.get_mut(slot) {
+            if s.context.is_none() {
+                s.context = Some(read());
+            }
+        }
+    }
+
+    /// The stream's `aws_context`, as read by [`Self::read_context`].
+    pub(super) fn context(&self, slot: usize) -> Option<Arc<Context>> {
+        self.slots
+            .get(slot)
+            .and_then(|s| s.context.as_ref())
+            .and_then(Option::clone)
     }
 
     /// The stream's parser for a format (made on first use, kept for its header context).

@@ -254,3 +254,166 @@ fn missing_field_is_an_error_not_a_panic() {
     let out = transform_now(t.as_mut(), vec![e]);
     assert_eq!(out.named[0].1.len(), 1);
 }
+
+const ALB_KEY: &str = "s3://logs/prefix/AWSLogs/111122223333/elasticloadbalancing/eu-west-1/2026/12/01/111122223333_elasticloadbalancing_eu-west-1_app.my-lb.50dc6c495c0c9188_20261201T0005Z_10.0.0.1_abc.log.gz";
+
+#[test]
+fn aws_context_comes_from_the_key_and_stays_out_of_unknown_streams() {
+    let (mut t, _) = build(config("auto"));
+    let out = transform_now(t.as_mut(), lines(ALB_KEY, &format!("{ALB}\n{ALB}")));
+    assert_eq!(out.primary.len(), 2);
+    for e in &out.primary {
+        assert_eq!(text(e, "cloud.provider"), "aws");
+        assert_eq!(text(e, "cloud.account.id"), "111122223333");
+        assert_eq!(
+            text(e, "cloud.region"),
+            "eu-west-1",
+            "the key wins over the record's ARN"
+        );
+        assert_eq!(text(e, "aws.service"), "elasticloadbalancing");
+        assert_eq!(text(e, "aws.resource.type"), "loadbalancer");
+        assert_eq!(text(e, "aws.resource.name"), "my-lb");
+        assert_eq!(
+            text(e, "aws.log_type"),
+            "alb",
+            "the record's own `aws` members stay"
+        );
+        assert!(e.fields.is_record(), "context keeps the record form");
+    }
+    // A stream of no known layout gets nothing, its ARNs notwithstanding.
+    let out = transform_now(t.as_mut(), lines("/var/log/alb.log", ALB));
+    assert!(out.named.is_empty());
+    let e = &out.primary[0];
+    assert!(get(e, "cloud").is_none(), "{:?}", e.fields);
+    assert!(get(e, "aws.service").is_none());
+
+    let mut off = config("auto");
+    off.aws_context = false;
+    let (mut t, _) = build(off);
+    let out = transform_now(t.as_mut(), lines(ALB_KEY, ALB));
+    assert!(get(&out.primary[0], "cloud").is_none());
+}
+
+#[test]
+fn aws_context_never_replaces_a_field_and_goes_to_the_root_with_a_target() {
+    let (mut t, _) = build(config("auto"));
+    let mut event = line_event(ALB_KEY, 0, ALB, None);
+    let mut cloud = vrl::value::ObjectMap::new();
+    cloud.insert("region".into(), Value::from("mine"));
+    event.fields.insert("cloud".into(), Value::Object(cloud));
+    event
+        .fields
+        .insert("aws".into(), Value::from("not an object"));
+    let out = transform_now(t.as_mut(), vec![event]);
+    let e = &out.primary[0];
+    assert_eq!(text(e, "cloud.region"), "mine");
+    assert_eq!(
+        text(e, "cloud.account.id"),
+        "111122223333",
+        "filled in beside it"
+    );
+    assert_eq!(
+        text(e, "aws.log_type"),
+        "alb",
+        "the record's `aws` wins over the event's"
+    );
+
+    let mut nested = config("alb");
+    nested.target = Some("parsed".into());
+    let (mut t, _) = build(nested);
+    let out = transform_now(t.as_mut(), lines(ALB_KEY, ALB));
+    let e = &out.primary[0];
+    assert_eq!(text(e, "parsed.aws.log_type"), "alb");
+    assert_eq!(text(e, "aws.service"), "elasticloadbalancing");
+    assert_eq!(text(e, "cloud.region"), "eu-west-1");
+    assert!(get(e, "parsed.cloud").is_none());
+}
+
+const LAMBDA_ENVELOPE: &str = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/checkout","logStream":"2024/05/01/[$LATEST]abc","subscriptionFilters":["all"],"logEvents":[{"id":"1","timestamp":1714521600000,"message":"START RequestId: 6f8e2a9c-1b2d-4c3e-8f9a-0b1c2d3e4f5a Version: $LATEST"},{"id":"2","timestamp":1714521600100,"message":"not a lambda platform line"}]}"#;
+
+#[test]
+fn aws_context_of_cloudwatch_events_comes_from_the_log_group_and_owner() {
+    let (mut t, _) = build(config("auto"));
+    let out = transform_now(
+        t.as_mut(),
+        vec![line_event("/tmp/envelopes.json", 0, LAMBDA_ENVELOPE, None)],
+    );
+    assert!(out.named.is_empty(), "{:?}", out.named);
+    assert_eq!(out.primary.len(), 2);
+    for e in &out.primary {
+        assert_eq!(text(e, "cloud.account.id"), "123456789012");
+        assert!(
+            get(e, "cloud.region").is_none(),
+            "Lambda log groups name no region"
+        );
+        assert_eq!(text(e, "aws.service"), "lambda");
+        assert_eq!(text(e, "aws.resource.type"), "function");
+        assert_eq!(text(e, "aws.resource.name"), "checkout");
+    }
+
+    // Unpacked by a source (Kinesis, Firehose): the event comes with `cloudwatch`, no stream.
+    let mut fields = vrl::value::ObjectMap::new();
+    fields.insert(
+        "message".into(),
+        Value::from("2024-05-01 00:00:00 UTC::@:[560]:LOG:  checkpoint starting: time"),
+    );
+    let mut cw = vrl::value::ObjectMap::new();
+    cw.insert(
+        "log_group".into(),
+        Value::from("/aws/rds/instance/orders/postgresql"),
+    );
+    cw.insert("owner".into(), Value::from("123456789012"));
+    fields.insert("cloudwatch".into(), Value::Object(cw));
+    let meta = EventMetadata::new("src".into(), "aws_kinesis", chrono::Utc::now());
+    let out = transform_now(t.as_mut(), vec![Event::new(fields, meta)]);
+    assert!(out.named.is_empty(), "{:?}", out.named);
+    let e = &out.primary[0];
+    assert_eq!(text(e, "aws.log_type"), "rds_postgresql");
+    assert_eq!(text(e, "aws.service"), "rds", "{:?}", e.fields);
+    assert_eq!(text(e, "aws.resource.name"), "orders");
+    assert_eq!(text(e, "cloud.account.id"), "123456789012");
+
+    // An envelope handed over alone is parsed as `parse_aws` parses it: no context.
+    let meta = EventMetadata::new("src".into(), "remap", chrono::Utc::now());
+    let out = transform_now(
+        t.as_mut(),
+        vec![Event::from_message(LAMBDA_ENVELOPE.to_string(), meta)],
+    );
+    assert_eq!(out.primary.len(), 2);
+    assert!(get(&out.primary[0], "cloud").is_none());
+    assert_eq!(
+        text(&out.primary[0], "cloudwatch.log_group"),
+        "/aws/lambda/checkout"
+    );
+}
+
+#[test]
+fn record_arns_complete_a_known_origin_of_the_same_account() {
+    let waf = r#"{"timestamp":1576280412771,"formatVersion":1,"webaclId":"arn:aws:wafv2:ap-southeast-2:111122223333:regional/webacl/STMTest/1EXAMPLE","terminatingRuleId":"Default_Action","terminatingRuleType":"REGULAR","action":"ALLOW","httpSourceName":"ALB","httpSourceId":"x","ruleGroupList":[],"rateBasedRuleList":[],"nonTerminatingMatchingRules":[],"httpRequest":{"clientIp":"1.1.1.1","country":"AU","headers":[],"uri":"/","args":"","httpVersion":"HTTP/1.1","httpMethod":"GET","requestId":"r"}}"#;
+    let envelope = |owner: &str| {
+        let event = serde_json::json!({"id": "1", "timestamp": 1576280412771u64, "message": waf});
+        serde_json::json!({"messageType": "DATA_MESSAGE", "owner": owner, "logGroup": "aws-waf-logs-edge", "logStream": "s", "subscriptionFilters": [], "logEvents": [event]}).to_string()
+    };
+    let (mut t, _) = build(config("auto"));
+    let events = vec![
+        line_event("/tmp/waf.json", 0, &envelope("111122223333"), None),
+        line_event("/tmp/waf.json", 1, &envelope("999988887777"), None),
+    ];
+    let out = transform_now(t.as_mut(), events);
+    assert!(out.named.is_empty(), "{:?}", out.named);
+    let (same, other) = (&out.primary[0], &out.primary[1]);
+    assert_eq!(text(same, "aws.log_type"), "waf");
+    assert_eq!(text(same, "aws.service"), "wafv2");
+    assert_eq!(
+        text(same, "cloud.region"),
+        "ap-southeast-2",
+        "from the web ACL's ARN"
+    );
+    assert_eq!(text(same, "aws.resource.type"), "webacl");
+    assert_eq!(text(same, "aws.resource.name"), "STMTest");
+    assert_eq!(text(other, "cloud.account.id"), "999988887777");
+    assert!(
+        get(other, "cloud.region").is_none(),
+        "another account's ARN is not used"
+    );
+}
