@@ -1,4 +1,5 @@
-//! Writes the seed corpus of the `aws_format` fuzz target: every sample file (under 64 KiB) of
+//! Writes the seed corpora of the `aws_format` and `enrichment_table` fuzz targets (see
+//! [`enrichment_table_seeds`] for the second). `aws_format`: every sample file (under 64 KiB) of
 //! every registered format's corpus folders, as `<format name>\n<file contents>`, into
 //! `corpus/aws_format/`. Run by `run-all.sh` before fuzzing.
 
@@ -39,5 +40,27 @@ fn main() -> std::io::Result<()> {
         }
     }
     println!("{written} seeds in {}", target.display());
+    enrichment_table_seeds()
+}
+
+/// Seeds of `enrichment_table`: every MaxMind test database (good and broken, from
+/// `target/maxmind`, which `tests/services/install.sh` unpacks) as `\0<file>`, and a CSV file as
+/// `\1<file>`.
+fn enrichment_table_seeds() -> std::io::Result<()> {
+    let maxmind = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/maxmind"));
+    let target = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/enrichment_table"));
+    std::fs::create_dir_all(target)?;
+    let mut files = Vec::new();
+    walk(&maxmind.join("test-data"), &mut files);
+    walk(&maxmind.join("bad-data"), &mut files);
+    let mut written = 0;
+    for (i, file) in files.iter().enumerate() {
+        let mut seed = vec![0u8];
+        seed.extend(std::fs::read(file)?);
+        std::fs::write(target.join(format!("mmdb-{i}")), seed)?;
+        written += 1;
+    }
+    std::fs::write(target.join("csv-0"), b"\x01id,name\n1,a\n2,\"b,c\"\n")?;
+    println!("{} seeds in {}", written + 1, target.display());
     Ok(())
 }

@@ -23,12 +23,15 @@ use super::{ColumnType, TableError};
 /// Equality keys → row numbers, for one set of fields and case rule.
 type Index = HashMap<String, Vec<usize>>;
 
+/// The indexes built so far, by (key columns, case rule).
+type Indexes = HashMap<(Vec<usize>, Case), Arc<Index>>;
+
 /// A CSV table in memory.
 #[derive(Debug)]
 pub struct CsvTable {
     columns: Vec<KeyString>,
     rows: Vec<Vec<Value>>,
-    indexes: RwLock<HashMap<(Vec<usize>, Case), Arc<Index>>>,
+    indexes: RwLock<Indexes>,
 }
 
 impl CsvTable {

@@ -374,6 +374,49 @@ mod tests {
         assert_eq!(DatabaseKind::of("GeoIP2-Anonymous-IP"), DatabaseKind::Other);
     }
 
+    /// Every database of MaxMind's test data (`bad-data/`: deliberately broken; `test-data/`:
+    /// good ones and broken ones): refused at load, or answering lookups — never a panic.
+    #[test]
+    fn no_database_of_the_test_data_panics() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/maxmind");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("bad-data"), root.join("test-data")];
+        while let Some(dir) = dirs.pop() {
+            let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+                panic!("{}: {e} (run tests/services/install.sh)", dir.display())
+            });
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "mmdb") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() > 40, "only {} databases found", files.len());
+        let ips: Vec<IpAddr> = ["1.1.1.1", "81.2.69.142", "2001:480:10::1", "::1.2.3.4", "216.160.83.56"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let (mut refused, mut loaded) = (0, 0);
+        for file in &files {
+            let bytes = std::fs::read(file).unwrap();
+            match MmdbTable::from_bytes(bytes) {
+                Err(_) => refused += 1,
+                Ok(table) => {
+                    loaded += 1;
+                    for ip in &ips {
+                        let _ = table.geo(*ip, "en");
+                        let _ = table.record(*ip);
+                    }
+                }
+            }
+        }
+        let bad = files.iter().filter(|f| f.to_string_lossy().contains("bad-data")).count();
+        assert!(refused >= bad, "{refused} refused, {bad} in bad-data/ ({loaded} loaded)");
+    }
+
     #[test]
     fn garbage_is_not_a_database() {
         assert!(MmdbTable::from_bytes(b"not a database".to_vec()).is_err());
