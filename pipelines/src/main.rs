@@ -483,8 +483,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("cannot set up metrics")?;
+    let tables = TableSet::new(Arc::clone(&metrics));
     // Kept to the end: the quickstart banner names it.
-    let (loaded, quickstart_samples) = load_for_run(&args.config)?;
+    let (loaded, quickstart_samples) = load_for_run(&args.config, &tables)?;
     let Loaded {
         config,
         warnings,
@@ -500,8 +502,6 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
 
-    let metrics = Metrics::new(env!("CARGO_PKG_VERSION")).context("cannot set up metrics")?;
-    let tables = TableSet::new(Arc::clone(&metrics));
     tables.adopt(&table_configs, &config.enrichment_tables);
     let shutting_down = Arc::new(AtomicBool::new(false));
     let api_task = start_api(&config.api, api_state(&metrics, &shutting_down)).await?;
@@ -553,9 +553,15 @@ type LoadResult = Result<Loaded, Vec<Diagnostic>>;
 
 /// Loads the pipeline files, or the embedded quickstart (with its samples prepared) when there
 /// are none. Returns the quickstart's samples directory too.
-fn load_for_run(paths: &[PathBuf]) -> anyhow::Result<(LoadResult, Option<PathBuf>)> {
+fn load_for_run(
+    paths: &[PathBuf],
+    tables: &TableSet,
+) -> anyhow::Result<(LoadResult, Option<PathBuf>)> {
     if !paths.is_empty() {
-        return Ok((config::load_paths(paths, config::Build::Tables), None));
+        return Ok((
+            config::load_paths_with(paths, config::Build::Tables, tables),
+            None,
+        ));
     }
     let (file, samples) = quickstart::prepare().context("cannot prepare the quickstart samples")?;
     let samples_text = samples.display().to_string();

@@ -35,6 +35,10 @@ struct Entry {
 /// Every running table and its watch.
 pub struct TableSet {
     entries: Mutex<BTreeMap<String, Entry>>,
+    /// The version each table read by [`TableProvider::provide`] was read at, until
+    /// [`TableSet::adopt`] starts its watch from it (a change made between the load and the
+    /// first check is then not missed).
+    read_at: Mutex<BTreeMap<String, Version>>,
     metrics: Arc<Metrics>,
 }
 
@@ -43,6 +47,7 @@ impl TableSet {
     pub fn new(metrics: Arc<Metrics>) -> Self {
         Self {
             entries: Mutex::new(BTreeMap::new()),
+            read_at: Mutex::new(BTreeMap::new()),
             metrics,
         }
     }
@@ -51,6 +56,8 @@ impl TableSet {
     /// changed ones, stops watching those no longer defined.
     pub fn adopt(&self, configs: &BTreeMap<String, TableConfig>, tables: &EnrichmentTables) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut read_at =
+            std::mem::take(&mut *self.read_at.lock().unwrap_or_else(|e| e.into_inner()));
         entries.retain(|name, entry| {
             let keep = configs.get(name) == Some(&entry.config);
             if !keep {
@@ -67,7 +74,8 @@ impl TableSet {
             };
             let metrics = self.metrics.enrichment_table(name);
             metrics.mark_loaded();
-            let watch = tokio::spawn(watch(config.clone(), handle.clone(), metrics));
+            let version = read_at.remove(name);
+            let watch = tokio::spawn(watch(config.clone(), handle.clone(), version, metrics));
             let entry = Entry {
                 config: config.clone(),
                 handle: handle.clone(),
@@ -97,25 +105,44 @@ impl TableProvider for TableSet {
                 .get(name)
                 .map(|e| (e.config == *config, e.handle.clone()))
         };
+        if let Some((true, handle)) = running {
+            return Ok(handle);
+        }
+        let (table, version) = config.load()?;
+        self.read_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), version);
         match running {
-            Some((true, handle)) => Ok(handle),
-            Some((false, handle)) => {
-                let (table, _) = config.load()?;
+            Some((_, handle)) => {
                 handle.replace(table);
                 self.metrics.enrichment_table(name).reloads.inc();
                 Ok(handle)
             }
-            None => Ok(TableHandle::new(name, config.load()?.0)),
+            None => Ok(TableHandle::new(name, table)),
         }
     }
 }
 
-/// Watches one table until aborted.
-async fn watch(config: TableConfig, handle: TableHandle, metrics: TableMetrics) {
+/// Watches one table until aborted, starting from the version it was read at (if known).
+async fn watch(
+    config: TableConfig,
+    handle: TableHandle,
+    version: Option<Version>,
+    metrics: TableMetrics,
+) {
     match config.location() {
         Ok(TableLocation::Local(path)) => watch_file(&config, &path, &handle, &metrics).await,
         Ok(TableLocation::S3 { bucket, key }) => {
-            poll_s3(&config, &bucket, &key, &handle, &metrics).await
+            let etag = match version {
+                Some(Version::ETag(etag)) => Some(etag),
+                _ => None,
+            };
+            let object = S3Object {
+                bucket: &bucket,
+                key: &key,
+            };
+            poll_s3(&config, object, etag, &handle, &metrics).await
         }
         Err(_) => {}
     }
@@ -146,56 +173,61 @@ async fn watch_file(
     }
 }
 
-/// Checks an S3 table's ETag every `refresh_secs`; reads and swaps it when it changed. An
-/// object that failed to load is not read again until its ETag changes again.
+/// An S3 table's object.
+#[derive(Clone, Copy)]
+struct S3Object<'a> {
+    bucket: &'a str,
+    key: &'a str,
+}
+
+/// Checks an S3 table's ETag every `refresh_secs`; reads and swaps it when it changed. A version
+/// that was read but did not check is not read again until the ETag changes again; a read that
+/// failed (the network, a missing object) is tried again at the next check. A failure is
+/// logged and counted once per episode, not once per check.
 async fn poll_s3(
     config: &TableConfig,
-    bucket: &str,
-    key: &str,
+    object: S3Object<'_>,
+    read_at: Option<String>,
     handle: &TableHandle,
     metrics: &TableMetrics,
 ) {
     let client = fetch::s3_client(config).await;
-    let location = format!("s3://{bucket}/{key}");
-    // The version the running table was read at is not known here (it was loaded with the
-    // pipeline): the first check reads the ETag to start from.
-    let mut seen = match fetch::s3_etag(&client, bucket, key).await {
-        Ok(etag) => Some(etag),
-        Err(error) => {
-            tracing::warn!(table = handle.name(), %error, "cannot check the enrichment table's object");
-            None
-        }
-    };
+    let location = format!("s3://{}/{}", object.bucket, object.key);
+    let mut seen = read_at;
+    let mut failing = false;
     let mut interval = tokio::time::interval(Duration::from_secs(config.refresh_secs.max(1)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval.tick().await;
     loop {
         interval.tick().await;
-        let etag = match fetch::s3_etag(&client, bucket, key).await {
-            Ok(etag) => etag,
-            Err(error) => {
-                tracing::warn!(table = handle.name(), %error, "cannot check the enrichment table's object; the table in use stays");
-                continue;
-            }
+        let read = match fetch::s3_etag(&client, object.bucket, object.key).await {
+            Ok(etag) if seen.as_deref() == Some(etag.as_str()) => Ok(None),
+            Ok(_) => fetch::read_s3(&client, object.bucket, object.key)
+                .await
+                .map(Some),
+            Err(error) => Err(error),
         };
-        if seen.as_deref() == Some(etag.as_str()) {
-            continue;
-        }
-        seen = Some(etag);
-        let result = match fetch::read_s3(&client, bucket, key).await {
-            Ok(fetched) => {
+        match read {
+            Ok(None) => failing = false,
+            Ok(Some(fetched)) => {
+                failing = false;
+                if let Version::ETag(etag) = &fetched.version {
+                    seen = Some(etag.clone());
+                }
                 let parsing = config.clone();
-                let Version::ETag(read) = fetched.version.clone() else {
-                    continue;
-                };
-                seen = Some(read);
-                tokio::task::spawn_blocking(move || parsing.parse(fetched.bytes))
+                let result = tokio::task::spawn_blocking(move || parsing.parse(fetched.bytes))
                     .await
-                    .unwrap_or_else(|_| Err(TableError::Invalid("the reload panicked".into())))
+                    .unwrap_or_else(|_| Err(TableError::Invalid("the reload panicked".into())));
+                swap(handle, metrics, result, &location);
             }
-            Err(e) => Err(e),
-        };
-        swap(handle, metrics, result, &location);
+            Err(error) if !failing => {
+                failing = true;
+                swap(handle, metrics, Err(error), &location);
+            }
+            Err(error) => {
+                tracing::debug!(table = handle.name(), %error, "the enrichment table's object is still unreadable");
+            }
+        }
     }
 }
 
