@@ -240,7 +240,9 @@ impl BatchTransform for Geoip {
         // One snapshot per batch: a reload mid-batch takes effect at the next batch.
         let loaded = self.table.load();
         let Some(db) = loaded.table.as_any().downcast_ref::<MmdbTable>() else {
-            // A reload cannot change a table's kind; pass events on untouched if it ever did.
+            // Only a pipeline reload that redefines the table as another kind gets here: the
+            // events go on untouched, counted as failed lookups.
+            self.counters.failed.inc_by(events.len() as u64);
             out.primary.extend(events);
             return;
         };
