@@ -42,6 +42,13 @@ fn addresses(source: &str, v6: bool) -> Vec<IpAddr> {
         .iter()
         .flat_map(|n| n.keys())
         .filter_map(|cidr| cidr.split('/').next()?.parse::<IpAddr>().ok())
+        // IPv4 networks are written in the IPv6 tree's IPv4 subtree: `::81.2.69.142/127`.
+        .map(|ip| match ip {
+            IpAddr::V6(v6) if v6.segments()[..6] == [0; 6] => {
+                IpAddr::V4(std::net::Ipv4Addr::from_bits(v6.to_bits() as u32))
+            }
+            other => other,
+        })
         .filter(|ip| ip.is_ipv6() == v6)
         .filter(|ip| !weir_transforms::enrichment::mmdb::is_private(*ip))
         .collect()
