@@ -452,10 +452,16 @@ mod tests {
             }
         }
         assert!(files.len() > 40, "only {} databases found", files.len());
-        let ips: Vec<IpAddr> = ["1.1.1.1", "81.2.69.142", "2001:480:10::1", "::1.2.3.4", "216.160.83.56"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let ips: Vec<IpAddr> = [
+            "1.1.1.1",
+            "81.2.69.142",
+            "2001:480:10::1",
+            "::1.2.3.4",
+            "216.160.83.56",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
         let (mut refused, mut loaded) = (0, 0);
         for file in &files {
             let bytes = std::fs::read(file).unwrap();
@@ -470,8 +476,14 @@ mod tests {
                 }
             }
         }
-        let bad = files.iter().filter(|f| f.to_string_lossy().contains("bad-data")).count();
-        assert!(refused >= bad, "{refused} refused, {bad} in bad-data/ ({loaded} loaded)");
+        let bad = files
+            .iter()
+            .filter(|f| f.to_string_lossy().contains("bad-data"))
+            .count();
+        assert!(
+            refused >= bad,
+            "{refused} refused, {bad} in bad-data/ ({loaded} loaded)"
+        );
     }
 
     #[test]
