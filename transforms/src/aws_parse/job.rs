@@ -212,9 +212,13 @@ impl Job {
                     };
                     let i = self.fresh_index(format);
                     let parser = self.fresh[i].1.as_mut();
+                    let origin = Origin {
+                        input_cloudwatch: log_group.is_some(),
+                        ..Origin::default()
+                    };
                     let mut emit = Emit {
                         shared: &self.shared,
-                        origin: &Origin::default(),
+                        origin: &origin,
                         contexts: &mut self.contexts,
                         out,
                     };

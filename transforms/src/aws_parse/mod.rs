@@ -15,6 +15,8 @@
 //!   (`message`, `component`, `type`, `format`, `field`, `offset`), counted in
 //!   `weir_component_errors_total{error_type="parse_failed"}`; it is never dropped silently (with
 //!   nothing consuming `<id>.errors`, it continues on the main output, tagged).
+//! * `aws_context` (see [`context`]): `cloud.*` and `aws.service`/`aws.resource.*` from where each
+//!   record was delivered (S3 key, file path, CloudWatch log group), read once per stream.
 //! * Every core: the per-stream work above runs in stream order in [`AwsParse`]'s sequential
 //!   step; parsing runs in the batch's [`job`] on any worker thread, with forks of stateful
 //!   parsers taken after the header lines before each record.
@@ -276,10 +278,10 @@ impl AwsParse {
                 if let Some((record, first)) =
                     self.streams.assemble(stream, raw, event, format, is_start)
                 {
-                    self.record(stream, format, record, first, job);
+                    self.record(stream, format, record, first, job, false);
                 }
             }
-            _ => self.record(stream, format, raw, event, job),
+            (_, plain) => self.record(stream, format, raw, event, job, !plain),
         }
     }
 
@@ -292,10 +294,12 @@ impl AwsParse {
         raw: Bytes,
         event: Event,
         job: &mut Job,
+        input_cloudwatch: bool,
     ) {
         let origin = Origin {
             stream: self.streams.context(stream),
             has_stream: true,
+            input_cloudwatch,
         };
         let vpc_flow_format = self.shared.vpc_flow_format.as_deref();
         let parser = self
@@ -332,7 +336,7 @@ impl Transform for AwsParse {
         }
         let mut job = Job::new(Arc::clone(&self.shared), pending.len());
         for (stream, format, record, event) in pending {
-            self.record(stream, format, record, event, &mut job);
+            self.record(stream, format, record, event, &mut job, false);
         }
         Some(job.into_transform_job())
     }
