@@ -36,3 +36,12 @@ pub fn sdk_config(rt: &tokio::runtime::Runtime, endpoint: &str) -> SdkConfig {
             .load(),
     )
 }
+
+/// An S3 client for moto: path-style addressing (moto serves no virtual-hosted bucket names).
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}

@@ -32,11 +32,7 @@ impl Aws {
             .build()
             .expect("runtime");
         let sdk = sdk_config(&rt, &moto.url());
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = weir_tests::moto_aws::s3_client(&sdk);
         Self {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),

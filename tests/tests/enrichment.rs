@@ -1144,11 +1144,7 @@ impl S3 {
             .build()
             .expect("runtime");
         let sdk = sdk_config(&rt, &moto.url());
-        let client = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
+        let client = weir_tests::moto_aws::s3_client(&sdk);
         Self { moto, rt, client }
     }
 
