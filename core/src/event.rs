@@ -124,13 +124,18 @@ impl Event {
         let Some((first, rest)) = path.split_first() else {
             return;
         };
-        if self.fields.get(first.as_ref()).is_none() {
-            self.fields.insert(
-                KeyString::from(first.as_ref()),
-                Value::Object(ObjectMap::new()),
-            );
-        }
+        // Where nothing is yet (the usual case), `object` goes in whole: no key-by-key merge
+        // into a fresh empty map.
         let Some(mut value) = self.fields.get_mut(first.as_ref()) else {
+            let inner = rest
+                .iter()
+                .rev()
+                .fold(Value::Object(object), |inner, segment| {
+                    let mut map = ObjectMap::new();
+                    map.insert(KeyString::from(segment.as_ref()), inner);
+                    Value::Object(map)
+                });
+            self.fields.insert(KeyString::from(first.as_ref()), inner);
             return;
         };
         for segment in rest {
@@ -140,12 +145,15 @@ impl Event {
             let Value::Object(map) = value else {
                 return;
             };
-            value = map
-                .entry(KeyString::from(segment.as_ref()))
-                .or_insert_with(|| Value::Object(ObjectMap::new()));
+            value = match map.entry(KeyString::from(segment.as_ref())) {
+                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    entry.insert(Value::Object(ObjectMap::new()))
+                }
+            };
         }
         match value {
-            Value::Object(existing) => existing.extend(object),
+            Value::Object(existing) if !existing.is_empty() => existing.extend(object),
             other => *other = Value::Object(object),
         }
     }
