@@ -15,6 +15,13 @@
 //! `registered_country`, `represented_country`, `traits` and every `geoname_id` are skipped
 //! unread. That halves the decoding of a record (criterion `geoip/city-*`), which is most of a
 //! lookup.
+//!
+//! The objects built are kept in a bounded cache ([`MmdbTable::with_cache`], the table's
+//! `cache_size`) keyed by the *record* the search tree points to, not by address: a database
+//! stores each distinct record once (every network of a city shares it), and a load balancer
+//! sees the same clients again and again, so a busy pipeline decodes each record about once
+//! and later lookups cost the tree walk and a copy of the object. A reload brings a new table
+//! and so an empty cache: no answer of the old database outlives it.
 
 use std::any::Any;
 use std::net::IpAddr;
@@ -67,6 +74,10 @@ pub const LOCALES: &[&str] = &["de", "en", "es", "fr", "ja", "pt-BR", "ru", "zh-
 pub struct MmdbTable {
     reader: Reader<Vec<u8>>,
     kind: DatabaseKind,
+    /// Built objects by (data section offset of the record, position of the locale in
+    /// [`LOCALES`], or `LOCALES.len()` for a locale not in it: such a locale names nothing, so
+    /// they all build the same object).
+    cache: Option<quick_cache::sync::Cache<(usize, u8), ObjectMap>>,
 }
 
 impl std::fmt::Debug for MmdbTable {
@@ -86,7 +97,18 @@ impl MmdbTable {
             .verify()
             .map_err(|e| TableError::Invalid(format!("the database does not verify: {e}")))?;
         let kind = DatabaseKind::of(&reader.metadata().database_type);
-        Ok(Self { reader, kind })
+        Ok(Self {
+            reader,
+            kind,
+            cache: None,
+        })
+    }
+
+    /// The same table keeping the objects of up to `records` records (see the module docs);
+    /// 0 keeps none.
+    pub fn with_cache(mut self, records: usize) -> Self {
+        self.cache = (records > 0).then(|| quick_cache::sync::Cache::new(records));
+        self
     }
 
     /// The record layout.
@@ -110,6 +132,31 @@ impl MmdbTable {
         }
         let corrupt = |e: maxminddb::MaxMindDbError| LookupError::Corrupt(e.to_string());
         let result = self.reader.lookup(ip).map_err(corrupt)?;
+        let (Some(cache), Some(offset)) = (&self.cache, result.offset()) else {
+            return self.build(&result, locale);
+        };
+        let locale_key = LOCALES
+            .iter()
+            .position(|l| *l == locale)
+            .unwrap_or(LOCALES.len()) as u8;
+        let key = (offset, locale_key);
+        if let Some(object) = cache.get(&key) {
+            return Ok(Some(object));
+        }
+        let object = self.build(&result, locale)?;
+        if let Some(object) = &object {
+            cache.insert(key, object.clone());
+        }
+        Ok(object)
+    }
+
+    /// Decodes the record `result` points to and builds its object.
+    fn build(
+        &self,
+        result: &maxminddb::LookupResult<'_, Vec<u8>>,
+        locale: &str,
+    ) -> Result<Option<ObjectMap>, LookupError> {
+        let corrupt = |e: maxminddb::MaxMindDbError| LookupError::Corrupt(e.to_string());
         let object = match self.kind {
             DatabaseKind::Geo => result
                 .decode::<GeoRecord>()
@@ -484,6 +531,54 @@ mod tests {
             refused >= bad,
             "{refused} refused, {bad} in bad-data/ ({loaded} loaded)"
         );
+    }
+
+    fn test_database(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/maxmind/test-data")
+            .join(name);
+        std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run tests/services/install.sh)", path.display()))
+    }
+
+    /// The cache answers what decoding answers, for every locale, an address seen again and
+    /// another address of the same record; a new table (a reload) starts empty.
+    #[test]
+    fn the_record_cache_answers_what_decoding_answers() {
+        for database in ["GeoIP2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb"] {
+            let bytes = test_database(database);
+            let plain = MmdbTable::from_bytes(bytes.clone()).unwrap();
+            let cached = MmdbTable::from_bytes(bytes).unwrap().with_cache(100);
+            let ips = [
+                "81.2.69.142",
+                "81.2.69.160",
+                "81.2.69.142",
+                "2001:480::1",
+                "216.160.83.56",
+                "1.128.0.1",
+                "1.128.0.2",
+                "203.0.113.1",
+            ];
+            let mut answered = 0;
+            for locale in LOCALES.iter().copied().chain(["it", "ko"]) {
+                for _ in 0..2 {
+                    for ip in ips {
+                        let ip: IpAddr = ip.parse().unwrap();
+                        let want = plain.geo(ip, locale).unwrap();
+                        answered += usize::from(want.is_some());
+                        assert_eq!(cached.geo(ip, locale).unwrap(), want, "{database} {ip}");
+                    }
+                }
+            }
+            assert!(answered > 0, "{database}: no address answered");
+            let cache = cached.cache.as_ref().unwrap();
+            assert!(!cache.is_empty(), "{database}: nothing cached");
+            let reloaded = MmdbTable::from_bytes(test_database(database)).unwrap();
+            let reloaded = reloaded.with_cache(100);
+            assert!(reloaded.cache.as_ref().unwrap().is_empty());
+        }
+        let off = MmdbTable::from_bytes(test_database("GeoIP2-City-Test.mmdb")).unwrap();
+        assert!(off.with_cache(0).cache.is_none());
     }
 
     #[test]

@@ -103,6 +103,11 @@ pub struct TableConfig {
     /// `csv`: the field delimiter, one ASCII character.
     #[serde(default = "default_delimiter")]
     pub delimiter: char,
+    /// `mmdb`: how many decoded records to keep, so that an address seen again (or another
+    /// address of the same network) is answered without decoding its record again; 0 keeps
+    /// none. Each kept record costs about 1 KiB. A reload starts with an empty cache.
+    #[serde(default = "default_cache_size")]
+    pub cache_size: usize,
     /// `s3://` tables: region of the bucket. Default: the SDK's region chain.
     #[serde(default)]
     pub region: Option<String>,
@@ -121,6 +126,10 @@ fn default_refresh_secs() -> u64 {
 
 fn default_delimiter() -> char {
     ','
+}
+
+fn default_cache_size() -> usize {
+    10_000
 }
 
 /// Where a table is read from.
@@ -181,6 +190,11 @@ impl TableConfig {
             if self.delimiter != default_delimiter() {
                 problems.push(ConfigProblem::new("delimiter", "is for `csv` tables only"));
             }
+        } else if self.cache_size != default_cache_size() {
+            problems.push(ConfigProblem::new(
+                "cache_size",
+                "is for `mmdb` tables only",
+            ));
         }
         if !self.delimiter.is_ascii() {
             problems.push(ConfigProblem::new(
@@ -195,7 +209,7 @@ impl TableConfig {
     /// Makes the table from its file's bytes, checked completely.
     pub fn parse(&self, bytes: Vec<u8>) -> Result<Box<dyn Table>, TableError> {
         Ok(match self.kind {
-            TableKind::Mmdb => Box::new(MmdbTable::from_bytes(bytes)?),
+            TableKind::Mmdb => Box::new(MmdbTable::from_bytes(bytes)?.with_cache(self.cache_size)),
             TableKind::Csv => {
                 let delimiter = u8::try_from(self.delimiter).unwrap_or(b',');
                 Box::new(CsvTable::from_bytes(&bytes, delimiter, &self.schema)?)
