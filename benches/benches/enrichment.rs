@@ -4,7 +4,10 @@
 //!
 //! * `geoip/city-ipv4`, `geoip/city-ipv6` — GeoIP2-City-Test, an address inside each IPv4 (IPv6)
 //!   network of its source data, in turn;
-//! * `geoip/asn-ipv4`, `geoip/asn-ipv6` — GeoLite2-ASN-Test, the same way.
+//! * `geoip/asn-ipv4`, `geoip/asn-ipv6` — GeoLite2-ASN-Test, the same way;
+//! * `geoip/city-ipv4-cached`, `geoip/city-ipv6-cached` — the City cases through the record cache
+//!   a pipeline's tables have (`cache_size`, default 10,000 records): every record is decoded
+//!   once, then each lookup is the tree walk and a copy of the cached object.
 //!
 //! The test databases are small (hundreds of networks, a shallow search tree): a production
 //! City database walks a deeper tree (~up to 128 steps for IPv6, a few dozen in practice) and its
@@ -25,11 +28,14 @@ fn maxmind() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/maxmind")
 }
 
-fn database(file: &str) -> MmdbTable {
+/// A test database, with a record cache of `cache` records (0: none).
+fn database(file: &str, cache: usize) -> MmdbTable {
     let path = maxmind().join("test-data").join(file);
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run tests/services/install.sh)", path.display()));
-    MmdbTable::from_bytes(bytes).expect("a MaxMind test database")
+    MmdbTable::from_bytes(bytes)
+        .expect("a MaxMind test database")
+        .with_cache(cache)
 }
 
 /// The first address of every network of a source-data file, IPv4 or IPv6.
@@ -56,34 +62,19 @@ fn addresses(source: &str, v6: bool) -> Vec<IpAddr> {
 
 fn lookups(c: &mut Criterion) {
     let mut group = c.benchmark_group("geoip");
+    const CITY: (&str, &str) = ("GeoIP2-City-Test.mmdb", "GeoIP2-City-Test.json");
+    const ASN: (&str, &str) = ("GeoLite2-ASN-Test.mmdb", "GeoLite2-ASN-Test.json");
+    // (name, (database, its source data), IPv6, cached records)
     let cases = [
-        (
-            "city-ipv4",
-            "GeoIP2-City-Test.mmdb",
-            "GeoIP2-City-Test.json",
-            false,
-        ),
-        (
-            "city-ipv6",
-            "GeoIP2-City-Test.mmdb",
-            "GeoIP2-City-Test.json",
-            true,
-        ),
-        (
-            "asn-ipv4",
-            "GeoLite2-ASN-Test.mmdb",
-            "GeoLite2-ASN-Test.json",
-            false,
-        ),
-        (
-            "asn-ipv6",
-            "GeoLite2-ASN-Test.mmdb",
-            "GeoLite2-ASN-Test.json",
-            true,
-        ),
+        ("city-ipv4", CITY, false, 0),
+        ("city-ipv6", CITY, true, 0),
+        ("asn-ipv4", ASN, false, 0),
+        ("asn-ipv6", ASN, true, 0),
+        ("city-ipv4-cached", CITY, false, 10_000),
+        ("city-ipv6-cached", CITY, true, 10_000),
     ];
-    for (name, db, source, v6) in cases {
-        let table = database(db);
+    for (name, (db, source), v6, cache) in cases {
+        let table = database(db, cache);
         let ips = addresses(source, v6);
         assert!(!ips.is_empty(), "{name}: no addresses");
         let found = ips
