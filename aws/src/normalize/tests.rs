@@ -56,8 +56,9 @@ fn parser_for(format: &Format, file: &Path) -> Box<dyn RecordParser> {
     (format.new_parser)()
 }
 
-/// Every record the format's parser gives for its corpus samples (JSON files whole when they
-/// parse whole, else line by line; records that do not parse are not this test's subject).
+/// Every record the format's parser gives for its corpus samples: JSON and envelope files whole
+/// when they parse whole, multi-line formats framed by their `record_start`, others line by line
+/// (records that do not parse are not this test's subject).
 fn corpus_records(format: &Format) -> Vec<(PathBuf, ObjectMap)> {
     let mut files = Vec::new();
     for folder in format.corpus {
@@ -67,19 +68,62 @@ fn corpus_records(format: &Format) -> Vec<(PathBuf, ObjectMap)> {
     for file in files {
         let mut parser = parser_for(format, &file);
         let mut out = Vec::new();
-        let whole = format.shape == Shape::Json
+        let whole = matches!(format.shape, Shape::Json | Shape::Envelope)
             && std::fs::read(&file)
                 .map(|data| parser.parse(&Bytes::from(data), &mut out).is_ok())
                 .unwrap_or(false);
         if !whole {
             out.clear();
-            for line in lines(&file) {
-                let _ = parser.parse(&line, &mut out);
+            let messages = cloudwatch_messages(&file);
+            let records = if messages.is_empty() {
+                framed(format, &file)
+            } else {
+                messages
+            };
+            for record in records {
+                let _ = parser.parse(&record, &mut out);
             }
         }
         records.extend(out.into_iter().map(|r| (file.clone(), r)));
     }
     records
+}
+
+/// The log events' messages of a CloudWatch Logs subscription envelope file (how some samples of
+/// text formats, and CloudTrail's CloudWatch Logs delivery, are stored); none for other files.
+fn cloudwatch_messages(file: &Path) -> Vec<Bytes> {
+    let Ok(data) = std::fs::read(file) else {
+        return Vec::new();
+    };
+    let mut events = Vec::new();
+    let mut envelope = crate::envelopes::cloudwatch::CloudWatchLogsParser::default();
+    if envelope.parse(&Bytes::from(data), &mut events).is_err() {
+        return Vec::new();
+    }
+    events
+        .iter()
+        .filter_map(|e| fields::get_str(e, "message"))
+        .map(|m| Bytes::copy_from_slice(m.as_bytes()))
+        .collect()
+}
+
+/// The file's records: lines, or for formats whose records span lines, each starting line with
+/// the lines that continue it.
+fn framed(format: &Format, file: &Path) -> Vec<Bytes> {
+    let Some(starts) = format.record_start else {
+        return lines(file);
+    };
+    let mut records: Vec<Vec<u8>> = Vec::new();
+    for line in lines(file) {
+        match records.last_mut() {
+            Some(record) if !starts(&line) => {
+                record.push(b'\n');
+                record.extend_from_slice(&line);
+            }
+            _ => records.push(line.to_vec()),
+        }
+    }
+    records.into_iter().map(Bytes::from).collect()
 }
 
 /// Runs every corpus record of every format through `schema`; returns (records, violations).
