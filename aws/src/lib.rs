@@ -17,3 +17,4 @@ pub mod client;
 pub mod context;
 pub mod envelopes;
 pub mod formats;
+pub mod normalize;

@@ -13,6 +13,7 @@
 
 use super::*;
 use crate::envelopes::{cloudwatch, firehose_request, s3_notification};
+use crate::normalize::Mappings;
 
 /// One supported log format.
 pub struct Format {
@@ -31,6 +32,9 @@ pub struct Format {
     pub detect: Detection,
     /// Folders of `shared/corpus` (or `corpus-wave2`) holding samples of this format.
     pub corpus: &'static [&'static str],
+    /// Its ECS and OCSF output: data stream, product and the mappings (declared in the
+    /// format's module, next to its parser; see [`crate::normalize`]).
+    pub mappings: Mappings,
 }
 
 impl std::fmt::Debug for Format {
@@ -203,6 +207,7 @@ pub static FORMATS: &[Format] = &[
         detect: Detection { json: Some(firehose_request::detect_json), content_words: "JSON with `requestId` and `records`",
             ..Detection::NONE },
         corpus: &["firehose-http-endpoint"],
+        mappings: Mappings::base("aws.firehose_http_request", "firehose_http_request", "Amazon Data Firehose"),
     },
     Format {
         name: cloudwatch::LOG_TYPE,
@@ -213,6 +218,7 @@ pub static FORMATS: &[Format] = &[
         detect: Detection { text: Some(cloudwatch::is_gzip), json: Some(cloudwatch::detect_json), content_words: "gzip magic; JSON with `messageType` or `awslogs`",
             ..Detection::NONE },
         corpus: &["cloudwatch-subscription"],
+        mappings: Mappings::base("aws.cloudwatch_logs", "cloudwatch_logs", "Amazon CloudWatch Logs"),
     },
     Format {
         name: s3_notification::LOG_TYPE,
@@ -223,6 +229,7 @@ pub static FORMATS: &[Format] = &[
         detect: Detection { json: Some(s3_notification::detect_json), content_words: "JSON `Event: s3:TestEvent`, SNS `Type: Notification`, `Records[0].eventSource: aws:s3`, EventBridge `source: aws.s3`",
             ..Detection::NONE },
         corpus: &["s3-event-notifications"],
+        mappings: Mappings::base("aws.s3_notification", "s3_notification", "Amazon S3"),
     },
     Format {
         name: cloudtrail::LOG_TYPE,
@@ -245,6 +252,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["cloudtrail"],
+        mappings: cloudtrail::MAPPINGS,
     },
     Format {
         name: waf::LOG_TYPE,
@@ -260,6 +268,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["waf"],
+        mappings: Mappings::base("aws.waf", "waf", "AWS WAF"),
     },
     Format {
         name: route53_resolver::LOG_TYPE,
@@ -274,6 +283,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["route53-resolver-query-logs"],
+        mappings: Mappings::base("aws.route53_resolver_logs", "route53_resolver", "Route 53"),
     },
     Format {
         name: firehose_error::LOG_TYPE,
@@ -288,6 +298,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["firehose-error-logs"],
+        mappings: Mappings::base("aws.firehose_error", "firehose_error", "Amazon Data Firehose"),
     },
     Format {
         name: cloudfront::LOG_TYPE,
@@ -302,6 +313,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["cloudfront-standard"],
+        mappings: Mappings::base("aws.cloudfront_logs", "cloudfront", "Amazon CloudFront"),
     },
     Format {
         name: lambda::LOG_TYPE,
@@ -317,6 +329,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["lambda-cloudwatch"],
+        mappings: Mappings::base("aws.lambda_logs", "lambda", "AWS Lambda"),
     },
     Format {
         name: apigateway::LOG_TYPE,
@@ -331,6 +344,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["apigateway"],
+        mappings: Mappings::base("aws.apigateway_logs", "apigateway", "Amazon API Gateway"),
     },
     Format {
         name: redshift::USER_ACTIVITY_LOG_TYPE,
@@ -346,6 +360,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
+        mappings: Mappings::base("aws.redshift_user_activity", "redshift", "Amazon Redshift"),
     },
     Format {
         name: redshift::USER_LOG_TYPE,
@@ -361,6 +376,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
+        mappings: Mappings::base("aws.redshift_user", "redshift", "Amazon Redshift"),
     },
     Format {
         name: redshift::CONNECTION_LOG_TYPE,
@@ -376,6 +392,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
+        mappings: Mappings::base("aws.redshift_connection", "redshift", "Amazon Redshift"),
     },
     Format {
         name: rds::POSTGRESQL_LOG_TYPE,
@@ -390,6 +407,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["rds"],
+        mappings: Mappings::base("aws.rds_postgresql", "rds", "Amazon RDS"),
     },
     Format {
         name: rds::MYSQL_LOG_TYPE,
@@ -404,6 +422,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["rds"],
+        mappings: Mappings::base("aws.rds_mysql", "rds", "Amazon RDS"),
     },
     Format {
         name: alb::LOG_TYPE,
@@ -418,6 +437,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["alb"],
+        mappings: alb::MAPPINGS,
     },
     Format {
         name: nlb::LOG_TYPE,
@@ -432,6 +452,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["nlb"],
+        mappings: Mappings::base("aws.elb_logs", "elb", "AWS ELB"),
     },
     Format {
         name: route53::LOG_TYPE,
@@ -446,6 +467,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["route53-query-logs"],
+        mappings: Mappings::base("aws.route53_public_logs", "route53", "Route 53"),
     },
     Format {
         name: elb_classic::LOG_TYPE,
@@ -464,6 +486,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["elb-classic"],
+        mappings: Mappings::base("aws.elb_logs", "elb", "AWS ELB"),
     },
     Format {
         name: s3_access::LOG_TYPE,
@@ -478,6 +501,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["s3-access-logs"],
+        mappings: Mappings::base("aws.s3access", "s3access", "Amazon S3"),
     },
     Format {
         name: vpc_flow::LOG_TYPE,
@@ -492,6 +516,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["vpc-flow-logs"],
+        mappings: vpc_flow::MAPPINGS,
     },
 ];
 

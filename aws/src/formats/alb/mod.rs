@@ -59,8 +59,23 @@ pub fn detect_text(head: &[u8]) -> bool {
     ) && crate::formats::detect::is_iso_time(second)
 }
 
+mod ecs;
+mod ocsf;
 #[cfg(test)]
 mod tests;
+
+/// ECS `aws.elb_logs` and OCSF HTTP Activity (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.elb_logs",
+        native_under: "elb",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "AWS ELB",
+        map: Some(ocsf::map),
+    },
+};
 
 /// The `aws.log_type` of ALB access logs.
 pub const LOG_TYPE: &str = "alb";

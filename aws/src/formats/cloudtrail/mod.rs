@@ -344,5 +344,22 @@ pub fn detect_json(members: &crate::formats::detect::JsonMembers<'_>) -> bool {
     members.has("eventVersion") || members.has("digestStartTime") || members.has("Records")
 }
 
+mod classify;
+mod ecs;
+mod ocsf;
 #[cfg(test)]
 mod tests;
+
+/// ECS `aws.cloudtrail` and OCSF Authentication / Account Change / API Activity (see [`ecs`] and
+/// [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.cloudtrail",
+        native_under: "cloudtrail",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "CloudTrail",
+        map: Some(ocsf::map),
+    },
+};

@@ -133,8 +133,23 @@ fn is_header_line(head: &[u8]) -> bool {
         && tokens.iter().filter(|t| NAMES.contains(t)).count() >= 2
 }
 
+mod ecs;
+mod ocsf;
 #[cfg(test)]
 mod tests;
+
+/// ECS `aws.vpcflow` and OCSF Network Activity (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.vpcflow",
+        native_under: "vpcflow",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "Amazon VPC",
+        map: Some(ocsf::map),
+    },
+};
 
 /// The `aws.log_type` of VPC Flow Logs.
 pub const LOG_TYPE: &str = "vpc_flow";

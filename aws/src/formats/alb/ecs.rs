@@ -1,0 +1,67 @@
+//! ALB access logs in ECS, as Elastic's `aws.elb_logs` data stream writes them: `http.*`,
+//! `url.*`, `source.*`, `tls.*`, `trace.id`, `event.{category, outcome, start, end}`;
+//! `aws.elb.name` is the load balancer, and every other native field stays under `aws.elb.*`
+//! (target address and port, target group, processing times, actions, classification, …).
+
+use vrl::value::{ObjectMap, Value};
+
+use crate::normalize::ecs::{keywords, related_ip, tls_version};
+use crate::normalize::fields::{
+    copy_to, get, get_int, get_str, move_int, move_str, move_to, put, text,
+};
+use crate::normalize::url;
+
+/// See the [module docs](self).
+pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
+    put(out, "event.category", keywords(&["web"]));
+    if let Some(status) = get_int(native, "elb_status_code") {
+        let outcome = if status < 400 { "success" } else { "failure" };
+        put(out, "event.outcome", text(outcome));
+    }
+    if let Some(end) = get(out, "@timestamp").cloned() {
+        put(out, "event.end", end);
+    }
+    move_to(native, "request_creation_time", out, "event.start");
+    move_to(native, "elb", out, "aws.elb.name");
+
+    related_ip(out, get(native, "client_ip"));
+    related_ip(out, get(native, "target_ip"));
+    copy_to(native, "client_ip", out, "source.address");
+    move_str(native, "client_ip", out, "source.ip");
+    move_int(native, "client_port", out, "source.port");
+
+    move_str(native, "request_method", out, "http.request.method");
+    move_int(native, "received_bytes", out, "http.request.body.bytes");
+    move_int(native, "elb_status_code", out, "http.response.status_code");
+    move_int(native, "sent_bytes", out, "http.response.body.bytes");
+    if let Some(version) = get_str(native, "request_protocol").and_then(|p| p.strip_prefix("HTTP/"))
+    {
+        put(out, "http.version", text(version));
+    }
+    if let Some(original) = get_str(native, "request_url") {
+        let parts = url::split(original);
+        for (name, part) in [
+            ("url.scheme", parts.scheme),
+            ("url.domain", parts.host),
+            ("url.path", parts.path),
+            ("url.query", parts.query),
+        ] {
+            if let Some(part) = part {
+                put(out, name, text(part));
+            }
+        }
+        if let Some(port) = parts.port {
+            put(out, "url.port", Value::Integer(port));
+        }
+    }
+    move_str(native, "request_url", out, "url.original");
+    move_str(native, "user_agent", out, "user_agent.original");
+    move_str(native, "trace_id", out, "trace.id");
+
+    move_str(native, "ssl_cipher", out, "tls.cipher");
+    if let Some((version, protocol)) = get_str(native, "ssl_protocol").and_then(tls_version) {
+        put(out, "tls.version", text(version));
+        put(out, "tls.version_protocol", text(protocol));
+    }
+    move_str(native, "domain_name", out, "tls.client.server_name");
+}

@@ -1,0 +1,83 @@
+//! ALB access logs in OCSF: HTTP Activity 4002, the activity from the request method.
+//!
+//! `time` ← `time`, `start_time` ← `request_creation_time`; `http_request.{http_method, url,
+//! user_agent, version}`; `http_response.code` ← `elb_status_code` (and `status_id`: success below
+//! 400); `src_endpoint` ← client, `dst_endpoint` ← target (or, when no target answered, the load
+//! balancer itself as `dst_endpoint.uid`); `traffic.{bytes_in, bytes_out}` ← `received_bytes` /
+//! `sent_bytes`; `tls.{version, cipher, sni}` ← `ssl_protocol`, `ssl_cipher`, `domain_name`;
+//! `metadata.product.uid` ← `elb`, feature "Application Load Balancer".
+//!
+//! `chosen_cert_arn` stays in `unmapped`: OCSF's `tls.certificate` requires the issuer, serial
+//! number and fingerprints, which the log does not have. Processing times, rule priority,
+//! actions, trace ids, classification and the target group stay in `unmapped` too.
+
+use vrl::value::{ObjectMap, Value};
+
+use crate::normalize::fields::{
+    copy_to, get, get_int, get_str, move_int, move_str, put, static_text, take, text,
+};
+use crate::normalize::ocsf::{http_activity_of, set_class, set_status, set_time, OcsfClass};
+use crate::normalize::url;
+
+/// See the [module docs](self).
+pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
+    let activity = http_activity_of(get_str(native, "request_method"));
+    set_class(out, OcsfClass::HttpActivity, activity);
+    for (from, to) in [
+        ("timestamp", "time"),
+        ("request_creation_time", "start_time"),
+    ] {
+        if let Some(Value::Timestamp(t)) = get(native, from) {
+            let t = *t;
+            take(native, from);
+            set_time(out, to, t);
+        }
+    }
+    put(
+        out,
+        "metadata.product.feature.name",
+        static_text("Application Load Balancer"),
+    );
+    if let Some(status) = get_int(native, "elb_status_code") {
+        set_status(out, status < 400);
+    }
+    move_int(native, "elb_status_code", out, "http_response.code");
+
+    move_str(native, "request_method", out, "http_request.http_method");
+    if let Some(original) = get_str(native, "request_url") {
+        let parts = url::split(original);
+        for (name, part) in [
+            ("http_request.url.scheme", parts.scheme),
+            ("http_request.url.hostname", parts.host),
+            ("http_request.url.path", parts.path),
+            ("http_request.url.query_string", parts.query),
+        ] {
+            if let Some(part) = part {
+                put(out, name, text(part));
+            }
+        }
+        if let Some(port) = parts.port {
+            put(out, "http_request.url.port", Value::Integer(port));
+        }
+    }
+    move_str(native, "request_url", out, "http_request.url.url_string");
+    move_str(native, "user_agent", out, "http_request.user_agent");
+    move_str(native, "request_protocol", out, "http_request.version");
+
+    move_str(native, "client_ip", out, "src_endpoint.ip");
+    move_int(native, "client_port", out, "src_endpoint.port");
+    if get(native, "target_ip").is_none() {
+        copy_to(native, "elb", out, "dst_endpoint.uid");
+    }
+    move_str(native, "target_ip", out, "dst_endpoint.ip");
+    move_int(native, "target_port", out, "dst_endpoint.port");
+    move_str(native, "elb", out, "metadata.product.uid");
+
+    move_int(native, "received_bytes", out, "traffic.bytes_in");
+    move_int(native, "sent_bytes", out, "traffic.bytes_out");
+    if get_str(native, "ssl_protocol").is_some() {
+        move_str(native, "ssl_protocol", out, "tls.version");
+        move_str(native, "ssl_cipher", out, "tls.cipher");
+        move_str(native, "domain_name", out, "tls.sni");
+    }
+}

@@ -1,0 +1,141 @@
+//! ECS output: the base fields every event carries, the helpers format mappings share, and where
+//! the native fields a mapping did not take are kept (`aws.<native_under>.*`).
+//!
+//! Base fields, set before the format's mapping runs (so a mapping may refine them):
+//! `@timestamp` (the record's `timestamp`; the time of normalizing when the record has none, as
+//! ECS asks of pipelines), `ecs.version` ([`ECS_VERSION`]), `event.kind = "event"`,
+//! `event.dataset` and `data_stream.{type = "logs", dataset, namespace = "default"}` (the
+//! format's [`EcsMapping::dataset`]), and `cloud.provider = "aws"` after it.
+//!
+//! The record's own `cloud` object (the `aws_context` fields, already ECS-shaped) fills what the
+//! mapping left empty in `cloud`, and its `aws` object (`log_type`, `service`, `resource`, …)
+//! stays at `aws`; what conflicts with the mapping's values is kept under `aws.<native_under>`.
+
+use chrono::Utc;
+use vrl::value::{ObjectMap, Value};
+
+use super::fields::{fill, is_ip, object_at, push_unique, put, static_text, str_of, take};
+use super::EcsMapping;
+
+/// The ECS version whose field definitions (`ecs_flat.yml`) the output follows.
+pub const ECS_VERSION: &str = "9.4.0";
+/// `data_stream.type` of every event: these are logs.
+pub const DATA_STREAM_TYPE: &str = "logs";
+/// `data_stream.namespace`: Elastic's default, so streams are `logs-aws.<dataset>-default`.
+pub const DATA_STREAM_NAMESPACE: &str = "default";
+/// `cloud.provider`, as Elastic writes it.
+pub const CLOUD_PROVIDER: &str = "aws";
+
+/// The native record in ECS (see the [module docs](self)).
+pub fn normalize(mapping: &EcsMapping, mut native: ObjectMap) -> ObjectMap {
+    let mut out = ObjectMap::new();
+    let time = match take(&mut native, "timestamp") {
+        Some(Value::Timestamp(t)) => t,
+        Some(other) => {
+            // Not a time: kept native; the event still needs its `@timestamp`.
+            native.insert("timestamp".into(), other);
+            Utc::now()
+        }
+        None => Utc::now(),
+    };
+    put(&mut out, "@timestamp", Value::Timestamp(time));
+    put(&mut out, "ecs.version", static_text(ECS_VERSION));
+    put(&mut out, "event.kind", static_text("event"));
+    put(&mut out, "event.dataset", static_text(mapping.dataset));
+    put(&mut out, "data_stream.type", static_text(DATA_STREAM_TYPE));
+    put(
+        &mut out,
+        "data_stream.dataset",
+        static_text(mapping.dataset),
+    );
+    put(
+        &mut out,
+        "data_stream.namespace",
+        static_text(DATA_STREAM_NAMESPACE),
+    );
+    if let Some(map) = mapping.map {
+        map(&mut native, &mut out);
+    }
+    finish(mapping, native, out)
+}
+
+/// Sets `cloud.provider` and keeps the native fields left over.
+fn finish(mapping: &EcsMapping, mut native: ObjectMap, mut out: ObjectMap) -> ObjectMap {
+    if super::fields::get(&out, "cloud.provider").is_none() {
+        put(&mut out, "cloud.provider", static_text(CLOUD_PROVIDER));
+    }
+    let mut conflicts = ObjectMap::new();
+    for name in ["cloud", crate::formats::AWS] {
+        match native.remove(name) {
+            Some(Value::Object(from)) => {
+                let left = fill(object_at(&mut out, name), from);
+                if !left.is_empty() {
+                    conflicts.insert(name.into(), Value::Object(left));
+                }
+            }
+            Some(other) => {
+                conflicts.insert(name.into(), other);
+            }
+            None => {}
+        }
+    }
+    native.extend(conflicts);
+    if !native.is_empty() {
+        let kept = object_at(&mut out, "aws");
+        let under = object_at(kept, mapping.native_under);
+        let left = fill(under, native);
+        // A native field named like one a mapping put under `aws.<name>` (there are none today)
+        // is kept beside it rather than dropped.
+        if !left.is_empty() {
+            under.insert("native_conflicts".into(), Value::Object(left));
+        }
+    }
+    out
+}
+
+/// An array of keywords (`event.category`, `event.type`).
+pub fn keywords(words: &[&'static str]) -> Value {
+    Value::Array(words.iter().map(|w| static_text(w)).collect())
+}
+
+/// Adds an address to `related.ip` if it is an IP address.
+pub fn related_ip(out: &mut ObjectMap, value: Option<&Value>) {
+    if let Some(v) = value.filter(|v| str_of(v).is_some_and(is_ip)) {
+        push_unique(out, "related.ip", v.clone());
+    }
+}
+
+/// Adds a name to `related.user`.
+pub fn related_user(out: &mut ObjectMap, value: Option<&Value>) {
+    if let Some(v) = value.filter(|v| str_of(v).is_some_and(|s| !s.is_empty())) {
+        push_unique(out, "related.user", v.clone());
+    }
+}
+
+/// The `network.transport` name of an IANA protocol number, for the protocols ECS names.
+pub fn transport_of(protocol: i64) -> Option<&'static str> {
+    Some(match protocol {
+        1 => "icmp",
+        2 => "igmp",
+        6 => "tcp",
+        17 => "udp",
+        47 => "gre",
+        50 => "esp",
+        51 => "ah",
+        58 => "ipv6-icmp",
+        132 => "sctp",
+        _ => return None,
+    })
+}
+
+/// ECS's `tls.version` of a protocol name such as `TLSv1.2` (`"1.2"`), with its
+/// `tls.version_protocol` (`"tls"`).
+pub fn tls_version(protocol: &str) -> Option<(&str, &'static str)> {
+    if let Some(v) = protocol.strip_prefix("TLSv") {
+        return Some((v, "tls"));
+    }
+    if let Some(v) = protocol.strip_prefix("SSLv") {
+        return Some((v, "ssl"));
+    }
+    None
+}
