@@ -36,11 +36,30 @@ fn log_groups(format: &Format) -> String {
     }
 }
 
+/// What `schema = "ecs"` gives a format: its data stream, and whether fields are mapped.
+pub fn ecs_words(format: &Format) -> String {
+    let ecs = &format.mappings.ecs;
+    match ecs.map {
+        Some(_) => format!("{} (mapped)", ecs.dataset),
+        None => format!("{} (base fields only)", ecs.dataset),
+    }
+}
+
+fn ecs_cell(format: &Format) -> String {
+    let ecs = &format.mappings.ecs;
+    let mapped = if ecs.map.is_some() {
+        "mapped"
+    } else {
+        "base fields only"
+    };
+    format!("`{}`, {mapped}", ecs.dataset)
+}
+
 /// The Markdown table of every format: name, what it is, record shape and how `auto` detects it
 /// (in detection order).
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| `aws.log_type` | log | shape | detected by key / path | by log group | by content |\n|---|---|---|---|---|---|\n",
+        "| `aws.log_type` | log | shape | detected by key / path | by log group | by content | `schema = \"ecs\"` | `schema = \"ocsf\"` |\n|---|---|---|---|---|---|---|---|\n",
     );
     for format in FORMATS {
         let content = if format.detect.content_words.is_empty() {
@@ -49,13 +68,15 @@ pub fn markdown_table() -> String {
             cell(format.detect.content_words)
         };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             format.name,
             cell(format.description),
             format.shape.as_str(),
             patterns(format.detect.stream),
             log_groups(format),
             content,
+            ecs_cell(format),
+            cell(format.mappings.ocsf.classes),
         ));
     }
     out

@@ -109,9 +109,13 @@ pub fn put(out: &mut ObjectMap, path: &str, value: Value) {
             out.insert(KeyString::from(path), value);
         }
         Some((first, rest)) => {
-            let slot = out
-                .entry(KeyString::from(first))
-                .or_insert_with(|| Value::Object(ObjectMap::new()));
+            // Look first: a key is allocated only for an object not made yet.
+            if !out.contains_key(first) {
+                out.insert(KeyString::from(first), Value::Object(ObjectMap::new()));
+            }
+            let Some(slot) = out.get_mut(first) else {
+                return;
+            };
             if !matches!(slot, Value::Object(_)) {
                 *slot = Value::Object(ObjectMap::new());
             }

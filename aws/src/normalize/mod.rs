@@ -115,6 +115,8 @@ pub struct OcsfMapping {
     pub product: &'static str,
     /// The mapping; `None`: a Base Event (class 0) with every native field under `unmapped`.
     pub map: Option<MapFn>,
+    /// The classes the mapping produces, in words, for `--list-formats` and the reference.
+    pub classes: &'static str,
 }
 
 impl Mappings {
@@ -133,6 +135,7 @@ impl Mappings {
             ocsf: OcsfMapping {
                 product: ocsf_product,
                 map: None,
+                classes: "Base Event 0 (no mapping yet)",
             },
         }
     }

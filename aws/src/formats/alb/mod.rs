@@ -74,6 +74,7 @@ pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
     ocsf: crate::normalize::OcsfMapping {
         product: "AWS ELB",
         map: Some(ocsf::map),
+        classes: "HTTP Activity 4002",
     },
 };
 

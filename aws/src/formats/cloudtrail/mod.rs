@@ -361,5 +361,6 @@ pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
     ocsf: crate::normalize::OcsfMapping {
         product: "CloudTrail",
         map: Some(ocsf::map),
+        classes: "Authentication 3002, Account Change 3001 or API Activity 6003 by event name; Insights: Base Event 0",
     },
 };

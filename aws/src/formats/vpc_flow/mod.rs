@@ -148,6 +148,8 @@ pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
     ocsf: crate::normalize::OcsfMapping {
         product: "Amazon VPC",
         map: Some(ocsf::map),
+        classes:
+            "Network Activity 4001; records without addresses (NODATA, SKIPDATA): Base Event 0",
     },
 };
 
