@@ -342,7 +342,13 @@ fn parse(
     use weir_aws::formats::registry;
     if list_formats {
         for f in registry::FORMATS {
-            println!("{:<24} {}", f.name, f.description);
+            println!(
+                "{:<24} {} [ecs: {}; ocsf: {}]",
+                f.name,
+                f.description,
+                weir_aws::formats::reference::ecs_words(f),
+                f.mappings.ocsf.classes
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }

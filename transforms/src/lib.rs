@@ -1,5 +1,5 @@
 //! Weir's transforms: one module folder per plugin (`aws_parse`, `remap`, `filter`, `route`,
-//! `sample`, `geoip`, `lookup`), plus what several of them share: compiling and running VRL
+//! `sample`, `geoip`, `lookup`, `normalize`), plus what several of them share: compiling and running VRL
 //! programs (`program`, with Weir's own VRL functions), where a program comes from
 //! (`program_source`), the kinds of enrichment tables (`enrichment`) and the `error` object of
 //! events a transform could not process (`error_object`). The AWS log formats they parse live in
@@ -13,6 +13,7 @@ pub mod errors;
 pub mod filter;
 pub mod geoip;
 pub mod lookup;
+pub mod normalize;
 pub mod program;
 pub mod program_source;
 pub mod remap;
@@ -27,6 +28,7 @@ pub fn specs() -> Vec<weir_core::component::ComponentSpec> {
         filter::SPEC,
         geoip::SPEC,
         lookup::SPEC,
+        normalize::SPEC,
         route::SPEC,
         sample::SPEC,
     ]

@@ -19,6 +19,7 @@ use weir_core::output::ERRORS;
 
 use weir_aws::formats::registry::{Format, Shape};
 use weir_aws::formats::{detect, vpc_flow, ParseError, RecordParser};
+use weir_aws::normalize::{normalize, OutputSchema};
 
 use super::context::{self, Contexts, Origin};
 use crate::error_object;
@@ -34,6 +35,8 @@ pub(super) struct Shared {
     pub(super) vpc_flow_format: Option<String>,
     /// Whether to set the `aws_context` fields.
     pub(super) aws_context: bool,
+    /// The schema events come out in.
+    pub(super) schema: OutputSchema,
     pub(super) metrics: ComponentMetrics,
 }
 
@@ -351,6 +354,9 @@ impl Emit<'_> {
             if let Some(meta) = meta {
                 let mut merged = merge(self.shared, record, base.unwrap_or_default());
                 context::apply(context.as_deref(), &mut merged);
+                if self.shared.schema != OutputSchema::Native {
+                    merged = normalize(self.shared.schema, merged.into_map()).into();
+                }
                 self.out.primary.push(Event::new(merged, meta));
             }
         }

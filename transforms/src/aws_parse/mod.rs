@@ -17,6 +17,8 @@
 //!   nothing consuming `<id>.errors`, it continues on the main output, tagged).
 //! * `aws_context` (see [`context`]): `cloud.*` and `aws.service`/`aws.resource.*` from where each
 //!   record was delivered (S3 key, file path, CloudWatch log group), read once per stream.
+//! * `schema = "ecs" | "ocsf"`: each event is rewritten by its format's mapping
+//!   ([`weir_aws::normalize`]) after the context is added, so `cloud.*` lands in its place.
 //! * Every core: the per-stream work above runs in stream order in [`AwsParse`]'s sequential
 //!   step; parsing runs in the batch's [`job`] on any worker thread, with forks of stateful
 //!   parsers taken after the header lines before each record.
@@ -46,6 +48,7 @@ use job::{new_parser, Job, Shared};
 use streams::Streams;
 use weir_aws::formats::registry::{self, Format};
 use weir_aws::formats::{detect, vpc_flow, ParseError};
+use weir_aws::normalize::OutputSchema;
 
 /// Configuration of the `aws_parse` transform.
 ///
@@ -101,6 +104,15 @@ pub struct AwsParseConfig {
     /// context goes to the event's root, also with `target`.
     #[serde(default = "default_aws_context")]
     pub aws_context: bool,
+    /// The schema events come out in: `native` (the parsers' own field names), `ecs` (Elastic
+    /// Common Schema 9.x, with `data_stream.*` named as Elastic's `aws` integration names its
+    /// data streams) or `ocsf` (OCSF 1.1.0, as Amazon Security Lake writes it). Each format
+    /// declares its mappings next to its parser; a format without one for the schema gets the
+    /// schema's base fields (`weir parse --list-formats` says which). Nothing is dropped: native
+    /// fields without a place in the schema are kept under `aws.<name>.*` (ECS) or `unmapped`
+    /// (OCSF). Needs the parsed fields at the event's root (no `target`).
+    #[serde(default)]
+    pub schema: OutputSchema,
 }
 
 impl Default for AwsParseConfig {
@@ -112,6 +124,7 @@ impl Default for AwsParseConfig {
             keep_message: false,
             vpc_flow_format: None,
             aws_context: default_aws_context(),
+            schema: OutputSchema::Native,
         }
     }
 }
@@ -152,6 +165,15 @@ impl PluginCommon for AwsParseConfig {
         }
         if self.target.as_deref() == Some("") {
             problems.push(ConfigProblem::new("target", "must not be empty"));
+        }
+        if self.schema != OutputSchema::Native && self.target.is_some() {
+            problems.push(ConfigProblem::new(
+                "schema",
+                format!(
+                    "`{}` output is a whole document: it needs the parsed fields at the root (remove `target`)",
+                    self.schema
+                ),
+            ));
         }
         if let Some(format) = &self.vpc_flow_format {
             if let Err(e) = vpc_flow::VpcFlowParser::with_format(format) {
@@ -207,6 +229,7 @@ impl AwsParse {
                 keep_message: config.keep_message,
                 vpc_flow_format: config.vpc_flow_format.clone(),
                 aws_context: config.aws_context,
+                schema: config.schema,
                 metrics,
             }),
         })
