@@ -56,6 +56,43 @@ inputs = ["parse.errors"]
 path = "{out}/failed.ndjson"
 "#;
 
+/// Cases `<log>-ecs` and `<log>-ocsf`: [`PARSE`] with `schema = "ecs"` / `"ocsf"`; compare with
+/// `<log>` (the target is ≥ 70 % of its events/s).
+const PARSE_ECS: &str = r#"
+[transforms.parse]
+type = "aws_parse"
+inputs = ["in"]
+schema = "ecs"
+
+[sinks.out]
+type = "file"
+inputs = ["parse"]
+path = "{out}/out.ndjson"
+
+[sinks.failed]
+type = "file"
+inputs = ["parse.errors"]
+path = "{out}/failed.ndjson"
+"#;
+
+/// See [`PARSE_ECS`].
+const PARSE_OCSF: &str = r#"
+[transforms.parse]
+type = "aws_parse"
+inputs = ["in"]
+schema = "ocsf"
+
+[sinks.out]
+type = "file"
+inputs = ["parse"]
+path = "{out}/out.ndjson"
+
+[sinks.failed]
+type = "file"
+inputs = ["parse.errors"]
+path = "{out}/failed.ndjson"
+"#;
+
 /// Case `alb-remap` of `../shared/bench/README.md`: ALB parse, then the README's edit program in
 /// Weir's field names (`elb_status_code` → `http_status`, `client_ip` → `client`, drop the TLS
 /// fields, add `env` and `severity`).
@@ -195,6 +232,48 @@ encoding = "text"
         gen_only: "cloudfront",
         derived_from: None,
         pipeline: PARSE,
+    },
+    Case {
+        name: "alb-ecs",
+        file: "alb.log",
+        gen_only: "alb",
+        derived_from: None,
+        pipeline: PARSE_ECS,
+    },
+    Case {
+        name: "alb-ocsf",
+        file: "alb.log",
+        gen_only: "alb",
+        derived_from: None,
+        pipeline: PARSE_OCSF,
+    },
+    Case {
+        name: "vpc-ecs",
+        file: "vpc.log",
+        gen_only: "vpc",
+        derived_from: None,
+        pipeline: PARSE_ECS,
+    },
+    Case {
+        name: "vpc-ocsf",
+        file: "vpc.log",
+        gen_only: "vpc",
+        derived_from: None,
+        pipeline: PARSE_OCSF,
+    },
+    Case {
+        name: "cloudtrail-ecs",
+        file: "cloudtrail.ndjson",
+        gen_only: "cloudtrail",
+        derived_from: None,
+        pipeline: PARSE_ECS,
+    },
+    Case {
+        name: "cloudtrail-ocsf",
+        file: "cloudtrail.ndjson",
+        gen_only: "cloudtrail",
+        derived_from: None,
+        pipeline: PARSE_OCSF,
     },
 ];
 
