@@ -44,10 +44,13 @@ fn write_lines(path: &Path, line: &str, count: usize) {
 fn ecs_events_go_to_elastics_aws_data_streams() {
     let server = osmem();
     let dir = tempfile::tempdir().unwrap();
-    // One stream per log type: `auto` detects each file's format from its first record.
-    write_lines(&dir.path().join("alb.log"), ALB, 30);
-    write_lines(&dir.path().join("vpc.log"), VPC, 20);
-    write_lines(&dir.path().join("trail.log"), CLOUDTRAIL, 10);
+    // One stream per log type: `auto` detects each file's format from its first record. (In a
+    // folder of their own: Weir's log is a `.log` file of the test directory.)
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    write_lines(&input.join("alb.log"), ALB, 30);
+    write_lines(&input.join("vpc.log"), VPC, 20);
+    write_lines(&input.join("trail.log"), CLOUDTRAIL, 10);
     std::fs::write(
         dir.path().join("pipeline.toml"),
         format!(
@@ -56,7 +59,7 @@ data_dir = "data"
 api.enabled = false
 [sources.in]
 type = "file"
-include = ["*.log"]
+include = ["in/*.log"]
 [transforms.ecs]
 type = "aws_parse"
 inputs = ["in"]
