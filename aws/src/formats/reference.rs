@@ -36,23 +36,22 @@ fn log_groups(format: &Format) -> String {
     }
 }
 
-/// What `schema = "ecs"` gives a format: its data stream, and whether fields are mapped.
-pub fn ecs_words(format: &Format) -> String {
-    let ecs = &format.mappings.ecs;
-    match ecs.map {
-        Some(_) => format!("{} (mapped)", ecs.dataset),
-        None => format!("{} (base fields only)", ecs.dataset),
-    }
-}
-
-fn ecs_cell(format: &Format) -> String {
-    let ecs = &format.mappings.ecs;
-    let mapped = if ecs.map.is_some() {
+/// Whether `schema = "ecs"` maps a format's fields or only sets the base fields.
+fn ecs_mapped(format: &Format) -> &'static str {
+    if format.mappings.ecs.map.is_some() {
         "mapped"
     } else {
         "base fields only"
-    };
-    format!("`{}`, {mapped}", ecs.dataset)
+    }
+}
+
+/// What `schema = "ecs"` gives a format: its data stream, and whether fields are mapped.
+pub fn ecs_words(format: &Format) -> String {
+    format!("{} ({})", format.mappings.ecs.dataset, ecs_mapped(format))
+}
+
+fn ecs_cell(format: &Format) -> String {
+    format!("`{}`, {}", format.mappings.ecs.dataset, ecs_mapped(format))
 }
 
 /// The Markdown table of every format: name, what it is, record shape and how `auto` detects it

@@ -417,3 +417,28 @@ fn record_arns_complete_a_known_origin_of_the_same_account() {
         "another account's ARN is not used"
     );
 }
+
+/// `schema = "ecs"` rewrites each parsed event (here an ALB line: ECS names, native fields under
+/// `aws.elb`); with a `target` it is refused, since an ECS or OCSF event is a whole document.
+#[test]
+fn schema_rewrites_events_and_is_refused_with_a_target() {
+    use weir_aws::normalize::OutputSchema;
+    let alb = "https 2024-05-01T00:00:00.000318Z app/my-lb/50dc6c495c0c9188 81.2.69.142:43942 10.0.18.124:80 0.002 0.005 0.001 200 200 59 3512 \"GET https://www.example.com:443/index.html?a=1 HTTP/1.1\" \"curl/8.0\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 \"Root=1-66318600-882e909d026a8031af025004\" \"www.example.com\" \"arn:aws:acm:us-east-2:123456789012:certificate/12345678\" 0 2024-04-30T23:59:59.985427Z \"forward\" \"-\" \"-\" \"10.0.18.124:80\" \"200\" \"-\" \"-\" TID_f6c4ee255e5152a47e696cf519288917";
+    let (mut transform, _) = build(AwsParseConfig {
+        schema: OutputSchema::Ecs,
+        ..config("alb")
+    });
+    let out = transform_now(transform.as_mut(), lines("lb.log", alb));
+    assert_eq!(out.primary.len(), 1);
+    let event = &out.primary[0];
+    assert_eq!(text(event, "source.ip"), "81.2.69.142");
+    assert_eq!(text(event, "data_stream.dataset"), "aws.elb_logs");
+    assert!(get(event, "aws.elb").is_some(), "{:?}", event.fields);
+    let with_target = AwsParseConfig {
+        schema: OutputSchema::Ocsf,
+        target: Some("parsed".into()),
+        ..config("alb")
+    };
+    let problems = with_target.validate();
+    assert!(problems.iter().any(|p| p.key == "schema"), "{problems:?}");
+}
