@@ -39,12 +39,17 @@ struct Case {
     pipeline: &'static str,
 }
 
-/// Parse cases: file source → `aws_parse` (auto) → NDJSON file sink, as Vector's figures were taken.
-const PARSE: &str = r#"
+/// The parse pipeline with `$options` added to `aws_parse`.
+macro_rules! parse_pipeline {
+    ($options:literal) => {
+        concat!(
+            r#"
 [transforms.parse]
 type = "aws_parse"
 inputs = ["in"]
-
+"#,
+            $options,
+            r#"
 [sinks.out]
 type = "file"
 inputs = ["parse"]
@@ -54,44 +59,20 @@ path = "{out}/out.ndjson"
 type = "file"
 inputs = ["parse.errors"]
 path = "{out}/failed.ndjson"
-"#;
+"#
+        )
+    };
+}
+
+/// Parse cases: file source → `aws_parse` (auto) → NDJSON file sink, as Vector's figures were taken.
+const PARSE: &str = parse_pipeline!("");
 
 /// Cases `<log>-ecs` and `<log>-ocsf`: [`PARSE`] with `schema = "ecs"` / `"ocsf"`; compare with
 /// `<log>` (the target is ≥ 70 % of its events/s).
-const PARSE_ECS: &str = r#"
-[transforms.parse]
-type = "aws_parse"
-inputs = ["in"]
-schema = "ecs"
-
-[sinks.out]
-type = "file"
-inputs = ["parse"]
-path = "{out}/out.ndjson"
-
-[sinks.failed]
-type = "file"
-inputs = ["parse.errors"]
-path = "{out}/failed.ndjson"
-"#;
+const PARSE_ECS: &str = parse_pipeline!("schema = \"ecs\"\n");
 
 /// See [`PARSE_ECS`].
-const PARSE_OCSF: &str = r#"
-[transforms.parse]
-type = "aws_parse"
-inputs = ["in"]
-schema = "ocsf"
-
-[sinks.out]
-type = "file"
-inputs = ["parse"]
-path = "{out}/out.ndjson"
-
-[sinks.failed]
-type = "file"
-inputs = ["parse.errors"]
-path = "{out}/failed.ndjson"
-"#;
+const PARSE_OCSF: &str = parse_pipeline!("schema = \"ocsf\"\n");
 
 /// Case `alb-remap` of `../shared/bench/README.md`: ALB parse, then the README's edit program in
 /// Weir's field names (`elb_status_code` → `http_status`, `client_ip` → `client`, drop the TLS

@@ -85,6 +85,26 @@ impl Service {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// One JSON request to the server (osmem's Elasticsearch API); its JSON answer. Panics
+    /// with the whole response when the answer is not JSON.
+    pub fn json(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
+        use std::io::{Read as _, Write as _};
+        let mut stream = TcpStream::connect(self.address()).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let answer = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or("");
+        serde_json::from_str(answer).unwrap_or_else(|e| panic!("{method} {path}: {e}: {response}"))
+    }
+
     /// Kills the server (an outage); [`Service::restart`] brings it back on the same port.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

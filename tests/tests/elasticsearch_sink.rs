@@ -91,21 +91,7 @@ path = "dead/es.ndjson"
 
 /// A request to osmem; returns the JSON body.
 fn es(server: &Service, method: &str, path: &str, body: &str) -> serde_json::Value {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(server.address()).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {response}"))
+    server.json(method, path, body)
 }
 
 fn count(server: &Service, index: &str) -> u64 {

@@ -3,35 +3,16 @@
 //! enforces mappings): each log type lands in the data stream Elastic's `aws` integration
 //! reads, `logs-aws.<dataset>-default`, named from the events' own `data_stream.*` fields.
 
-use std::io::Read as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use weir_tests::services::{osmem, Service};
+use weir_tests::services::osmem;
 use weir_tests::Weir;
 
 const ALB: &str = "https 2024-05-01T00:00:00.000318Z app/my-lb/50dc6c495c0c9188 81.2.69.142:43942 10.0.18.124:80 0.002 0.005 0.001 200 200 59 3512 \"GET https://www.example.com:443/index.html?a=1 HTTP/1.1\" \"curl/8.0\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 \"Root=1-66318600-882e909d026a8031af025004\" \"www.example.com\" \"arn:aws:acm:us-east-2:123456789012:certificate/12345678\" 0 2024-04-30T23:59:59.985427Z \"forward\" \"-\" \"-\" \"10.0.18.124:80\" \"200\" \"-\" \"-\" TID_f6c4ee255e5152a47e696cf519288917";
 const VPC: &str = "2 123456789012 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
 const CLOUDTRAIL: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::123456789012:user/alice","accountId":"123456789012","userName":"alice"},"eventTime":"2024-03-01T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"eu-west-1","sourceIPAddress":"81.2.69.142","userAgent":"aws-cli/2.15","requestParameters":null,"responseElements":null,"requestID":"R1","eventID":"EV-1","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}"#;
-
-/// A request to osmem; returns the JSON body.
-fn es(server: &Service, method: &str, path: &str, body: &str) -> serde_json::Value {
-    let mut stream = std::net::TcpStream::connect(server.address()).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or("");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {response}"))
-}
 
 fn write_lines(path: &Path, line: &str, count: usize) {
     let mut out = std::fs::File::create(path).unwrap();
@@ -84,17 +65,16 @@ path = "dead.ndjson"
     assert!(status.success(), "{status:?}\n{}", weir.log_text());
     let dead = std::fs::read_to_string(dir.path().join("dead.ndjson")).unwrap_or_default();
     assert!(dead.is_empty(), "dead letters: {dead}");
-    es(&server, "POST", "/_refresh", "");
+    server.json("POST", "/_refresh", "");
     for (stream, want) in [
         ("logs-aws.elb_logs-default", 30),
         ("logs-aws.vpcflow-default", 20),
         ("logs-aws.cloudtrail-default", 10),
     ] {
-        let count = es(&server, "GET", &format!("/{stream}/_count"), "")["count"].as_u64();
+        let count = server.json("GET", &format!("/{stream}/_count"), "")["count"].as_u64();
         assert_eq!(count, Some(want), "{stream}");
     }
-    let hit = es(
-        &server,
+    let hit = server.json(
         "GET",
         "/logs-aws.elb_logs-default/_search",
         r#"{"query":{"match_all":{}},"size":1}"#,
