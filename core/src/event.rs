@@ -9,6 +9,7 @@ use vrl::value::{KeyString, ObjectMap, Value};
 
 use crate::ack::{EventFinalizer, EventFinalizers, EventStatus};
 use crate::fields::Fields;
+use crate::path_record::Found;
 
 /// Where an event came from inside its source: which stream (a file path, an S3 object) and where in it.
 ///
@@ -105,6 +106,13 @@ impl Event {
 
     /// The field at a dotted path (`a.b.c`), if present.
     pub fn get_path(&self, path: &[impl AsRef<str>]) -> Option<&Value> {
+        if let Some(record) = self.fields.path_record() {
+            match record.find(path) {
+                Found::Value(value) => return Some(value),
+                Found::Absent => return None,
+                Found::Nested => {}
+            }
+        }
         let (first, rest) = path.split_first()?;
         let mut value = self.fields.get(first.as_ref())?;
         for segment in rest {

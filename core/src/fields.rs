@@ -14,11 +14,13 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::iter::Peekable;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use foldhash::fast::FixedState;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use vrl::value::{KeyString, ObjectMap, Value};
+
+use crate::path_record::{Found, PathRecord};
 
 /// The field names of a positional format, sorted and unique, shared by all its records; and
 /// the values that are the same in all of them (such as `aws.log_type`), held once here.
@@ -89,6 +91,9 @@ impl Schema {
 pub struct Record {
     schema: Arc<Schema>,
     values: Vec<Option<Value>>,
+    /// Bit `i`: the constant of position `i` was removed (the first 64 positions; removing a
+    /// later constant turns the fields into a map).
+    removed_constants: u64,
 }
 
 impl Record {
@@ -96,7 +101,11 @@ impl Record {
     /// are dropped.
     pub fn new(schema: Arc<Schema>, mut values: Vec<Option<Value>>) -> Self {
         values.resize(schema.keys.len(), None);
-        Self { schema, values }
+        Self {
+            schema,
+            values,
+            removed_constants: 0,
+        }
     }
 
     /// The value of `key`, if the record has one.
@@ -110,7 +119,15 @@ impl Record {
         self.values
             .get(i)
             .and_then(Option::as_ref)
-            .or_else(|| self.schema.constants.get(i).and_then(Option::as_ref))
+            .or_else(|| self.constant(i))
+    }
+
+    /// The schema's constant at position `i`, unless removed from this record.
+    fn constant(&self, i: usize) -> Option<&Value> {
+        if i < 64 && self.removed_constants & (1 << i) != 0 {
+            return None;
+        }
+        self.schema.constants.get(i).and_then(Option::as_ref)
     }
 
     /// The present fields, in key order.
@@ -133,12 +150,19 @@ impl Record {
 
     /// The present fields as a map.
     pub fn into_map(self) -> ObjectMap {
-        let Self { schema, values } = self;
+        let Self {
+            schema,
+            values,
+            removed_constants,
+        } = self;
         // Sized up front (a filtered iterator would grow the map's staging vector step by step)
         // and in key order, so the map is bulk-built without sorting.
         let mut entries = Vec::with_capacity(values.len());
-        for ((key, value), constant) in schema.keys.iter().zip(values).zip(&schema.constants) {
-            if let Some(value) = value.or_else(|| constant.clone()) {
+        let slots = schema.keys.iter().zip(values).zip(&schema.constants);
+        for (i, ((key, value), constant)) in slots.enumerate() {
+            let removed = i < 64 && removed_constants & (1 << i) != 0;
+            let constant = constant.as_ref().filter(|_| !removed);
+            if let Some(value) = value.or_else(|| constant.cloned()) {
                 entries.push((key.clone(), value));
             }
         }
@@ -172,9 +196,30 @@ impl<'a> Iterator for RecordIter<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct Fields {
     record: Option<Record>,
-    /// Every field when `record` is `None`; otherwise the fields the record does not hold (no
-    /// name here has a value in the record).
+    /// Every field when `record` and `paths` are `None`; beside a record, the fields the record
+    /// does not hold (no name here has a value in the record); empty beside `paths`.
     map: ObjectMap,
+    /// Fields at fixed dotted paths (normalized events), written to JSON without a map; readers
+    /// by name see them through a map made on first read.
+    paths: Option<Box<PathFields>>,
+}
+
+/// A [`PathRecord`] and the map it stands for, made when first read by name.
+#[derive(Clone, Debug)]
+struct PathFields {
+    record: PathRecord,
+    map: OnceLock<ObjectMap>,
+}
+
+impl PathFields {
+    fn map(&self) -> &ObjectMap {
+        self.map.get_or_init(|| self.record.to_map())
+    }
+
+    fn into_map(self) -> ObjectMap {
+        let Self { record, map } = self;
+        map.into_inner().unwrap_or_else(|| record.to_map())
+    }
 }
 
 impl Fields {
@@ -191,12 +236,16 @@ impl Fields {
         Self {
             record: Some(record),
             map: others,
+            paths: None,
         }
     }
 
     /// These fields plus those of `others` they lack (a parsed record over its event's other
     /// fields).
     pub fn or_insert_all(mut self, others: ObjectMap) -> Self {
+        if self.paths.is_some() {
+            self.map_mut();
+        }
         for (key, value) in others {
             // Only names the record lacks reach the map: the form stays as it is.
             if !self.contains_key(&key) {
@@ -211,8 +260,20 @@ impl Fields {
         self.record.is_some()
     }
 
+    /// The fields as a path record, if they are one (no mutation has turned them into a map).
+    pub fn path_record(&self) -> Option<&PathRecord> {
+        self.paths.as_ref().map(|p| &p.record)
+    }
+
     /// The value of the top-level field `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
+        if let Some(paths) = &self.paths {
+            return match paths.record.find(&[key]) {
+                Found::Value(value) => Some(value),
+                Found::Absent => None,
+                Found::Nested => paths.map().get(key),
+            };
+        }
         self.record
             .as_ref()
             .and_then(|r| r.get(key))
@@ -226,6 +287,9 @@ impl Fields {
 
     /// Number of top-level fields.
     pub fn len(&self) -> usize {
+        if let Some(paths) = &self.paths {
+            return paths.map().len();
+        }
         let in_record = self.record.as_ref().map_or(0, Record::len);
         in_record + self.map.len()
     }
@@ -237,6 +301,12 @@ impl Fields {
 
     /// The top-level fields in key order (the order of a map's iteration).
     pub fn iter(&self) -> Iter<'_> {
+        if let Some(paths) = &self.paths {
+            return Iter {
+                record: None,
+                map: paths.map().iter().peekable(),
+            };
+        }
         Iter {
             record: self.record.as_ref().map(|r| r.iter().peekable()),
             map: self.map.iter().peekable(),
@@ -245,6 +315,9 @@ impl Fields {
 
     /// The fields as a map to change: a record is turned into map entries first.
     pub fn map_mut(&mut self) -> &mut ObjectMap {
+        if let Some(paths) = self.paths.take() {
+            self.map = paths.into_map();
+        }
         if let Some(record) = self.record.take() {
             let others = std::mem::replace(&mut self.map, record.into_map());
             self.map.extend(others);
@@ -261,33 +334,40 @@ impl Fields {
     /// Sets a top-level field, returning its previous value. A record keeps its form: a name of
     /// its schema is set in its slot, any other name goes to the map beside it.
     pub fn insert(&mut self, key: KeyString, value: Value) -> Option<Value> {
+        if self.paths.is_some() {
+            self.map_mut();
+        }
         let Some(record) = &mut self.record else {
             return self.map.insert(key, value);
         };
         let Some(i) = record.schema.position(&key) else {
             return self.map.insert(key, value);
         };
-        let constant = record.schema.constants.get(i).cloned().flatten();
+        let constant = record.constant(i).cloned();
         let previous = record.values.get_mut(i)?.replace(value);
         // The map may hold a name the record left absent (`with_record` keeps those).
         let in_map = self.map.remove(key.as_str());
         previous.or(in_map).or(constant)
     }
 
-    /// Removes a top-level field, returning its value. A record keeps its form unless the field
-    /// is one of its schema's constants (an absent slot would show the constant again).
+    /// Removes a top-level field, returning its value. A record keeps its form (a removed
+    /// constant is marked removed, for the first 64 positions of a schema).
     pub fn remove(&mut self, key: &str) -> Option<Value> {
+        if self.paths.is_some() {
+            self.map_mut();
+        }
         if let Some(record) = &mut self.record {
-            if let Some(i) = record.schema.position(key) {
-                let has_constant = matches!(record.schema.constants.get(i), Some(Some(_)));
-                if !has_constant {
-                    if let Some(value) = record.values.get_mut(i).and_then(Option::take) {
-                        return Some(value);
-                    }
-                    return self.map.remove(key);
-                }
-            } else {
+            let Some(i) = record.schema.position(key) else {
                 return self.map.remove(key);
+            };
+            let constant = record.constant(i).cloned();
+            if constant.is_none() || i < 64 {
+                let own = record.values.get_mut(i).and_then(Option::take);
+                if constant.is_some() {
+                    record.removed_constants |= 1 << i;
+                    return own.or(constant);
+                }
+                return own.or_else(|| self.map.remove(key));
             }
         }
         // A miss leaves a record as it is.
@@ -295,15 +375,44 @@ impl Fields {
         self.map_mut().remove(key)
     }
 
+    /// Removes a top-level field if `take` says so of its value, returning it: one lookup where
+    /// [`Self::get`] then [`Self::remove`] would make two.
+    pub fn remove_if(&mut self, key: &str, take: impl FnOnce(&Value) -> bool) -> Option<Value> {
+        if let Some(record) = &mut self.record {
+            if let Some(i) = record.schema.position(key) {
+                let has_constant = matches!(record.schema.constants.get(i), Some(Some(_)));
+                if !has_constant {
+                    if let Some(slot) = record.values.get_mut(i) {
+                        if let Some(value) = slot.as_ref() {
+                            return if take(value) { slot.take() } else { None };
+                        }
+                    }
+                    // Absent from the record: the map beside it may have it.
+                    return match self.map.get(key) {
+                        Some(value) if take(value) => self.map.remove(key),
+                        _ => None,
+                    };
+                }
+            }
+        }
+        if !self.get(key).is_some_and(take) {
+            return None;
+        }
+        self.remove(key)
+    }
+
     /// The value of the top-level field `key`, to change (a record keeps its form).
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        if self.paths.is_some() {
+            self.map_mut();
+        }
         let Some(record) = &mut self.record else {
             return self.map.get_mut(key);
         };
         let Some(i) = record.schema.position(key) else {
             return self.map.get_mut(key);
         };
-        let constant = record.schema.constants.get(i).cloned().flatten();
+        let constant = record.constant(i).cloned();
         let slot = record.values.get_mut(i)?;
         if slot.is_none() {
             match constant {
@@ -312,6 +421,19 @@ impl Fields {
             }
         }
         slot.as_mut()
+    }
+}
+
+impl From<PathRecord> for Fields {
+    fn from(record: PathRecord) -> Self {
+        Self {
+            record: None,
+            map: ObjectMap::new(),
+            paths: Some(Box::new(PathFields {
+                record,
+                map: OnceLock::new(),
+            })),
+        }
     }
 }
 
@@ -352,7 +474,11 @@ impl<'a> IntoIterator for &'a Fields {
 
 impl From<ObjectMap> for Fields {
     fn from(map: ObjectMap) -> Self {
-        Self { record: None, map }
+        Self {
+            record: None,
+            map,
+            paths: None,
+        }
     }
 }
 
@@ -420,6 +546,23 @@ mod tests {
         (Fields::with_record(record, others), expected)
     }
 
+    /// [`sample`] where `c` is a constant of the record's schema.
+    fn sample_with_constant() -> (Fields, ObjectMap) {
+        let (fields, mut expected) = sample();
+        let schema = Arc::new(
+            Schema::new(["b", "d", "f"].map(KeyString::from).to_vec())
+                .with_constant("c".into(), Value::from("constant")),
+        );
+        let record = Record::new(
+            schema,
+            vec![Some(Value::from(1)), None, None, Some(Value::from("f"))],
+        );
+        let mut others = fields.into_map();
+        others.retain(|k, _| !matches!(k.as_str(), "b" | "f"));
+        expected.insert("c".into(), Value::from("constant"));
+        (Fields::with_record(record, others), expected)
+    }
+
     #[test]
     fn a_record_reads_like_the_map_it_stands_for() {
         let (fields, expected) = sample();
@@ -458,17 +601,24 @@ mod tests {
     }
 
     #[test]
-    fn removing_a_constant_turns_a_record_into_a_map() {
+    fn removing_a_constant_keeps_the_record_form() {
         let schema = Arc::new(Schema::new(vec!["b".into()]).with_constant("a".into(), 1.into()));
-        let mut fields = Fields::from(Record::new(schema, vec![]));
+        let mut fields = Fields::from(Record::new(schema.clone(), vec![]));
         assert_eq!(fields.get_mut("a"), Some(&mut Value::from(1)));
         assert!(
             fields.is_record(),
             "a constant is copied into its slot to change"
         );
         assert_eq!(fields.remove("a"), Some(Value::from(1)));
-        assert!(!fields.is_record());
+        assert!(fields.is_record());
         assert_eq!(fields.get("a"), None);
+        assert_eq!(fields.remove("a"), None);
+        fields.insert("a".into(), Value::from(2));
+        assert_eq!(fields.get("a"), Some(&Value::from(2)));
+        assert_eq!(fields.clone().into_map().len(), 1);
+        let mut untouched = Fields::from(Record::new(schema, vec![]));
+        assert_eq!(untouched.remove("a"), Some(Value::from(1)));
+        assert!(untouched.into_map().is_empty());
     }
 
     proptest::proptest! {
@@ -477,9 +627,10 @@ mod tests {
         #[test]
         fn record_mutations_match_map_mutations(
             ops in proptest::collection::vec((0u8..3, 0usize..6, 0i64..5), 0..24),
+            constant: bool,
         ) {
             let names = ["a", "b", "c", "d", "f", "z"];
-            let (mut fields, mut map) = sample();
+            let (mut fields, mut map) = if constant { sample_with_constant() } else { sample() };
             for (op, name, n) in ops {
                 let key = names[name];
                 match op {

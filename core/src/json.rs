@@ -15,7 +15,10 @@ pub fn write_object(map: &ObjectMap, out: &mut Vec<u8>) {
 
 /// Appends an event's fields as a compact JSON object (the same bytes as for the equal map).
 pub fn write_fields(fields: &Fields, out: &mut Vec<u8>) {
-    write_members(fields.iter(), out);
+    match fields.path_record() {
+        Some(record) => record.write_json(out),
+        None => write_members(fields.iter(), out),
+    }
 }
 
 /// Appends the members as a compact JSON object.

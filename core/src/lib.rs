@@ -22,6 +22,7 @@ pub mod framing;
 pub mod json;
 pub mod metrics;
 pub mod output;
+pub mod path_record;
 pub mod secret;
 pub mod shutdown;
 pub mod source_kit;

@@ -207,7 +207,7 @@ pub static FORMATS: &[Format] = &[
         detect: Detection { json: Some(firehose_request::detect_json), content_words: "JSON with `requestId` and `records`",
             ..Detection::NONE },
         corpus: &["firehose-http-endpoint"],
-        mappings: Mappings::base("aws.firehose_http_request", "firehose_http_request", "Amazon Data Firehose"),
+        mappings: Mappings::base("aws.firehose_http_request", "aws.firehose_http_request", "Amazon Data Firehose"),
     },
     Format {
         name: cloudwatch::LOG_TYPE,
@@ -218,7 +218,7 @@ pub static FORMATS: &[Format] = &[
         detect: Detection { text: Some(cloudwatch::is_gzip), json: Some(cloudwatch::detect_json), content_words: "gzip magic; JSON with `messageType` or `awslogs`",
             ..Detection::NONE },
         corpus: &["cloudwatch-subscription"],
-        mappings: Mappings::base("aws.cloudwatch_logs", "cloudwatch_logs", "Amazon CloudWatch Logs"),
+        mappings: Mappings::base("aws.cloudwatch_logs", "aws.cloudwatch_logs", "Amazon CloudWatch Logs"),
     },
     Format {
         name: s3_notification::LOG_TYPE,
@@ -229,7 +229,7 @@ pub static FORMATS: &[Format] = &[
         detect: Detection { json: Some(s3_notification::detect_json), content_words: "JSON `Event: s3:TestEvent`, SNS `Type: Notification`, `Records[0].eventSource: aws:s3`, EventBridge `source: aws.s3`",
             ..Detection::NONE },
         corpus: &["s3-event-notifications"],
-        mappings: Mappings::base("aws.s3_notification", "s3_notification", "Amazon S3"),
+        mappings: Mappings::base("aws.s3_notification", "aws.s3_notification", "Amazon S3"),
     },
     Format {
         name: cloudtrail::LOG_TYPE,
@@ -268,7 +268,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["waf"],
-        mappings: Mappings::base("aws.waf", "waf", "AWS WAF"),
+        mappings: Mappings::base("aws.waf", "aws.waf", "AWS WAF"),
     },
     Format {
         name: route53_resolver::LOG_TYPE,
@@ -283,7 +283,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["route53-resolver-query-logs"],
-        mappings: Mappings::base("aws.route53_resolver_logs", "route53_resolver", "Route 53"),
+        mappings: Mappings::base("aws.route53_resolver_logs", "aws.route53_resolver", "Route 53"),
     },
     Format {
         name: firehose_error::LOG_TYPE,
@@ -298,7 +298,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["firehose-error-logs"],
-        mappings: Mappings::base("aws.firehose_error", "firehose_error", "Amazon Data Firehose"),
+        mappings: Mappings::base("aws.firehose_error", "aws.firehose_error", "Amazon Data Firehose"),
     },
     Format {
         name: cloudfront::LOG_TYPE,
@@ -313,7 +313,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["cloudfront-standard"],
-        mappings: Mappings::base("aws.cloudfront_logs", "cloudfront", "Amazon CloudFront"),
+        mappings: Mappings::base("aws.cloudfront_logs", "aws.cloudfront", "Amazon CloudFront"),
     },
     Format {
         name: lambda::LOG_TYPE,
@@ -329,7 +329,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["lambda-cloudwatch"],
-        mappings: Mappings::base("aws.lambda_logs", "lambda", "AWS Lambda"),
+        mappings: Mappings::base("aws.lambda_logs", "aws.lambda", "AWS Lambda"),
     },
     Format {
         name: apigateway::LOG_TYPE,
@@ -344,7 +344,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["apigateway"],
-        mappings: Mappings::base("aws.apigateway_logs", "apigateway", "Amazon API Gateway"),
+        mappings: Mappings::base("aws.apigateway_logs", "aws.apigateway", "Amazon API Gateway"),
     },
     Format {
         name: redshift::USER_ACTIVITY_LOG_TYPE,
@@ -360,7 +360,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
-        mappings: Mappings::base("aws.redshift_user_activity", "redshift", "Amazon Redshift"),
+        mappings: Mappings::base("aws.redshift_user_activity", "aws.redshift", "Amazon Redshift"),
     },
     Format {
         name: redshift::USER_LOG_TYPE,
@@ -376,7 +376,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
-        mappings: Mappings::base("aws.redshift_user", "redshift", "Amazon Redshift"),
+        mappings: Mappings::base("aws.redshift_user", "aws.redshift", "Amazon Redshift"),
     },
     Format {
         name: redshift::CONNECTION_LOG_TYPE,
@@ -392,7 +392,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
-        mappings: Mappings::base("aws.redshift_connection", "redshift", "Amazon Redshift"),
+        mappings: Mappings::base("aws.redshift_connection", "aws.redshift", "Amazon Redshift"),
     },
     Format {
         name: rds::POSTGRESQL_LOG_TYPE,
@@ -407,7 +407,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["rds"],
-        mappings: Mappings::base("aws.rds_postgresql", "rds", "Amazon RDS"),
+        mappings: Mappings::base("aws.rds_postgresql", "aws.rds", "Amazon RDS"),
     },
     Format {
         name: rds::MYSQL_LOG_TYPE,
@@ -422,7 +422,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["rds"],
-        mappings: Mappings::base("aws.rds_mysql", "rds", "Amazon RDS"),
+        mappings: Mappings::base("aws.rds_mysql", "aws.rds", "Amazon RDS"),
     },
     Format {
         name: alb::LOG_TYPE,
@@ -452,7 +452,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["nlb"],
-        mappings: Mappings::base("aws.elb_logs", "elb", "AWS ELB"),
+        mappings: Mappings::base("aws.elb_logs", "aws.elb", "AWS ELB"),
     },
     Format {
         name: route53::LOG_TYPE,
@@ -467,7 +467,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["route53-query-logs"],
-        mappings: Mappings::base("aws.route53_public_logs", "route53", "Route 53"),
+        mappings: Mappings::base("aws.route53_public_logs", "aws.route53", "Route 53"),
     },
     Format {
         name: elb_classic::LOG_TYPE,
@@ -486,7 +486,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["elb-classic"],
-        mappings: Mappings::base("aws.elb_logs", "elb", "AWS ELB"),
+        mappings: Mappings::base("aws.elb_logs", "aws.elb", "AWS ELB"),
     },
     Format {
         name: s3_access::LOG_TYPE,
@@ -501,7 +501,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["s3-access-logs"],
-        mappings: Mappings::base("aws.s3access", "s3access", "Amazon S3"),
+        mappings: Mappings::base("aws.s3access", "aws.s3access", "Amazon S3"),
     },
     Format {
         name: vpc_flow::LOG_TYPE,

@@ -1,5 +1,6 @@
 //! ECS output: the base fields every event carries, the helpers format mappings share, and where
-//! the native fields a mapping did not take are kept (`aws.<native_under>.*`).
+//! the native fields a mapping did not take are kept (`aws.<name>.*`, the format's
+//! [`EcsMapping::native_path`]).
 //!
 //! Base fields, set before the format's mapping runs (so a mapping may refine them):
 //! `@timestamp` (the record's `timestamp`; the time of normalizing when the record has none, as
@@ -9,12 +10,18 @@
 //!
 //! The record's own `cloud` object (the `aws_context` fields, already ECS-shaped) fills what the
 //! mapping left empty in `cloud`, and its `aws` object (`log_type`, `service`, `resource`, …)
-//! stays at `aws`; what conflicts with the mapping's values is kept under `aws.<native_under>`.
+//! stays at `aws`; what differs from the mapping's values at the same place is kept at the
+//! format's [`EcsMapping::native_path`] (equal values are the same information, already in
+//! place).
 
 use chrono::Utc;
 use vrl::value::{ObjectMap, Value};
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
-use super::fields::{fill, is_ip, object_at, push_unique, put, static_text, str_of, take};
+use super::fields::{
+    get, is_ip, keep_native, merge_object, push_unique, put, static_text, str_of, take, Output,
+};
 use super::EcsMapping;
 
 /// The ECS version whose field definitions (`ecs_flat.yml`) the output follows.
@@ -26,9 +33,8 @@ pub const DATA_STREAM_NAMESPACE: &str = "default";
 /// `cloud.provider`, as Elastic writes it.
 pub const CLOUD_PROVIDER: &str = "aws";
 
-/// The native record in ECS (see the [module docs](self)).
-pub fn normalize(mapping: &EcsMapping, mut native: ObjectMap) -> ObjectMap {
-    let mut out = ObjectMap::new();
+/// Writes the native record in ECS into `out` (see the [module docs](self)).
+pub fn normalize(mapping: &EcsMapping, mut native: Fields, out: &mut PathRecordBuilder) {
     let time = match take(&mut native, "timestamp") {
         Some(Value::Timestamp(t)) => t,
         Some(other) => {
@@ -38,37 +44,33 @@ pub fn normalize(mapping: &EcsMapping, mut native: ObjectMap) -> ObjectMap {
         }
         None => Utc::now(),
     };
-    put(&mut out, "@timestamp", Value::Timestamp(time));
-    put(&mut out, "ecs.version", static_text(ECS_VERSION));
-    put(&mut out, "event.kind", static_text("event"));
-    put(&mut out, "event.dataset", static_text(mapping.dataset));
-    put(&mut out, "data_stream.type", static_text(DATA_STREAM_TYPE));
+    put(out, "@timestamp", Value::Timestamp(time));
+    put(out, "ecs.version", static_text(ECS_VERSION));
+    put(out, "event.kind", static_text("event"));
+    put(out, "event.dataset", static_text(mapping.dataset));
+    put(out, "data_stream.type", static_text(DATA_STREAM_TYPE));
+    put(out, "data_stream.dataset", static_text(mapping.dataset));
     put(
-        &mut out,
-        "data_stream.dataset",
-        static_text(mapping.dataset),
-    );
-    put(
-        &mut out,
+        out,
         "data_stream.namespace",
         static_text(DATA_STREAM_NAMESPACE),
     );
     if let Some(map) = mapping.map {
-        map(&mut native, &mut out);
+        map(&mut native, out);
     }
-    finish(mapping, native, out)
+    finish(mapping, native, out);
 }
 
 /// Sets `cloud.provider` and keeps the native fields left over.
-fn finish(mapping: &EcsMapping, mut native: ObjectMap, mut out: ObjectMap) -> ObjectMap {
-    if super::fields::get(&out, "cloud.provider").is_none() {
-        put(&mut out, "cloud.provider", static_text(CLOUD_PROVIDER));
+fn finish(mapping: &EcsMapping, mut native: Fields, out: &mut PathRecordBuilder) {
+    if get(out, "cloud.provider").is_none() {
+        put(out, "cloud.provider", static_text(CLOUD_PROVIDER));
     }
     let mut conflicts = ObjectMap::new();
     for name in ["cloud", crate::formats::AWS] {
         match native.remove(name) {
             Some(Value::Object(from)) => {
-                let left = fill(object_at(&mut out, name), from);
+                let left = merge_object(out, name, from);
                 if !left.is_empty() {
                     conflicts.insert(name.into(), Value::Object(left));
                 }
@@ -79,18 +81,10 @@ fn finish(mapping: &EcsMapping, mut native: ObjectMap, mut out: ObjectMap) -> Ob
             None => {}
         }
     }
-    native.extend(conflicts);
-    if !native.is_empty() {
-        let kept = object_at(&mut out, "aws");
-        let under = object_at(kept, mapping.native_under);
-        let left = fill(under, native);
-        // A native field named like one a mapping put under `aws.<name>` (there are none today)
-        // is kept beside it rather than dropped.
-        if !left.is_empty() {
-            under.insert("native_conflicts".into(), Value::Object(left));
-        }
+    for (name, value) in conflicts {
+        native.insert(name, value);
     }
-    out
+    keep_native(out, mapping.native_path, native);
 }
 
 /// An array of keywords (`event.category`, `event.type`).
@@ -99,14 +93,14 @@ pub fn keywords(words: &[&'static str]) -> Value {
 }
 
 /// Adds an address to `related.ip` if it is an IP address.
-pub fn related_ip(out: &mut ObjectMap, value: Option<&Value>) {
+pub fn related_ip(out: &mut impl Output, value: Option<&Value>) {
     if let Some(v) = value.filter(|v| str_of(v).is_some_and(is_ip)) {
         push_unique(out, "related.ip", v.clone());
     }
 }
 
 /// Adds a name to `related.user`.
-pub fn related_user(out: &mut ObjectMap, value: Option<&Value>) {
+pub fn related_user(out: &mut impl Output, value: Option<&Value>) {
     if let Some(v) = value.filter(|v| str_of(v).is_some_and(|s| !s.is_empty())) {
         push_unique(out, "related.user", v.clone());
     }

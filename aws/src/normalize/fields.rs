@@ -11,11 +11,13 @@
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use vrl::value::{KeyString, ObjectMap, Value};
+use weir_core::fields::Fields;
+use weir_core::path_record::{PathRecordBuilder, PathValue};
 
 /// A string value's text (`Bytes` holding UTF-8, or `String`).
 pub fn str_of(value: &Value) -> Option<&str> {
     match value {
-        Value::Bytes(b) => std::str::from_utf8(b).ok(),
+        Value::Bytes(b) => simdutf8::basic::from_utf8(b).ok(),
         Value::String(s) => Some(&**s),
         _ => None,
     }
@@ -31,11 +33,42 @@ pub fn static_text(s: &'static str) -> Value {
     Value::Bytes(Bytes::from_static(s.as_bytes()))
 }
 
-/// The value at `path`.
-pub fn get<'a>(map: &'a ObjectMap, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let mut value = map.get(parts.next()?)?;
-    for part in parts {
+/// What a mapping reads by dotted path: a parsed record, the output being built, or a map.
+pub trait Lookup {
+    /// The value at `path`.
+    fn lookup(&self, path: &str) -> Option<&Value>;
+}
+
+/// What a mapping takes values from: the native record (or a map inside it).
+pub trait Native: Lookup {
+    /// Removes and returns the value at `path` (not `null`), removing objects it leaves empty.
+    fn take_at(&mut self, path: &str) -> Option<Value>;
+
+    /// [`Self::take_at`] if `take` says so of the value.
+    fn take_at_if(&mut self, path: &str, take: fn(&Value) -> bool) -> Option<Value> {
+        if !self.lookup(path).is_some_and(take) {
+            return None;
+        }
+        self.take_at(path)
+    }
+}
+
+/// What a mapping writes to: the normalized record being built (or a map).
+pub trait Output: Lookup {
+    /// Sets `value` at `path`.
+    fn put_at(&mut self, path: &'static str, value: Value);
+    /// The value at `path`, to change.
+    fn lookup_mut(&mut self, path: &str) -> Option<&mut Value>;
+    /// Whether anything is set at `path` or under it.
+    fn has_under(&self, path: &str) -> bool;
+}
+
+/// The value at `path` inside `value` (`""`: `value` itself).
+fn descend<'a>(mut value: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(value);
+    }
+    for part in path.split('.') {
         match value {
             Value::Object(inner) => value = inner.get(part)?,
             _ => return None,
@@ -44,66 +77,72 @@ pub fn get<'a>(map: &'a ObjectMap, path: &str) -> Option<&'a Value> {
     Some(value)
 }
 
-/// The text at `path`.
-pub fn get_str<'a>(map: &'a ObjectMap, path: &str) -> Option<&'a str> {
-    get(map, path).and_then(str_of)
-}
-
-/// The integer at `path`.
-pub fn get_int(map: &ObjectMap, path: &str) -> Option<i64> {
-    match get(map, path)? {
-        Value::Integer(n) => Some(*n),
-        _ => None,
+fn descend_mut<'a>(mut value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    if path.is_empty() {
+        return Some(value);
     }
-}
-
-/// The timestamp at `path` (a `Value::Timestamp`, or an RFC 3339 text).
-pub fn get_time(map: &ObjectMap, path: &str) -> Option<DateTime<Utc>> {
-    match get(map, path)? {
-        Value::Timestamp(t) => Some(*t),
-        other => str_of(other)
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&Utc)),
-    }
-}
-
-/// Removes and returns the value at `path` (not `null`), removing objects it leaves empty.
-pub fn take(map: &mut ObjectMap, path: &str) -> Option<Value> {
-    match path.split_once('.') {
-        None => {
-            if matches!(map.get(path)?, Value::Null) {
-                return None;
-            }
-            map.remove(path)
-        }
-        Some((first, rest)) => {
-            let Value::Object(inner) = map.get_mut(first)? else {
-                return None;
-            };
-            let taken = take(inner, rest)?;
-            if inner.is_empty() {
-                map.remove(first);
-            }
-            Some(taken)
+    for part in path.split('.') {
+        match value {
+            Value::Object(inner) => value = inner.get_mut(part)?,
+            _ => return None,
         }
     }
+    Some(value)
 }
 
-/// Removes and returns the text at `path`; a value of another type stays.
-pub fn take_str(map: &mut ObjectMap, path: &str) -> Option<Value> {
-    get_str(map, path)?;
-    take(map, path)
+/// `path`'s first name and the rest (`""` when there is no dot).
+fn first_and_rest(path: &str) -> (&str, &str) {
+    path.split_once('.').unwrap_or((path, ""))
 }
 
-/// Removes and returns the integer at `path`; a value of another type stays.
-pub fn take_int(map: &mut ObjectMap, path: &str) -> Option<Value> {
-    get_int(map, path)?;
-    take(map, path)
+impl Lookup for ObjectMap {
+    fn lookup(&self, path: &str) -> Option<&Value> {
+        let (first, rest) = first_and_rest(path);
+        descend(self.get(first)?, rest)
+    }
+}
+
+impl Native for ObjectMap {
+    fn take_at(&mut self, path: &str) -> Option<Value> {
+        match path.split_once('.') {
+            None => {
+                if matches!(self.get(path)?, Value::Null) {
+                    return None;
+                }
+                self.remove(path)
+            }
+            Some((first, rest)) => {
+                let Value::Object(inner) = self.get_mut(first)? else {
+                    return None;
+                };
+                let taken = inner.take_at(rest)?;
+                if inner.is_empty() {
+                    self.remove(first);
+                }
+                Some(taken)
+            }
+        }
+    }
+}
+
+impl Output for ObjectMap {
+    fn put_at(&mut self, path: &'static str, value: Value) {
+        put_in_map(self, path, value);
+    }
+
+    fn lookup_mut(&mut self, path: &str) -> Option<&mut Value> {
+        let (first, rest) = first_and_rest(path);
+        descend_mut(self.get_mut(first)?, rest)
+    }
+
+    fn has_under(&self, path: &str) -> bool {
+        self.lookup(path).is_some()
+    }
 }
 
 /// Sets `value` at the dotted `path` of `out`, making the objects on the way (a non-object on
 /// the way is replaced: `out` is being built by the mapping, so that is a mapping's own choice).
-pub fn put(out: &mut ObjectMap, path: &str, value: Value) {
+fn put_in_map(out: &mut ObjectMap, path: &str, value: Value) {
     match path.split_once('.') {
         None => {
             out.insert(KeyString::from(path), value);
@@ -120,21 +159,142 @@ pub fn put(out: &mut ObjectMap, path: &str, value: Value) {
                 *slot = Value::Object(ObjectMap::new());
             }
             if let Value::Object(inner) = slot {
-                put(inner, rest, value);
+                put_in_map(inner, rest, value);
             }
         }
     }
 }
 
+impl Lookup for Fields {
+    fn lookup(&self, path: &str) -> Option<&Value> {
+        let (first, rest) = first_and_rest(path);
+        descend(self.get(first)?, rest)
+    }
+}
+
+impl Native for Fields {
+    fn take_at_if(&mut self, path: &str, take: fn(&Value) -> bool) -> Option<Value> {
+        if path.contains('.') {
+            if !self.lookup(path).is_some_and(take) {
+                return None;
+            }
+            return self.take_at(path);
+        }
+        self.remove_if(path, |v| !matches!(v, Value::Null) && take(v))
+    }
+
+    fn take_at(&mut self, path: &str) -> Option<Value> {
+        match path.split_once('.') {
+            None => self.remove_if(path, |v| !matches!(v, Value::Null)),
+            Some((first, rest)) => {
+                let Value::Object(inner) = self.get_mut(first)? else {
+                    return None;
+                };
+                let taken = inner.take_at(rest)?;
+                if inner.is_empty() {
+                    self.remove(first);
+                }
+                Some(taken)
+            }
+        }
+    }
+}
+
+impl Lookup for PathRecordBuilder {
+    fn lookup(&self, path: &str) -> Option<&Value> {
+        // The slot at `path`, or the longest path above it whose slot holds what is under it.
+        let mut end = path.len();
+        loop {
+            let (at, rest) = (&path[..end], path.get(end + 1..).unwrap_or(""));
+            match self.slot_value(at) {
+                Some(PathValue::Value(value)) => return descend(value, rest),
+                Some(PathValue::Fields(fields)) if !rest.is_empty() => return fields.lookup(rest),
+                _ => {}
+            }
+            end = at.rfind('.')?;
+        }
+    }
+}
+
+impl Output for PathRecordBuilder {
+    fn put_at(&mut self, path: &'static str, value: Value) {
+        self.put(path, PathValue::Value(value));
+    }
+
+    fn lookup_mut(&mut self, path: &str) -> Option<&mut Value> {
+        match self.slot_value_mut(path)? {
+            PathValue::Value(value) => Some(value),
+            PathValue::Fields(_) => None,
+        }
+    }
+
+    fn has_under(&self, path: &str) -> bool {
+        PathRecordBuilder::has_under(self, path) || self.lookup(path).is_some()
+    }
+}
+
+/// The value at `path`.
+pub fn get<'a>(map: &'a impl Lookup, path: &str) -> Option<&'a Value> {
+    map.lookup(path)
+}
+
+/// The text at `path`.
+pub fn get_str<'a>(map: &'a impl Lookup, path: &str) -> Option<&'a str> {
+    get(map, path).and_then(str_of)
+}
+
+/// The integer at `path`.
+pub fn get_int(map: &impl Lookup, path: &str) -> Option<i64> {
+    match get(map, path)? {
+        Value::Integer(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// The timestamp at `path` (a `Value::Timestamp`, or an RFC 3339 text).
+pub fn get_time(map: &impl Lookup, path: &str) -> Option<DateTime<Utc>> {
+    match get(map, path)? {
+        Value::Timestamp(t) => Some(*t),
+        other => str_of(other)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc)),
+    }
+}
+
+/// Removes and returns the value at `path` (not `null`), removing objects it leaves empty.
+pub fn take(map: &mut impl Native, path: &str) -> Option<Value> {
+    map.take_at(path)
+}
+
+/// Removes and returns the text at `path`; a value of another type stays.
+pub fn take_str(map: &mut impl Native, path: &str) -> Option<Value> {
+    map.take_at_if(path, |v| str_of(v).is_some())
+}
+
+/// Removes and returns the integer at `path`; a value of another type stays.
+pub fn take_int(map: &mut impl Native, path: &str) -> Option<Value> {
+    map.take_at_if(path, |v| matches!(v, Value::Integer(_)))
+}
+
+/// Sets `value` at the dotted `path` of `out`.
+pub fn put(out: &mut impl Output, path: &'static str, value: Value) {
+    out.put_at(path, value);
+}
+
 /// [`put`] when there is a value.
-pub fn put_some(out: &mut ObjectMap, path: &str, value: Option<Value>) {
+pub fn put_some(out: &mut impl Output, path: &'static str, value: Option<Value>) {
     if let Some(value) = value {
         put(out, path, value);
     }
 }
 
 /// Moves the native value at `from` to `to` in `out`; whether there was one.
-pub fn move_to(native: &mut ObjectMap, from: &str, out: &mut ObjectMap, to: &str) -> bool {
+pub fn move_to(
+    native: &mut impl Native,
+    from: &str,
+    out: &mut impl Output,
+    to: &'static str,
+) -> bool {
     match take(native, from) {
         Some(value) => {
             put(out, to, value);
@@ -145,75 +305,120 @@ pub fn move_to(native: &mut ObjectMap, from: &str, out: &mut ObjectMap, to: &str
 }
 
 /// Moves the native text at `from` to `to` (other types stay native).
-pub fn move_str(native: &mut ObjectMap, from: &str, out: &mut ObjectMap, to: &str) {
+pub fn move_str(native: &mut impl Native, from: &str, out: &mut impl Output, to: &'static str) {
     put_some(out, to, take_str(native, from));
 }
 
 /// Moves the native integer at `from` to `to` (other types stay native).
-pub fn move_int(native: &mut ObjectMap, from: &str, out: &mut ObjectMap, to: &str) {
+pub fn move_int(native: &mut impl Native, from: &str, out: &mut impl Output, to: &'static str) {
     put_some(out, to, take_int(native, from));
 }
 
 /// Copies the native value at `from` (not `null`) to `to`, leaving it native.
-pub fn copy_to(native: &ObjectMap, from: &str, out: &mut ObjectMap, to: &str) {
+pub fn copy_to(native: &impl Lookup, from: &str, out: &mut impl Output, to: &'static str) {
     if let Some(value) = get(native, from).filter(|v| !matches!(v, Value::Null)) {
         put(out, to, value.clone());
     }
 }
 
 /// Appends `value` to the array at `path` unless it holds it already (`related.ip` and the like).
-pub fn push_unique(out: &mut ObjectMap, path: &str, value: Value) {
-    let mut items = match take(out, path) {
-        Some(Value::Array(items)) => items,
-        Some(other) => vec![other],
-        None => Vec::new(),
-    };
-    if !items.contains(&value) {
-        items.push(value);
+pub fn push_unique(out: &mut impl Output, path: &'static str, value: Value) {
+    match out.lookup_mut(path) {
+        Some(Value::Array(items)) => {
+            if !items.contains(&value) {
+                items.push(value);
+            }
+        }
+        Some(other) => {
+            if *other != value {
+                let first = std::mem::replace(other, Value::Null);
+                *other = Value::Array(vec![first, value]);
+            }
+        }
+        None => put(out, path, Value::Array(vec![value])),
     }
-    put(out, path, Value::Array(items));
 }
 
-/// Adds the members of `from` that `into` lacks, recursively into objects both have; a member
-/// both have as non-objects keeps `into`'s value, and `from`'s is returned (so the caller can keep
-/// it elsewhere instead of dropping it).
-pub fn fill(into: &mut ObjectMap, from: ObjectMap) -> ObjectMap {
+/// Whether anything is set at `path` of `out` or under it.
+pub fn has_under(out: &impl Output, path: &str) -> bool {
+    out.has_under(path)
+}
+
+/// Puts the object `from` at `name` of `out`, merged with what the mapping set under `name`
+/// (the mapping's values win); returns the members that could not be merged — those whose value
+/// differs from the mapping's at the same path, with what the mapping did not set of an object
+/// both wrote into — for the caller to keep elsewhere. Equal values are the same information,
+/// already in place.
+pub fn merge_object(
+    out: &mut PathRecordBuilder,
+    name: &'static str,
+    mut from: ObjectMap,
+) -> ObjectMap {
+    let left = split_conflicts(out, name, &mut from);
+    if !from.is_empty() {
+        out.put(name, PathValue::Value(Value::Object(from)));
+    }
+    left
+}
+
+/// Removes from `from` (an object to be merged at `path`) the members the mapping set something
+/// at or under; returns those it did not set the same value for.
+fn split_conflicts(out: &PathRecordBuilder, path: &str, from: &mut ObjectMap) -> ObjectMap {
     let mut left = ObjectMap::new();
-    for (name, value) in from {
-        match (into.get_mut(name.as_str()), value) {
-            (Some(Value::Object(have)), Value::Object(add)) => {
-                let rest = fill(have, add);
+    if !out.has_under(path) {
+        return left;
+    }
+    let clashing: Vec<(KeyString, String)> = from
+        .keys()
+        .map(|k| (k.clone(), format!("{path}.{k}")))
+        .filter(|(_, at)| out.has_under(at))
+        .collect();
+    for (name, at) in clashing {
+        let Some(value) = from.remove(name.as_str()) else {
+            continue;
+        };
+        match (out.lookup(&at), value) {
+            (Some(mine), value) => {
+                if *mine != value {
+                    left.insert(name, value);
+                }
+            }
+            (None, Value::Object(mut inner)) => {
+                let mut rest = split_conflicts(out, &at, &mut inner);
+                rest.extend(inner);
                 if !rest.is_empty() {
                     left.insert(name, Value::Object(rest));
                 }
             }
-            (Some(_), value) => {
-                left.insert(name, value);
-            }
             (None, value) => {
-                into.insert(name, value);
+                left.insert(name, value);
             }
         }
     }
     left
 }
 
-/// The object at `path` of `out`, made if missing.
-pub fn object_at<'a>(out: &'a mut ObjectMap, path: &str) -> &'a mut ObjectMap {
-    let mut map = out;
-    for part in path.split('.') {
-        let next = map
-            .entry(KeyString::from(part))
-            .or_insert_with(|| Value::Object(ObjectMap::new()));
-        if !matches!(next, Value::Object(_)) {
-            *next = Value::Object(ObjectMap::new());
-        }
-        let Value::Object(inner) = next else {
-            unreachable!("made an object just above")
-        };
-        map = inner;
+/// Keeps the native fields a mapping left, whole, at `path` of `out` (`aws.elb`, `unmapped`). A
+/// native field named like one the mapping set under `path` is kept beside them, under
+/// `<path>.native_conflicts`, rather than hidden by it.
+pub fn keep_native(out: &mut PathRecordBuilder, path: &'static str, mut native: Fields) {
+    if native.is_empty() {
+        return;
     }
-    map
+    let clashing: Vec<&'static str> = out
+        .names_under(path)
+        .filter(|name| native.contains_key(name))
+        .collect();
+    if !clashing.is_empty() {
+        let mut conflicts = ObjectMap::new();
+        for name in clashing {
+            if let Some(value) = native.remove(name) {
+                conflicts.insert(name.into(), value);
+            }
+        }
+        native.insert("native_conflicts".into(), Value::Object(conflicts));
+    }
+    out.put(path, PathValue::Fields(Box::new(native)));
 }
 
 /// Whether `text` is an IPv4 or IPv6 address.
@@ -246,21 +451,51 @@ mod tests {
     }
 
     #[test]
-    fn put_nests_and_fill_returns_what_it_could_not_place() {
+    fn put_nests_and_push_unique_makes_arrays() {
         let mut out = ObjectMap::new();
         put(&mut out, "a.b", Value::Integer(1));
         put(&mut out, "a.c", Value::Integer(2));
         assert_eq!(out, object(r#"{"a":{"b":1,"c":2}}"#));
-        let left = fill(&mut out, object(r#"{"a":{"b":9,"d":3},"e":4}"#));
-        assert_eq!(out, object(r#"{"a":{"b":1,"c":2,"d":3},"e":4}"#));
-        assert_eq!(left, object(r#"{"a":{"b":9}}"#));
         push_unique(&mut out, "r.ip", text("1.2.3.4"));
         push_unique(&mut out, "r.ip", text("1.2.3.4"));
         assert_eq!(
             get(&out, "r.ip"),
             Some(&Value::Array(vec![text("1.2.3.4")]))
         );
-        object_at(&mut out, "x.y").insert("z".into(), Value::Boolean(true));
-        assert_eq!(get(&out, "x.y.z"), Some(&Value::Boolean(true)));
+        assert!(has_under(&out, "a"));
+        assert!(!has_under(&out, "x"));
+    }
+
+    /// The output being built reads like the map it will be: exact slots, values inside object
+    /// slots, and whether anything is set under a path.
+    #[test]
+    fn a_path_record_builder_reads_like_a_map() {
+        let mut out = PathRecordBuilder::new(std::sync::Arc::default());
+        put(
+            &mut out,
+            "api.request.data",
+            Value::Object(object(r#"{"roleArn":"r"}"#)),
+        );
+        put(&mut out, "actor.user.uid", text("u"));
+        push_unique(&mut out, "related.ip", text("1.2.3.4"));
+        push_unique(&mut out, "related.ip", text("1.2.3.5"));
+        assert_eq!(get_str(&out, "api.request.data.roleArn"), Some("r"));
+        assert_eq!(get_str(&out, "actor.user.uid"), Some("u"));
+        assert_eq!(get(&out, "actor.user"), None);
+        assert!(has_under(&out, "actor.user"));
+        assert!(has_under(&out, "api.request.data.roleArn"));
+        assert!(!has_under(&out, "actor.session"));
+        let mut native = Fields::from(object(r#"{"a":{"b":{"c":1}},"n":null}"#));
+        assert_eq!(take(&mut native, "a.b.c"), Some(Value::Integer(1)));
+        assert_eq!(take(&mut native, "n"), None);
+        assert_eq!(native.into_map(), object(r#"{"n":null}"#));
+        let (record, _) = out.finish();
+        assert_eq!(
+            record.to_map(),
+            object(
+                r#"{"actor":{"user":{"uid":"u"}},"api":{"request":{"data":{"roleArn":"r"}}},
+                    "related":{"ip":["1.2.3.4","1.2.3.5"]}}"#
+            )
+        );
     }
 }

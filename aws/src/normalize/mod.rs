@@ -32,7 +32,9 @@ pub mod url;
 #[cfg(any(test, feature = "schema-validation"))]
 pub mod validate;
 
-use vrl::value::{ObjectMap, Value};
+use vrl::value::ObjectMap;
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
 use crate::formats::registry::{self, Format};
 
@@ -83,7 +85,7 @@ impl std::fmt::Display for OutputSchema {
 /// A format's mapping into one schema: takes what it maps from the native record (the first
 /// argument) and writes schema fields into the output (the second). What it leaves in the native
 /// record is kept by [`normalize`] (see the [module docs](self)).
-pub type MapFn = fn(&mut ObjectMap, &mut ObjectMap);
+pub type MapFn = fn(&mut Fields, &mut PathRecordBuilder);
 
 /// What a format declares about its normalized output, in its [registry](registry) entry.
 #[derive(Clone, Copy, Debug)]
@@ -101,9 +103,9 @@ pub struct EcsMapping {
     /// its data streams (`aws.cloudtrail`, `aws.elb_logs`, …) so that `data_stream` writes go
     /// to the `logs-aws.<dataset>-<namespace>` streams Elastic's dashboards read.
     pub dataset: &'static str,
-    /// The object under `aws` holding the native fields the mapping did not take (`elb` for
-    /// `aws.elb.*`, as Elastic names them).
-    pub native_under: &'static str,
+    /// Where the native fields the mapping did not take are kept: `aws.<name>` (`aws.elb`, as
+    /// Elastic names them).
+    pub native_path: &'static str,
     /// The mapping; `None`: only the base fields are set, every native field is kept.
     pub map: Option<MapFn>,
 }
@@ -123,13 +125,13 @@ impl Mappings {
     /// A format without mappings: base fields only, in both schemas.
     pub const fn base(
         ecs_dataset: &'static str,
-        native_under: &'static str,
+        native_path: &'static str,
         ocsf_product: &'static str,
     ) -> Self {
         Self {
             ecs: EcsMapping {
                 dataset: ecs_dataset,
-                native_under,
+                native_path,
                 map: None,
             },
             ocsf: OcsfMapping {
@@ -152,29 +154,89 @@ impl Mappings {
 
 /// The declaration for records whose `aws.log_type` is missing or names no registered format
 /// (events parsed elsewhere): Elastic's generic "Custom AWS Logs" data stream.
-pub const UNKNOWN_FORMAT: Mappings = Mappings::base("aws_logs.generic", "generic", "AWS");
+pub const UNKNOWN_FORMAT: Mappings = Mappings::base("aws_logs.generic", "aws.generic", "AWS");
 
 /// The record's `aws.log_type`, if it has one.
-pub fn log_type_of(record: &ObjectMap) -> Option<&str> {
-    match record.get(crate::formats::AWS)? {
-        Value::Object(aws) => fields::str_of(aws.get("log_type")?),
-        _ => None,
-    }
+pub fn log_type_of(record: &impl fields::Lookup) -> Option<&str> {
+    fields::get_str(record, "aws.log_type")
 }
 
 /// The registered format of a record, by its `aws.log_type`.
-pub fn format_of(record: &ObjectMap) -> Option<&'static Format> {
+pub fn format_of(record: &Fields) -> Option<&'static Format> {
     log_type_of(record).and_then(registry::find)
 }
 
 /// `record` in `schema`: `Native` returns it unchanged; `Ecs` and `Ocsf` apply the mapping its
 /// format declares (found by `aws.log_type`), or the schema's base fields for a format without
 /// one (or a record of no known format), keeping every native field the mapping did not take.
+///
+/// The result is a [`PathRecord`](weir_core::path_record::PathRecord) of the layout its format's
+/// records share in that schema (learned from the records normalized so far; see [`layouts`]).
+pub fn normalize_fields(schema: OutputSchema, record: Fields) -> Fields {
+    if schema == OutputSchema::Native {
+        return record;
+    }
+    let format = format_of(&record);
+    let mappings = format.map_or(UNKNOWN_FORMAT, |f| f.mappings);
+    let key = (format.map_or("", |f| f.name), schema);
+    let mut out = PathRecordBuilder::new(layouts::current(key));
+    match schema {
+        OutputSchema::Native => {}
+        OutputSchema::Ecs => ecs::normalize(&mappings.ecs, record, &mut out),
+        OutputSchema::Ocsf => ocsf::normalize(&mappings.ocsf, record, &mut out),
+    }
+    let (normalized, learned) = out.finish();
+    if let Some(layout) = learned {
+        layouts::learned(key, layout);
+    }
+    normalized.into()
+}
+
+/// [`normalize_fields`] of a map, as a map.
 pub fn normalize(schema: OutputSchema, record: ObjectMap) -> ObjectMap {
-    let mappings = format_of(&record).map_or(UNKNOWN_FORMAT, |f| f.mappings);
     match schema {
         OutputSchema::Native => record,
-        OutputSchema::Ecs => ecs::normalize(&mappings.ecs, record),
-        OutputSchema::Ocsf => ocsf::normalize(&mappings.ocsf, record),
+        _ => normalize_fields(schema, record.into()).into_map(),
+    }
+}
+
+/// The output layouts of each format in each schema, shared by all threads.
+///
+/// A layout grows while records bring paths it lacks (a mapping writes a bounded set of literal
+/// paths, so it stops growing after the first records of each kind); reading it costs one
+/// lock-free load per record.
+pub mod layouts {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock};
+
+    use arc_swap::ArcSwap;
+    use weir_core::path_record::PathLayout;
+
+    use super::OutputSchema;
+
+    /// A format's name (`""` for records of no known format) and schema.
+    pub type Key = (&'static str, OutputSchema);
+
+    type Layouts = HashMap<Key, Arc<PathLayout>>;
+
+    static LAYOUTS: LazyLock<ArcSwap<Layouts>> = LazyLock::new(ArcSwap::default);
+
+    /// The layout records of `key` start from (empty before the first).
+    pub fn current(key: Key) -> Arc<PathLayout> {
+        LAYOUTS.load().get(&key).cloned().unwrap_or_default()
+    }
+
+    /// Shares a layout a record extended, unless a larger one is shared already.
+    pub fn learned(key: Key, layout: Arc<PathLayout>) {
+        LAYOUTS.rcu(|all| {
+            let mut all = Layouts::clone(all);
+            let larger = all
+                .get(&key)
+                .is_some_and(|have| have.paths().len() >= layout.paths().len());
+            if !larger {
+                all.insert(key, layout.clone());
+            }
+            all
+        });
     }
 }

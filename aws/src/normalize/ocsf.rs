@@ -9,14 +9,16 @@
 //! `cloud.provider = "AWS"` (with `account.uid` and `region` from the record's own `cloud`
 //! object, the `aws_context` fields), and `unmapped` holding every native field left.
 //!
-//! Times are `timestamp_t` epoch milliseconds; [`set_time`] also writes the `*_dt` attribute of
+//! Times are `timestamp_t` epoch milliseconds; [`set_time!`](crate::set_time) also writes the `*_dt` attribute of
 //! the `datetime` profile as a `Value::Timestamp` (an RFC 3339 string when written), and the
 //! `cloud` and `datetime` profiles are listed on every event.
 
 use chrono::{DateTime, Utc};
-use vrl::value::{ObjectMap, Value};
+use vrl::value::Value;
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
-use super::fields::{self, fill, get, object_at, push_unique, put, static_text, str_of, take};
+use super::fields::{self, get, keep_native, push_unique, put, static_text, str_of, take, Output};
 use super::OcsfMapping;
 
 /// The OCSF version of every event (`metadata.version`).
@@ -126,7 +128,7 @@ pub const STATUS_FAILURE: i64 = 2;
 
 /// Sets the class, its activity and what follows from them (`category_uid`, `type_uid` =
 /// class × 100 + activity, and the names).
-pub fn set_class(out: &mut ObjectMap, class: OcsfClass, activity_id: i64) {
+pub fn set_class(out: &mut impl Output, class: OcsfClass, activity_id: i64) {
     put(out, "class_uid", Value::Integer(class.uid()));
     put(out, "class_name", static_text(class.caption()));
     put(out, "category_uid", Value::Integer(class.category_uid()));
@@ -140,18 +142,33 @@ pub fn set_class(out: &mut ObjectMap, class: OcsfClass, activity_id: i64) {
 }
 
 /// Lists `profile` in `metadata.profiles`.
-pub fn add_profile(out: &mut ObjectMap, profile: Profile) {
+pub fn add_profile(out: &mut impl Output, profile: Profile) {
     push_unique(out, "metadata.profiles", static_text(profile.as_str()));
 }
 
-/// Sets a `timestamp_t` attribute (epoch milliseconds) and its `*_dt` sibling.
-pub fn set_time(out: &mut ObjectMap, path: &str, time: DateTime<Utc>) {
+/// Sets a `timestamp_t` attribute (epoch milliseconds) at `path` and its `*_dt` sibling at
+/// `dt_path` (see [`set_time!`](crate::set_time), which names both from one literal).
+pub fn set_time_at(
+    out: &mut impl Output,
+    path: &'static str,
+    dt_path: &'static str,
+    time: DateTime<Utc>,
+) {
     put(out, path, Value::Integer(time.timestamp_millis()));
-    put(out, &format!("{path}_dt"), Value::Timestamp(time));
+    put(out, dt_path, Value::Timestamp(time));
+}
+
+/// `set_time!(out, "start_time", t)`: sets the `timestamp_t` attribute and its `_dt` sibling
+/// (`start_time_dt`), both paths literals.
+#[macro_export]
+macro_rules! set_time {
+    ($out:expr, $path:literal, $time:expr) => {
+        $crate::normalize::ocsf::set_time_at($out, $path, concat!($path, "_dt"), $time)
+    };
 }
 
 /// `status_id` and `status` for success or failure.
-pub fn set_status(out: &mut ObjectMap, success: bool) {
+pub fn set_status(out: &mut impl Output, success: bool) {
     let (id, name) = if success {
         (STATUS_SUCCESS, "Success")
     } else {
@@ -161,63 +178,48 @@ pub fn set_status(out: &mut ObjectMap, success: bool) {
     put(out, "status", static_text(name));
 }
 
-/// The native record in OCSF (see the [module docs](self)).
-pub fn normalize(mapping: &OcsfMapping, mut native: ObjectMap) -> ObjectMap {
-    let mut out = ObjectMap::new();
+/// Writes the native record in OCSF into `out` (see the [module docs](self)).
+pub fn normalize(mapping: &OcsfMapping, mut native: Fields, out: &mut PathRecordBuilder) {
     if let Some(map) = mapping.map {
-        map(&mut native, &mut out);
+        map(&mut native, out);
     }
-    finish(mapping, native, out)
+    finish(mapping, native, out);
 }
 
 /// The fields every event carries, and `unmapped`.
-fn finish(mapping: &OcsfMapping, mut native: ObjectMap, mut out: ObjectMap) -> ObjectMap {
-    if !out.contains_key("class_uid") {
-        set_class(&mut out, OcsfClass::BaseEvent, ACTIVITY_UNKNOWN);
+fn finish(mapping: &OcsfMapping, mut native: Fields, out: &mut PathRecordBuilder) {
+    if get(out, "class_uid").is_none() {
+        set_class(out, OcsfClass::BaseEvent, ACTIVITY_UNKNOWN);
     }
-    if !out.contains_key("time") {
-        let time = match fields::get(&native, "timestamp") {
+    if get(out, "time").is_none() {
+        let time = match get(&native, "timestamp") {
             Some(Value::Timestamp(t)) => {
                 let t = *t;
-                native.remove("timestamp");
+                take(&mut native, "timestamp");
                 t
             }
             _ => Utc::now(),
         };
-        set_time(&mut out, "time", time);
+        crate::set_time!(out, "time", time);
     }
-    if !out.contains_key("severity_id") {
-        put(&mut out, "severity_id", Value::Integer(1));
-        put(&mut out, "severity", static_text("Informational"));
+    if get(out, "severity_id").is_none() {
+        put(out, "severity_id", Value::Integer(1));
+        put(out, "severity", static_text("Informational"));
     }
-    put(&mut out, "metadata.version", static_text(OCSF_VERSION));
-    put(
-        &mut out,
-        "metadata.product.vendor_name",
-        static_text(VENDOR),
-    );
-    if get(&out, "metadata.product.name").is_none() {
-        put(
-            &mut out,
-            "metadata.product.name",
-            static_text(mapping.product),
-        );
+    put(out, "metadata.version", static_text(OCSF_VERSION));
+    put(out, "metadata.product.vendor_name", static_text(VENDOR));
+    if get(out, "metadata.product.name").is_none() {
+        put(out, "metadata.product.name", static_text(mapping.product));
     }
-    add_profile(&mut out, Profile::Cloud);
-    add_profile(&mut out, Profile::Datetime);
-    cloud_from_context(&mut native, &mut out);
-    if !native.is_empty() {
-        let left = fill(object_at(&mut out, "unmapped"), native);
-        if !left.is_empty() {
-            put(&mut out, "unmapped.native_conflicts", Value::Object(left));
-        }
-    }
-    out
+    add_profile(out, Profile::Cloud);
+    add_profile(out, Profile::Datetime);
+    cloud_from_context(&mut native, out);
+    keep_native(out, "unmapped", native);
 }
 
 /// `cloud` from the record's `aws_context` fields (ECS-shaped: `cloud.account.id`,
 /// `cloud.region`), filling what the mapping did not set; the rest of them stays native.
-fn cloud_from_context(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn cloud_from_context(native: &mut Fields, out: &mut PathRecordBuilder) {
     put(out, "cloud.provider", static_text(VENDOR));
     if fields::get_str(native, "cloud.provider").is_some_and(|p| p.eq_ignore_ascii_case(VENDOR)) {
         take(native, "cloud.provider");
@@ -236,15 +238,37 @@ fn cloud_from_context(native: &mut ObjectMap, out: &mut ObjectMap) {
 
 /// An endpoint's `ip`, or `domain` and `svc_name` for a name that is not an address (an AWS
 /// service calling another, as CloudTrail's `sourceIPAddress` may be): `svc_name` is what lets
-/// such an endpoint meet OCSF's "at least one of ip, uid, name, hostname, svc_name, …".
-pub fn set_address(out: &mut ObjectMap, endpoint: &str, address: Value) {
+/// such an endpoint meet OCSF's "at least one of ip, uid, name, hostname, svc_name, …". See
+/// [`set_address!`](crate::set_address), which names the three paths from the endpoint's.
+pub fn set_address_at(
+    out: &mut impl Output,
+    [ip, svc_name, domain]: [&'static str; 3],
+    address: Value,
+) {
     match str_of(&address) {
-        Some(text) if fields::is_ip(text) => put(out, &format!("{endpoint}.ip"), address),
+        Some(text) if fields::is_ip(text) => put(out, ip, address),
         _ => {
-            put(out, &format!("{endpoint}.svc_name"), address.clone());
-            put(out, &format!("{endpoint}.domain"), address);
+            put(out, svc_name, address.clone());
+            put(out, domain, address);
         }
     }
+}
+
+/// `set_address!(out, "src_endpoint", address)`: [`set_address_at`] with the endpoint's `ip`,
+/// `svc_name` and `domain` paths.
+#[macro_export]
+macro_rules! set_address {
+    ($out:expr, $endpoint:literal, $address:expr) => {
+        $crate::normalize::ocsf::set_address_at(
+            $out,
+            [
+                concat!($endpoint, ".ip"),
+                concat!($endpoint, ".svc_name"),
+                concat!($endpoint, ".domain"),
+            ],
+            $address,
+        )
+    };
 }
 
 /// HTTP Activity's `activity_id` of a request method (99 Other for methods OCSF does not list,

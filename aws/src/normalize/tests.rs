@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use vrl::value::{ObjectMap, Value};
+use weir_core::fields::Fields;
 
 use super::validate::ecs::EcsFields;
 use super::validate::ocsf::OcsfSchema;
@@ -60,6 +61,20 @@ fn parser_for(format: &Format, file: &Path) -> Box<dyn RecordParser> {
 /// when they parse whole, multi-line formats framed by their `record_start`, others line by line
 /// (records that do not parse are not this test's subject).
 fn corpus_records(format: &Format) -> Vec<(PathBuf, ObjectMap)> {
+    corpus_parsed(format, |parser, data, out| parser.parse(data, out).is_ok())
+}
+
+/// [`corpus_records`] as the parsers' own fields (record form, for positional formats).
+fn corpus_fields(format: &Format) -> Vec<(PathBuf, Fields)> {
+    corpus_parsed(format, |parser, data, out| {
+        parser.parse_fields(data, out).is_ok()
+    })
+}
+
+fn corpus_parsed<T>(
+    format: &Format,
+    parse: impl Fn(&mut dyn RecordParser, &Bytes, &mut Vec<T>) -> bool,
+) -> Vec<(PathBuf, T)> {
     let mut files = Vec::new();
     for folder in format.corpus {
         samples(&corpus_dir().join(folder), &mut files);
@@ -70,7 +85,7 @@ fn corpus_records(format: &Format) -> Vec<(PathBuf, ObjectMap)> {
         let mut out = Vec::new();
         let whole = matches!(format.shape, Shape::Json | Shape::Envelope)
             && std::fs::read(&file)
-                .map(|data| parser.parse(&Bytes::from(data), &mut out).is_ok())
+                .map(|data| parse(parser.as_mut(), &Bytes::from(data), &mut out))
                 .unwrap_or(false);
         if !whole {
             out.clear();
@@ -81,7 +96,7 @@ fn corpus_records(format: &Format) -> Vec<(PathBuf, ObjectMap)> {
                 messages
             };
             for record in records {
-                let _ = parser.parse(&record, &mut out);
+                let _ = parse(parser.as_mut(), &record, &mut out);
             }
         }
         records.extend(out.into_iter().map(|r| (file.clone(), r)));
@@ -167,6 +182,47 @@ fn every_ecs_event_of_the_corpus_is_valid_ecs() {
         violations.len(),
         violations.join("\n")
     );
+}
+
+/// Normalized events, in the path-record form `aws_parse` emits, read and write as the maps
+/// they stand for: for every corpus record of every format, from the parsers' own fields (record
+/// form, constants and all), in both schemas; and the second pass over each record, with the
+/// layout learned from the first, gives the same.
+#[test]
+fn path_records_write_what_their_maps_write() {
+    let mut checked = 0;
+    for format in FORMATS {
+        for (file, mut native) in corpus_fields(format) {
+            // Records without a time are normalized at "now": give them one to compare.
+            if native.get("timestamp").is_none() {
+                native.insert(
+                    "timestamp".into(),
+                    Value::Timestamp(chrono::DateTime::UNIX_EPOCH),
+                );
+            }
+            for schema in [OutputSchema::Ecs, OutputSchema::Ocsf] {
+                let expect = normalize(schema, native.clone().into_map());
+                for _ in 0..2 {
+                    let event = normalize_fields(schema, native.clone());
+                    assert!(event.path_record().is_some(), "{}", format.name);
+                    let mut written = Vec::new();
+                    weir_core::json::write_fields(&event, &mut written);
+                    let mut from_map = Vec::new();
+                    weir_core::json::write_object(&expect, &mut from_map);
+                    assert_eq!(
+                        String::from_utf8_lossy(&written),
+                        String::from_utf8_lossy(&from_map),
+                        "{} {schema} {}",
+                        format.name,
+                        file.display()
+                    );
+                    assert_eq!(event, expect, "{} {schema}", format.name);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
 }
 
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.

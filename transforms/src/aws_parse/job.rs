@@ -19,7 +19,7 @@ use weir_core::output::ERRORS;
 
 use weir_aws::formats::registry::{Format, Shape};
 use weir_aws::formats::{detect, vpc_flow, ParseError, RecordParser};
-use weir_aws::normalize::{normalize, OutputSchema};
+use weir_aws::normalize::{normalize_fields, OutputSchema};
 
 use super::context::{self, Contexts, Origin};
 use crate::error_object;
@@ -355,7 +355,7 @@ impl Emit<'_> {
                 let mut merged = merge(self.shared, record, base.unwrap_or_default());
                 context::apply(context.as_deref(), &mut merged);
                 if self.shared.schema != OutputSchema::Native {
-                    merged = normalize(self.shared.schema, merged.into_map()).into();
+                    merged = normalize_fields(self.shared.schema, merged);
                 }
                 self.out.primary.push(Event::new(merged, meta));
             }

@@ -6,7 +6,7 @@
 //! Events keep no state, so batches run on every worker thread.
 
 use serde::{Deserialize, Serialize};
-use weir_aws::normalize::{normalize, OutputSchema};
+use weir_aws::normalize::{normalize_fields, OutputSchema};
 use weir_core::component::{
     BatchTransform, BuildContext, BuildError, ComponentSpec, ConfigProblem, ParseConfig,
     PluginCommon, Stateless, Transform, TransformConfig, TransformOutput,
@@ -59,7 +59,7 @@ impl BatchTransform for Normalize {
         for mut event in events {
             if self.schema != OutputSchema::Native {
                 let fields = std::mem::take(&mut event.fields);
-                event.fields = normalize(self.schema, fields.into_map()).into();
+                event.fields = normalize_fields(self.schema, fields);
             }
             out.primary.push(event);
         }
@@ -79,6 +79,7 @@ pub const SPEC: ComponentSpec = ComponentSpec {
 mod tests {
     use super::*;
     use vrl::value::{ObjectMap, Value};
+    use weir_aws::normalize::normalize;
     use weir_core::event::EventMetadata;
 
     fn run(schema: OutputSchema, fields: ObjectMap) -> ObjectMap {

@@ -3,7 +3,9 @@
 //! `aws.elb.name` is the load balancer, and every other native field stays under `aws.elb.*`
 //! (target address and port, target group, processing times, actions, classification, …).
 
-use vrl::value::{ObjectMap, Value};
+use vrl::value::Value;
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
 use crate::normalize::ecs::{keywords, related_ip, tls_version};
 use crate::normalize::fields::{
@@ -12,7 +14,7 @@ use crate::normalize::fields::{
 use crate::normalize::url;
 
 /// See the [module docs](self).
-pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
+pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     put(out, "event.category", keywords(&["web"]));
     if let Some(status) = get_int(native, "elb_status_code") {
         let outcome = if status < 400 { "success" } else { "failure" };

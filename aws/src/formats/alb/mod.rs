@@ -68,7 +68,7 @@ mod tests;
 pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
     ecs: crate::normalize::EcsMapping {
         dataset: "aws.elb_logs",
-        native_under: "elb",
+        native_path: "aws.elb",
         map: Some(ecs::map),
     },
     ocsf: crate::normalize::OcsfMapping {

@@ -11,27 +11,30 @@
 //! number and fingerprints, which the log does not have. Processing times, rule priority,
 //! actions, trace ids, classification and the target group stay in `unmapped` too.
 
-use vrl::value::{ObjectMap, Value};
+use vrl::value::Value;
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
 use crate::normalize::fields::{
     copy_to, get, get_int, get_str, move_int, move_str, put, static_text, take, text,
 };
-use crate::normalize::ocsf::{http_activity_of, set_class, set_status, set_time, OcsfClass};
+use crate::normalize::ocsf::{http_activity_of, set_class, set_status, OcsfClass};
 use crate::normalize::url;
+use crate::set_time;
 
 /// See the [module docs](self).
-pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
+pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     let activity = http_activity_of(get_str(native, "request_method"));
     set_class(out, OcsfClass::HttpActivity, activity);
-    for (from, to) in [
-        ("timestamp", "time"),
-        ("request_creation_time", "start_time"),
-    ] {
-        if let Some(Value::Timestamp(t)) = get(native, from) {
-            let t = *t;
-            take(native, from);
-            set_time(out, to, t);
-        }
+    if let Some(Value::Timestamp(t)) = get(native, "timestamp") {
+        let t = *t;
+        take(native, "timestamp");
+        set_time!(out, "time", t);
+    }
+    if let Some(Value::Timestamp(t)) = get(native, "request_creation_time") {
+        let t = *t;
+        take(native, "request_creation_time");
+        set_time!(out, "start_time", t);
     }
     put(
         out,

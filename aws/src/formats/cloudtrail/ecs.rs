@@ -11,14 +11,16 @@
 //! (`creation`, `access`, `change`, `deletion`, `info`). `event.outcome` is `failure` when the
 //! event has an `errorCode` (or a ConsoleLogin says `Failure`), else `success`.
 
-use vrl::value::{ObjectMap, Value};
+use vrl::value::Value;
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
 use super::classify::{classify, AuthenticationActivity, EventKind};
 use crate::normalize::ecs::{keywords, related_ip, related_user, tls_version};
 use crate::normalize::fields::{copy_to, get, get_str, get_time, is_ip, move_str, put, take, text};
 
 /// See the [module docs](self).
-pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
+pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     if let Some(Value::Timestamp(t)) = get(out, "@timestamp") {
         if get_time(native, "eventTime") == Some(*t) {
             take(native, "eventTime");
@@ -84,7 +86,7 @@ pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
 }
 
 /// `source.address`, and `source.ip` when it is an address (not a service name).
-fn source(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn source(native: &mut Fields, out: &mut PathRecordBuilder) {
     if get_str(native, "sourceIPAddress").is_some_and(is_ip) {
         copy_to(native, "sourceIPAddress", out, "source.ip");
         related_ip(out, get(native, "sourceIPAddress"));
@@ -93,7 +95,7 @@ fn source(native: &mut ObjectMap, out: &mut ObjectMap) {
 }
 
 /// `user.name`: the IAM user's name, else the name of the role a session was issued by.
-fn user_name(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn user_name(native: &mut Fields, out: &mut PathRecordBuilder) {
     if get_str(native, "userIdentity.userName").is_some() {
         related_user(out, get(native, "userIdentity.userName"));
         move_str(native, "userIdentity.userName", out, "user.name");

@@ -355,7 +355,7 @@ mod tests;
 pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
     ecs: crate::normalize::EcsMapping {
         dataset: "aws.cloudtrail",
-        native_under: "cloudtrail",
+        native_path: "aws.cloudtrail",
         map: Some(ecs::map),
     },
     ocsf: crate::normalize::OcsfMapping {

@@ -21,17 +21,21 @@
 //! type, accountId}`. `actor` on 3001/3002 belongs to OCSF's `host` profile, which is then listed.
 
 use vrl::value::{ObjectMap, Value};
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
 use super::classify::{classify, AuthenticationActivity, EventKind};
 use crate::normalize::fields::{
-    copy_to, get, get_str, get_time, move_str, move_to, put, put_some, take, take_str, text,
+    copy_to, get, get_str, get_time, has_under, move_str, move_to, put, put_some, take, take_str,
+    text,
 };
 use crate::normalize::ocsf::{
-    add_profile, set_address, set_class, set_status, set_time, OcsfClass, Profile, ACTIVITY_OTHER,
+    add_profile, set_class, set_status, OcsfClass, Profile, ACTIVITY_OTHER,
 };
+use crate::{set_address, set_time};
 
 /// See the [module docs](self).
-pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
+pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     let name = get_str(native, "eventName").unwrap_or_default().to_owned();
     let insight = get_str(native, "eventType") == Some("AwsCloudTrailInsight");
     let kind = classify(
@@ -74,14 +78,14 @@ pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
 }
 
 /// What every CloudTrail event has: times, metadata, `api`, `cloud`.
-fn common(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn common(native: &mut Fields, out: &mut PathRecordBuilder) {
     if let Some(Value::Timestamp(t)) = get(native, "timestamp") {
         let t = *t;
         take(native, "timestamp");
         if get_time(native, "eventTime") == Some(t) {
             take(native, "eventTime");
         }
-        set_time(out, "time", t);
+        set_time!(out, "time", t);
     }
     for (from, to) in [
         ("eventID", "metadata.uid"),
@@ -106,15 +110,15 @@ fn common(native: &mut ObjectMap, out: &mut ObjectMap) {
 }
 
 /// `src_endpoint` from `sourceIPAddress` and `vpcEndpointId`.
-fn set_address_fields(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn set_address_fields(native: &mut Fields, out: &mut PathRecordBuilder) {
     if let Some(address) = take_str(native, "sourceIPAddress") {
-        set_address(out, "src_endpoint", address);
+        set_address!(out, "src_endpoint", address);
     }
     move_str(native, "vpcEndpointId", out, "src_endpoint.uid");
 }
 
 /// `actor` from `userIdentity`.
-fn actor(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn actor(native: &mut Fields, out: &mut PathRecordBuilder) {
     let identity_type = get_str(native, "userIdentity.type").map(str::to_owned);
     for (from, to) in [
         ("userIdentity.arn", "actor.user.uid"),
@@ -134,7 +138,7 @@ fn actor(native: &mut ObjectMap, out: &mut ObjectMap) {
     ] {
         move_str(native, from, out, to);
     }
-    if get(out, "actor.user").is_some() {
+    if has_under(out, "actor.user") {
         if let Some(kind) = identity_type {
             take(native, "userIdentity.type");
             put(
@@ -157,7 +161,7 @@ fn actor(native: &mut ObjectMap, out: &mut ObjectMap) {
     let created = "userIdentity.sessionContext.attributes.creationDate";
     if let Some(t) = get_time(native, created) {
         take(native, created);
-        set_time(out, "actor.session.created_time", t);
+        set_time!(out, "actor.session.created_time", t);
     }
 }
 
@@ -173,7 +177,11 @@ fn user_type_id(identity_type: &str) -> i64 {
 }
 
 /// Authentication 3002's own attributes.
-fn authentication(native: &mut ObjectMap, out: &mut ObjectMap, activity: AuthenticationActivity) {
+fn authentication(
+    native: &mut Fields,
+    out: &mut PathRecordBuilder,
+    activity: AuthenticationActivity,
+) {
     // The event source (taken as `api.service.name` already) is the service signed in to.
     put_some(out, "service.name", get(out, "api.service.name").cloned());
     move_str(
@@ -202,24 +210,25 @@ fn authentication(native: &mut ObjectMap, out: &mut ObjectMap, activity: Authent
 }
 
 /// `user` (required by 3001 and 3002) as the calling identity, when the event names no other.
-fn identity_as_user(native: &ObjectMap, out: &mut ObjectMap) {
+fn identity_as_user(native: &Fields, out: &mut PathRecordBuilder) {
     copy_to(native, "userIdentity.arn", out, "user.uid");
     copy_to(native, "userIdentity.userName", out, "user.name");
     copy_to(native, "userIdentity.accountId", out, "user.account.uid");
-    if get(out, "user").is_none() {
+    if !has_under(out, "user") {
         copy_to(native, "userIdentity.principalId", out, "user.uid");
     }
 }
 
 /// Account Change 3001's `user`: the user or role changed.
-fn changed_user(native: &mut ObjectMap, out: &mut ObjectMap) {
-    let request = |out: &ObjectMap, native: &ObjectMap, key: &str| {
+fn changed_user(native: &mut Fields, out: &mut PathRecordBuilder) {
+    let request = |out: &PathRecordBuilder, native: &Fields, key: &str| {
         get(out, &format!("api.request.data.{key}"))
             .or_else(|| get(native, &format!("requestParameters.{key}")))
             .cloned()
     };
-    let response =
-        |out: &ObjectMap, path: &str| get(out, &format!("api.response.data.{path}")).cloned();
+    let response = |out: &PathRecordBuilder, path: &str| {
+        get(out, &format!("api.response.data.{path}")).cloned()
+    };
     let name = request(out, native, "userName")
         .or_else(|| request(out, native, "roleName"))
         .or_else(|| response(out, "user.userName"))
@@ -234,7 +243,7 @@ fn changed_user(native: &mut ObjectMap, out: &mut ObjectMap) {
 }
 
 /// API Activity's `resources` from CloudTrail's `resources` (ARN, type, account).
-fn resources(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn resources(native: &mut Fields, out: &mut PathRecordBuilder) {
     let Some(Value::Array(items)) = get(native, "resources") else {
         return;
     };

@@ -5,7 +5,9 @@
 //! `pkt_*`, the ECS-task and Transit Gateway fields, …).
 
 use chrono::DateTime;
-use vrl::value::{ObjectMap, Value};
+use vrl::value::Value;
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
 use crate::normalize::ecs::{keywords, related_ip, transport_of};
 use crate::normalize::fields::{
@@ -13,7 +15,7 @@ use crate::normalize::fields::{
 };
 
 /// See the [module docs](self).
-pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
+pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     put(out, "event.category", keywords(&["network"]));
     put(out, "event.type", keywords(&["connection"]));
     let outcome = match get_str(native, "action") {
@@ -63,13 +65,21 @@ pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
 }
 
 /// `source.*` and `destination.*` from the interface-level addresses.
-fn endpoints(native: &mut ObjectMap, out: &mut ObjectMap) {
-    for (side, address, port) in [
-        ("source", "srcaddr", "srcport"),
-        ("destination", "dstaddr", "dstport"),
+fn endpoints(native: &mut Fields, out: &mut PathRecordBuilder) {
+    for (address, port, [to_address, to_ip, to_port]) in [
+        (
+            "srcaddr",
+            "srcport",
+            ["source.address", "source.ip", "source.port"],
+        ),
+        (
+            "dstaddr",
+            "dstport",
+            ["destination.address", "destination.ip", "destination.port"],
+        ),
     ] {
-        copy_to(native, address, out, &format!("{side}.address"));
-        move_str(native, address, out, &format!("{side}.ip"));
-        move_int(native, port, out, &format!("{side}.port"));
+        copy_to(native, address, out, to_address);
+        move_str(native, address, out, to_ip);
+        move_int(native, port, out, to_port);
     }
 }

@@ -142,7 +142,7 @@ mod tests;
 pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
     ecs: crate::normalize::EcsMapping {
         dataset: "aws.vpcflow",
-        native_under: "vpcflow",
+        native_path: "aws.vpcflow",
         map: Some(ecs::map),
     },
     ocsf: crate::normalize::OcsfMapping {

@@ -18,15 +18,16 @@
 //! Events (class 0) with their times, `status_code` and `cloud`, the rest in `unmapped`.
 
 use chrono::DateTime;
-use vrl::value::{ObjectMap, Value};
+use vrl::value::Value;
+use weir_core::fields::Fields;
+use weir_core::path_record::PathRecordBuilder;
 
 use crate::normalize::fields::{get, get_int, get_str, move_int, move_str, put, static_text, take};
-use crate::normalize::ocsf::{
-    add_profile, set_class, set_time, OcsfClass, Profile, ACTIVITY_UNKNOWN,
-};
+use crate::normalize::ocsf::{add_profile, set_class, OcsfClass, Profile, ACTIVITY_UNKNOWN};
+use crate::set_time;
 
 /// See the [module docs](self).
-pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
+pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     put(
         out,
         "metadata.product.feature.name",
@@ -62,80 +63,115 @@ pub(crate) fn map(native: &mut ObjectMap, out: &mut ObjectMap) {
 }
 
 /// `time` ← the record's `timestamp` (its `start`), `start_time`/`end_time` ← `start`/`end`.
-fn times(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn times(native: &mut Fields, out: &mut PathRecordBuilder) {
     if let Some(Value::Timestamp(t)) = get(native, "timestamp") {
         let t = *t;
         take(native, "timestamp");
-        set_time(out, "time", t);
+        set_time!(out, "time", t);
     }
-    for (from, to) in [("start", "start_time"), ("end", "end_time")] {
-        if let Some(t) = get_int(native, from).and_then(|s| DateTime::from_timestamp(s, 0)) {
-            take(native, from);
-            set_time(out, to, t);
-        }
+    let seconds =
+        |native: &Fields, from| get_int(native, from).and_then(|s| DateTime::from_timestamp(s, 0));
+    if let Some(t) = seconds(native, "start") {
+        take(native, "start");
+        set_time!(out, "start_time", t);
+    }
+    if let Some(t) = seconds(native, "end") {
+        take(native, "end");
+        set_time!(out, "end_time", t);
     }
 }
 
+/// The native fields and OCSF paths of one side of a flow.
+struct Side {
+    address: &'static str,
+    packet_address: &'static str,
+    port: &'static str,
+    service: &'static str,
+    ip: &'static str,
+    intermediate_ips: &'static str,
+    to_port: &'static str,
+    svc_name: &'static str,
+}
+
+/// `src_endpoint`'s and `dst_endpoint`'s sides.
+const SIDES: [Side; 2] = [
+    Side {
+        address: "srcaddr",
+        packet_address: "pkt_srcaddr",
+        port: "srcport",
+        service: "pkt_src_aws_service",
+        ip: "src_endpoint.ip",
+        intermediate_ips: "src_endpoint.intermediate_ips",
+        to_port: "src_endpoint.port",
+        svc_name: "src_endpoint.svc_name",
+    },
+    Side {
+        address: "dstaddr",
+        packet_address: "pkt_dstaddr",
+        port: "dstport",
+        service: "pkt_dst_aws_service",
+        ip: "dst_endpoint.ip",
+        intermediate_ips: "dst_endpoint.intermediate_ips",
+        to_port: "dst_endpoint.port",
+        svc_name: "dst_endpoint.svc_name",
+    },
+];
+
 /// The two endpoints, with the interface's ids on the one that owns it.
-fn endpoints(native: &mut ObjectMap, out: &mut ObjectMap) {
-    for (side, address, packet_address, port, service) in [
-        (
-            "src_endpoint",
-            "srcaddr",
-            "pkt_srcaddr",
-            "srcport",
-            "pkt_src_aws_service",
-        ),
-        (
-            "dst_endpoint",
-            "dstaddr",
-            "pkt_dstaddr",
-            "dstport",
-            "pkt_dst_aws_service",
-        ),
-    ] {
-        let differs = match (get(native, address), get(native, packet_address)) {
+fn endpoints(native: &mut Fields, out: &mut PathRecordBuilder) {
+    for side in &SIDES {
+        let differs = match (get(native, side.address), get(native, side.packet_address)) {
             (Some(a), Some(p)) => a != p,
             _ => false,
         };
         if differs {
-            move_str(native, packet_address, out, &format!("{side}.ip"));
-            if let Some(interface_address) = take(native, address) {
+            move_str(native, side.packet_address, out, side.ip);
+            if let Some(interface_address) = take(native, side.address) {
                 put(
                     out,
-                    &format!("{side}.intermediate_ips"),
+                    side.intermediate_ips,
                     Value::Array(vec![interface_address]),
                 );
             }
         } else {
-            move_str(native, address, out, &format!("{side}.ip"));
+            move_str(native, side.address, out, side.ip);
             // The same address twice: the second is the first's copy.
-            if get(out, &format!("{side}.ip")).is_some() {
-                take(native, packet_address);
+            if get(out, side.ip).is_some() {
+                take(native, side.packet_address);
             } else {
-                move_str(native, packet_address, out, &format!("{side}.ip"));
+                move_str(native, side.packet_address, out, side.ip);
             }
         }
-        move_int(native, port, out, &format!("{side}.port"));
-        move_str(native, service, out, &format!("{side}.svc_name"));
+        move_int(native, side.port, out, side.to_port);
+        move_str(native, side.service, out, side.svc_name);
     }
-    let owner = match get_str(native, "flow_direction") {
-        Some("ingress") => "dst_endpoint",
-        _ => "src_endpoint",
+    let ingress = get_str(native, "flow_direction") == Some("ingress");
+    let owner = if ingress {
+        [
+            "dst_endpoint.interface_uid",
+            "dst_endpoint.vpc_uid",
+            "dst_endpoint.subnet_uid",
+            "dst_endpoint.instance_uid",
+        ]
+    } else {
+        [
+            "src_endpoint.interface_uid",
+            "src_endpoint.vpc_uid",
+            "src_endpoint.subnet_uid",
+            "src_endpoint.instance_uid",
+        ]
     };
-    for (from, to) in [
-        ("interface_id", "interface_uid"),
-        ("vpc_id", "vpc_uid"),
-        ("subnet_id", "subnet_uid"),
-        ("instance_id", "instance_uid"),
-    ] {
-        move_str(native, from, out, &format!("{owner}.{to}"));
+    for (from, to) in ["interface_id", "vpc_id", "subnet_id", "instance_id"]
+        .into_iter()
+        .zip(owner)
+    {
+        move_str(native, from, out, to);
     }
 }
 
 /// `connection_info`: protocol, flags, IP version, direction (required: 0 Unknown without
 /// `flow_direction`) and boundary.
-fn connection_info(native: &mut ObjectMap, out: &mut ObjectMap) {
+fn connection_info(native: &mut Fields, out: &mut PathRecordBuilder) {
     move_int(native, "protocol", out, "connection_info.protocol_num");
     move_int(native, "tcp_flags", out, "connection_info.tcp_flags");
     let version_id = match get_str(native, "type") {
