@@ -268,7 +268,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["waf"],
-        mappings: Mappings::base("aws.waf", "waf", "AWS WAF"),
+        mappings: waf::MAPPINGS,
     },
     Format {
         name: route53_resolver::LOG_TYPE,

@@ -265,3 +265,15 @@ pub fn http_activity_of(method: Option<&str>) -> i64 {
         },
     }
 }
+
+/// Whether `value` is an object whose members are all among `names` and all text: an item OCSF
+/// can take whole into an object of those attributes (`{name, value}` as an `http_header`), with
+/// nothing of it left behind.
+pub fn holds_only_text(value: &Value, names: &[&str]) -> bool {
+    match value {
+        Value::Object(members) => members
+            .iter()
+            .all(|(name, v)| names.contains(&name.as_str()) && str_of(v).is_some()),
+        _ => false,
+    }
+}

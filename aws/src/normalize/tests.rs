@@ -172,8 +172,9 @@ fn every_ecs_event_of_the_corpus_is_valid_ecs() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 3] = [
+    let expect: [(&str, &[i64]); 4] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
+        (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::vpc_flow::LOG_TYPE, &[4001, 0]),
         (crate::formats::cloudtrail::LOG_TYPE, &[3001, 3002, 6003, 0]),
     ];
@@ -315,6 +316,8 @@ const GOLDEN: &[(&str, &str, &str)] = &[
         "cloudtrail/docs-records/amazon-ec2--monitor-with-cloudtrail--0.json",
         "cloudtrail_api",
     ),
+    ("waf", "waf/docs/example-0.json", "waf"),
+    ("waf", "waf/otel/cloudfront-allow-ratebased.json", "waf_cloudfront"),
 ];
 
 fn golden_dir() -> PathBuf {
