@@ -283,7 +283,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["route53-resolver-query-logs"],
-        mappings: Mappings::base("aws.route53_resolver_logs", "route53_resolver", "Route 53"),
+        mappings: route53_resolver::MAPPINGS,
     },
     Format {
         name: firehose_error::LOG_TYPE,

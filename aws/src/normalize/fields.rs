@@ -221,6 +221,58 @@ pub fn is_ip(text: &str) -> bool {
     text.parse::<std::net::IpAddr>().is_ok()
 }
 
+/// Moves the array of objects at `from` to `to` with each item's members renamed by `members`
+/// (`(native name, schema name)` pairs: `answers[].Rdata` → `answers[].rdata`), when every item
+/// is an object holding a value (not `null`) at each of `required` (the members the schema's
+/// object requires). Members an item has beyond `members` stay native: the items that keep any
+/// are left, in order, as the array at `from`. Whether the array was moved.
+pub fn move_objects(
+    native: &mut ObjectMap,
+    from: &str,
+    out: &mut ObjectMap,
+    to: &str,
+    members: &[(&str, &str)],
+    required: &[&str],
+) -> bool {
+    let movable = match get(native, from) {
+        Some(Value::Array(items)) => items.iter().all(|item| match item {
+            Value::Object(item) => required
+                .iter()
+                .all(|name| item.get(*name).is_some_and(|v| !matches!(v, Value::Null))),
+            _ => false,
+        }),
+        _ => false,
+    };
+    if !movable {
+        return false;
+    }
+    let Some(Value::Array(items)) = take(native, from) else {
+        return false;
+    };
+    let mut moved = Vec::with_capacity(items.len());
+    let mut left = Vec::new();
+    for item in items {
+        let Value::Object(mut item) = item else {
+            continue;
+        };
+        let mut renamed = ObjectMap::new();
+        for (name, schema_name) in members {
+            if let Some(value) = take(&mut item, name) {
+                put(&mut renamed, schema_name, value);
+            }
+        }
+        if !item.is_empty() {
+            left.push(Value::Object(item));
+        }
+        moved.push(Value::Object(renamed));
+    }
+    put(out, to, Value::Array(moved));
+    if !left.is_empty() {
+        put(native, from, Value::Array(left));
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
