@@ -313,7 +313,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["cloudfront-standard"],
-        mappings: Mappings::base("aws.cloudfront_logs", "cloudfront", "Amazon CloudFront"),
+        mappings: cloudfront::MAPPINGS,
     },
     Format {
         name: lambda::LOG_TYPE,

@@ -172,10 +172,11 @@ fn every_ecs_event_of_the_corpus_is_valid_ecs() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 5] = [
+    let expect: [(&str, &[i64]); 6] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::route53_resolver::LOG_TYPE, &[4003]),
+        (crate::formats::cloudfront::LOG_TYPE, &[4002]),
         (crate::formats::vpc_flow::LOG_TYPE, &[4001, 0]),
         (crate::formats::cloudtrail::LOG_TYPE, &[3001, 3002, 6003, 0]),
     ];
