@@ -501,7 +501,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["s3-access-logs"],
-        mappings: Mappings::base("aws.s3access", "s3access", "Amazon S3"),
+        mappings: s3_access::MAPPINGS,
     },
     Format {
         name: vpc_flow::LOG_TYPE,

@@ -273,6 +273,32 @@ pub fn move_objects(
     true
 }
 
+/// Appends to the array at `path` (made if missing) an object of `members` (`(dotted path,
+/// value)`; `None` values are left out), unless none of them has a value: how a mapping lists
+/// things the schema keeps as an array of objects (OCSF `resources`) from single native fields.
+pub fn push_object(
+    out: &mut ObjectMap,
+    path: &str,
+    members: impl IntoIterator<Item = (&'static str, Option<Value>)>,
+) {
+    let mut item = ObjectMap::new();
+    for (name, value) in members {
+        if let Some(value) = value {
+            put(&mut item, name, value);
+        }
+    }
+    if item.is_empty() {
+        return;
+    }
+    let mut items = match take(out, path) {
+        Some(Value::Array(items)) => items,
+        Some(other) => vec![other],
+        None => Vec::new(),
+    };
+    items.push(Value::Object(item));
+    put(out, path, Value::Array(items));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -172,11 +172,12 @@ fn every_ecs_event_of_the_corpus_is_valid_ecs() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 6] = [
+    let expect: [(&str, &[i64]); 7] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::route53_resolver::LOG_TYPE, &[4003]),
         (crate::formats::cloudfront::LOG_TYPE, &[4002]),
+        (crate::formats::s3_access::LOG_TYPE, &[6003]),
         (crate::formats::vpc_flow::LOG_TYPE, &[4001, 0]),
         (crate::formats::cloudtrail::LOG_TYPE, &[3001, 3002, 6003, 0]),
     ];
@@ -320,6 +321,12 @@ const GOLDEN: &[(&str, &str, &str)] = &[
     ),
     ("waf", "waf/docs/example-0.json", "waf"),
     ("waf", "waf/otel/cloudfront-allow-ratebased.json", "waf_cloudfront"),
+    ("s3_access", "s3-access-logs/docs/example-log.log", "s3_access"),
+    (
+        "s3_access",
+        "s3-access-logs/signalfx/s3-console-publicaccessblock.log",
+        "s3_access_iam_user",
+    ),
 ];
 
 fn golden_dir() -> PathBuf {
