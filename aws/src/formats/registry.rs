@@ -452,7 +452,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["nlb"],
-        mappings: Mappings::base("aws.elb_logs", "elb", "AWS ELB"),
+        mappings: nlb::MAPPINGS,
     },
     Format {
         name: route53::LOG_TYPE,

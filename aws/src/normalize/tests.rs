@@ -172,12 +172,13 @@ fn every_ecs_event_of_the_corpus_is_valid_ecs() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 7] = [
+    let expect: [(&str, &[i64]); 8] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::route53_resolver::LOG_TYPE, &[4003]),
         (crate::formats::cloudfront::LOG_TYPE, &[4002]),
         (crate::formats::s3_access::LOG_TYPE, &[6003]),
+        (crate::formats::nlb::LOG_TYPE, &[4001]),
         (crate::formats::vpc_flow::LOG_TYPE, &[4001, 0]),
         (crate::formats::cloudtrail::LOG_TYPE, &[3001, 3002, 6003, 0]),
     ];
@@ -326,6 +327,12 @@ const GOLDEN: &[(&str, &str, &str)] = &[
         "s3_access",
         "s3-access-logs/signalfx/s3-console-publicaccessblock.log",
         "s3_access_iam_user",
+    ),
+    ("nlb", "nlb/docs/tls-no-alpn.log", "nlb"),
+    (
+        "nlb",
+        "nlb/otel/tls-alpn-with-connection-creation-time.log",
+        "nlb_alpn",
     ),
 ];
 
