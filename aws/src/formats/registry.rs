@@ -486,7 +486,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["elb-classic"],
-        mappings: Mappings::base("aws.elb_logs", "elb", "AWS ELB"),
+        mappings: elb_classic::MAPPINGS,
     },
     Format {
         name: s3_access::LOG_TYPE,

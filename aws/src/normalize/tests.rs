@@ -172,13 +172,14 @@ fn every_ecs_event_of_the_corpus_is_valid_ecs() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 8] = [
+    let expect: [(&str, &[i64]); 9] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::route53_resolver::LOG_TYPE, &[4003]),
         (crate::formats::cloudfront::LOG_TYPE, &[4002]),
         (crate::formats::s3_access::LOG_TYPE, &[6003]),
         (crate::formats::nlb::LOG_TYPE, &[4001]),
+        (crate::formats::elb_classic::LOG_TYPE, &[4002, 4001]),
         (crate::formats::vpc_flow::LOG_TYPE, &[4001, 0]),
         (crate::formats::cloudtrail::LOG_TYPE, &[3001, 3002, 6003, 0]),
     ];
@@ -334,6 +335,8 @@ const GOLDEN: &[(&str, &str, &str)] = &[
         "nlb/otel/tls-alpn-with-connection-creation-time.log",
         "nlb_alpn",
     ),
+    ("elb_classic", "elb-classic/docs/http.log", "elb_classic"),
+    ("elb_classic", "elb-classic/docs/tcp.log", "elb_classic_tcp"),
 ];
 
 fn golden_dir() -> PathBuf {
