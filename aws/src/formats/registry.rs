@@ -268,7 +268,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["waf"],
-        mappings: Mappings::base("aws.waf", "aws.waf", "AWS WAF"),
+        mappings: waf::MAPPINGS,
     },
     Format {
         name: route53_resolver::LOG_TYPE,
@@ -283,7 +283,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["route53-resolver-query-logs"],
-        mappings: Mappings::base("aws.route53_resolver_logs", "aws.route53_resolver", "Route 53"),
+        mappings: route53_resolver::MAPPINGS,
     },
     Format {
         name: firehose_error::LOG_TYPE,
@@ -313,7 +313,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["cloudfront-standard"],
-        mappings: Mappings::base("aws.cloudfront_logs", "aws.cloudfront", "Amazon CloudFront"),
+        mappings: cloudfront::MAPPINGS,
     },
     Format {
         name: lambda::LOG_TYPE,
@@ -452,7 +452,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["nlb"],
-        mappings: Mappings::base("aws.elb_logs", "aws.elb", "AWS ELB"),
+        mappings: nlb::MAPPINGS,
     },
     Format {
         name: route53::LOG_TYPE,
@@ -486,7 +486,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["elb-classic"],
-        mappings: Mappings::base("aws.elb_logs", "aws.elb", "AWS ELB"),
+        mappings: elb_classic::MAPPINGS,
     },
     Format {
         name: s3_access::LOG_TYPE,
@@ -501,7 +501,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["s3-access-logs"],
-        mappings: Mappings::base("aws.s3access", "aws.s3access", "Amazon S3"),
+        mappings: s3_access::MAPPINGS,
     },
     Format {
         name: vpc_flow::LOG_TYPE,

@@ -426,6 +426,85 @@ pub fn is_ip(text: &str) -> bool {
     text.parse::<std::net::IpAddr>().is_ok()
 }
 
+/// Moves the array of objects at `from` to `to` with each item's members renamed by `members`
+/// (`(native name, schema name)` pairs: `answers[].Rdata` → `answers[].rdata`), when every item
+/// is an object holding a value (not `null`) at each of `required` (the members the schema's
+/// object requires). Members an item has beyond `members` stay native: the items that keep any
+/// are left, in order, as the array at `from` (a top-level name). Whether the array was moved.
+pub fn move_objects(
+    native: &mut Fields,
+    from: &str,
+    out: &mut impl Output,
+    to: &'static str,
+    members: &[(&str, &'static str)],
+    required: &[&str],
+) -> bool {
+    let movable = match get(native, from) {
+        Some(Value::Array(items)) => items.iter().all(|item| match item {
+            Value::Object(item) => required
+                .iter()
+                .all(|name| item.get(*name).is_some_and(|v| !matches!(v, Value::Null))),
+            _ => false,
+        }),
+        _ => false,
+    };
+    if !movable {
+        return false;
+    }
+    let Some(Value::Array(items)) = take(native, from) else {
+        return false;
+    };
+    let mut moved = Vec::with_capacity(items.len());
+    let mut left = Vec::new();
+    for item in items {
+        let Value::Object(mut item) = item else {
+            continue;
+        };
+        let mut renamed = ObjectMap::new();
+        for (name, schema_name) in members {
+            if let Some(value) = take(&mut item, name) {
+                put(&mut renamed, schema_name, value);
+            }
+        }
+        if !item.is_empty() {
+            left.push(Value::Object(item));
+        }
+        moved.push(Value::Object(renamed));
+    }
+    put(out, to, Value::Array(moved));
+    if !left.is_empty() {
+        native.insert(KeyString::from(from), Value::Array(left));
+    }
+    true
+}
+
+/// Appends to the array at `path` (made if missing) an object of `members` (`(dotted path,
+/// value)`; `None` values are left out), unless none of them has a value: how a mapping lists
+/// things the schema keeps as an array of objects (OCSF `resources`) from single native fields.
+pub fn push_object(
+    out: &mut impl Output,
+    path: &'static str,
+    members: impl IntoIterator<Item = (&'static str, Option<Value>)>,
+) {
+    let mut item = ObjectMap::new();
+    for (name, value) in members {
+        if let Some(value) = value {
+            put(&mut item, name, value);
+        }
+    }
+    if item.is_empty() {
+        return;
+    }
+    match out.lookup_mut(path) {
+        Some(Value::Array(items)) => items.push(Value::Object(item)),
+        Some(other) => {
+            let first = std::mem::replace(other, Value::Null);
+            *other = Value::Array(vec![first, Value::Object(item)]);
+        }
+        None => put(out, path, Value::Array(vec![Value::Object(item)])),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

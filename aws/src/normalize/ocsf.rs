@@ -289,3 +289,43 @@ pub fn http_activity_of(method: Option<&str>) -> i64 {
         },
     }
 }
+
+/// Whether `value` is an object whose members are all among `names` and all text: an item OCSF
+/// can take whole into an object of those attributes (`{name, value}` as an `http_header`), with
+/// nothing of it left behind.
+pub fn holds_only_text(value: &Value, names: &[&str]) -> bool {
+    match value {
+        Value::Object(members) => members
+            .iter()
+            .all(|(name, v)| names.contains(&name.as_str()) && str_of(v).is_some()),
+        _ => false,
+    }
+}
+
+/// DNS Activity's `rcode_id` of a response code name (`NOERROR`, `NXDOMAIN`, …, any case; the
+/// names of RFC 6895's table, as Route 53 logs them); 99 Other for a name OCSF does not list.
+pub fn dns_rcode_id(rcode: &str) -> i64 {
+    match rcode.to_ascii_uppercase().as_str() {
+        "NOERROR" => 0,
+        "FORMERR" => 1,
+        "SERVFAIL" => 2,
+        "NXDOMAIN" => 3,
+        "NOTIMP" => 4,
+        "REFUSED" => 5,
+        "YXDOMAIN" => 6,
+        "YXRRSET" => 7,
+        "NXRRSET" => 8,
+        "NOTAUTH" => 9,
+        "NOTZONE" => 10,
+        "DSOTYPENI" => 11,
+        "BADSIG" | "BADVERS" => 16,
+        "BADKEY" => 17,
+        "BADTIME" => 18,
+        "BADMODE" => 19,
+        "BADNAME" => 20,
+        "BADALG" => 21,
+        "BADTRUNC" => 22,
+        "BADCOOKIE" => 23,
+        _ => ACTIVITY_OTHER,
+    }
+}

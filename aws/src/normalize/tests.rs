@@ -228,8 +228,14 @@ fn path_records_write_what_their_maps_write() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 3] = [
+    let expect: [(&str, &[i64]); 9] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
+        (crate::formats::waf::LOG_TYPE, &[4002]),
+        (crate::formats::route53_resolver::LOG_TYPE, &[4003]),
+        (crate::formats::cloudfront::LOG_TYPE, &[4002]),
+        (crate::formats::s3_access::LOG_TYPE, &[6003]),
+        (crate::formats::nlb::LOG_TYPE, &[4001]),
+        (crate::formats::elb_classic::LOG_TYPE, &[4002, 4001]),
         (crate::formats::vpc_flow::LOG_TYPE, &[4001, 0]),
         (crate::formats::cloudtrail::LOG_TYPE, &[3001, 3002, 6003, 0]),
     ];
@@ -371,6 +377,22 @@ const GOLDEN: &[(&str, &str, &str)] = &[
         "cloudtrail/docs-records/amazon-ec2--monitor-with-cloudtrail--0.json",
         "cloudtrail_api",
     ),
+    ("waf", "waf/docs/example-0.json", "waf"),
+    ("waf", "waf/otel/cloudfront-allow-ratebased.json", "waf_cloudfront"),
+    ("s3_access", "s3-access-logs/docs/example-log.log", "s3_access"),
+    (
+        "s3_access",
+        "s3-access-logs/signalfx/s3-console-publicaccessblock.log",
+        "s3_access_iam_user",
+    ),
+    ("nlb", "nlb/docs/tls-no-alpn.log", "nlb"),
+    (
+        "nlb",
+        "nlb/otel/tls-alpn-with-connection-creation-time.log",
+        "nlb_alpn",
+    ),
+    ("elb_classic", "elb-classic/docs/http.log", "elb_classic"),
+    ("elb_classic", "elb-classic/docs/tcp.log", "elb_classic_tcp"),
 ];
 
 fn golden_dir() -> PathBuf {

@@ -51,6 +51,12 @@ fn is_scheme_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.'
 }
 
+/// A `Host` header's (or URL authority's) host and port: `host:port`, `[v6]:port`, `host` or
+/// `[v6]` (IPv6 without brackets).
+pub fn host_port(authority: &str) -> (&str, Option<i64>) {
+    split_host_port(authority)
+}
+
 /// `host:port`, `[v6]:port`, `host` or `[v6]`.
 fn split_host_port(authority: &str) -> (&str, Option<i64>) {
     if let Some(rest) = authority.strip_prefix('[') {

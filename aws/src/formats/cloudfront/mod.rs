@@ -95,8 +95,46 @@ pub fn is_object_name(name: &str) -> bool {
         && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+mod ecs;
+mod ocsf;
 #[cfg(test)]
 mod tests;
+
+/// ECS `aws.cloudfront_logs` and OCSF HTTP Activity (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.cloudfront_logs",
+        native_path: "aws.cloudfront",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "Amazon CloudFront",
+        map: Some(ocsf::map),
+        classes: "HTTP Activity 4002",
+    },
+};
+
+/// The URL the viewer asked for, `<cs-protocol>://<x-host-header><cs-uri-stem>[?<cs-uri-query>]`
+/// (all decoded), when the record has the first three.
+fn full_url(native: &impl crate::normalize::fields::Lookup) -> Option<String> {
+    use crate::normalize::fields::get_str;
+    let scheme = get_str(native, "cs_protocol")?;
+    let host = get_str(native, "x_host_header")?;
+    let path = get_str(native, "cs_uri_stem")?;
+    Some(match get_str(native, "cs_uri_query") {
+        Some(query) => format!("{scheme}://{host}{path}?{query}"),
+        None => format!("{scheme}://{host}{path}"),
+    })
+}
+
+/// The viewer's `X-Forwarded-For` addresses, when they all are addresses.
+fn forwarded_ips(native: &impl crate::normalize::fields::Lookup) -> Option<Vec<&str>> {
+    let list = crate::normalize::fields::get_str(native, "x_forwarded_for")?;
+    let ips: Vec<&str> = list.split(',').map(str::trim).collect();
+    ips.iter()
+        .all(|ip| crate::normalize::fields::is_ip(ip))
+        .then_some(ips)
+}
 
 /// The `aws.log_type` of CloudFront standard logs.
 pub const LOG_TYPE: &str = "cloudfront";

@@ -270,3 +270,25 @@ proptest! {
         prop_assert!(!m.contains_key("unparsed_trailing"));
     }
 }
+
+/// Records of custom (v2) field sets are valid in both schemas: no status, a WebSocket request,
+/// several forwarded addresses, country and AS number, no path.
+#[test]
+fn custom_field_sets_are_valid_in_both_schemas() {
+    use crate::normalize::validate::{ecs::EcsFields, ocsf::OcsfSchema};
+    use crate::normalize::{fields, normalize, OutputSchema};
+    let ocsf = OcsfSchema::load_shared().unwrap();
+    let ecs = EcsFields::load_shared().unwrap();
+    let text = "#Fields: date time c-ip cs-method cs-protocol x-host-header cs-uri-stem c-country asn x-forwarded-for\n\
+                2024-01-02\t03:04:05\t192.0.2.1\tGET\twss\texample.com\t/chat\tNL\t64500\t198.51.100.1,%20203.0.113.7\n\
+                2024-01-02\t03:04:05\t192.0.2.1\tPOST\thttps\texample.com\t-\t-\t-\t198.51.100.1";
+    let recs = parse_all(&mut CloudFrontParser::default(), text);
+    assert_eq!(recs.len(), 2);
+    for native in recs {
+        let event = normalize(OutputSchema::Ocsf, native.clone());
+        assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+        assert_eq!(fields::get_int(&event, "http_response.code"), Some(0));
+        let event = normalize(OutputSchema::Ecs, native);
+        assert_eq!(ecs.check(&event), vec![], "{event:?}");
+    }
+}

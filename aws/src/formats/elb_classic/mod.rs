@@ -39,8 +39,32 @@ pub fn detect_text(head: &[u8]) -> bool {
     crate::formats::detect::is_iso_time(first) && third.contains(&b':')
 }
 
+mod ecs;
+mod ocsf;
 #[cfg(test)]
 mod tests;
+
+/// ECS `aws.elb_logs` and OCSF HTTP or Network Activity (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.elb_logs",
+        native_path: "aws.elb",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "AWS ELB",
+        map: Some(ocsf::map),
+        classes:
+            "HTTP Activity 4002 (HTTP/HTTPS listeners), Network Activity 4001 (TCP/SSL listeners)",
+    },
+};
+
+/// Whether the record is of an HTTP or HTTPS listener: it has a request line or a status (TCP
+/// and SSL listeners log `"- - - "` and `-` status codes).
+fn is_http(native: &impl crate::normalize::fields::Lookup) -> bool {
+    use crate::normalize::fields::get;
+    get(native, "request_method").is_some() || get(native, "elb_status_code").is_some()
+}
 
 /// The `aws.log_type` of Classic ELB access logs.
 pub const LOG_TYPE: &str = "elb_classic";

@@ -42,8 +42,35 @@ pub fn detect_text(head: &[u8]) -> bool {
     first == b"tls" && second.first().is_some_and(u8::is_ascii_digit)
 }
 
+mod ecs;
+mod ocsf;
 #[cfg(test)]
 mod tests;
+
+/// ECS `aws.elb_logs` and OCSF Network Activity (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.elb_logs",
+        native_path: "aws.elb",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "AWS ELB",
+        map: Some(ocsf::map),
+        classes: "Network Activity 4001",
+    },
+};
+
+/// ECS's `tls.version` of NLB's protocol names (`tlsv1`, `tlsv11`, `tlsv12`, `tlsv13`).
+fn tls_number(protocol: &str) -> Option<&'static str> {
+    Some(match protocol.to_ascii_lowercase().as_str() {
+        "tlsv1" | "tlsv10" => "1.0",
+        "tlsv11" => "1.1",
+        "tlsv12" => "1.2",
+        "tlsv13" => "1.3",
+        _ => return None,
+    })
+}
 
 /// The `aws.log_type` of NLB access logs.
 pub const LOG_TYPE: &str = "nlb";

@@ -81,6 +81,23 @@ pub fn detect_json(members: &crate::formats::detect::JsonMembers<'_>) -> bool {
     members.has("query_name")
 }
 
+mod ecs;
+mod ocsf;
+
+/// ECS `aws.route53_resolver_logs` and OCSF DNS Activity (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.route53_resolver_logs",
+        native_path: "aws.route53_resolver",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "Route 53",
+        map: Some(ocsf::map),
+        classes: "DNS Activity 4003",
+    },
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +127,31 @@ mod tests {
             rest.insert("srcport".into(), Value::from(Bytes::from_static(b"56067")));
             assert_eq!(to_json(&Value::Object(rest)), json);
             assert_bytes_strings(&Value::Object(o.clone()));
+        }
+    }
+
+    /// Records without a DNS Firewall match, with empty answers or another kind of source are
+    /// valid in both schemas too (the corpus has one record, with all of them).
+    #[test]
+    fn variants_are_valid_in_both_schemas() {
+        use crate::normalize::validate::{ecs::EcsFields, ocsf::OcsfSchema};
+        use crate::normalize::{fields, normalize, OutputSchema};
+        let ocsf = OcsfSchema::load_shared().unwrap();
+        let ecs = EcsFields::load_shared().unwrap();
+        for rec in [
+            r#"{"query_timestamp":"2021-02-04T17:51:55Z","query_name":"example.com.","query_type":"A","query_class":"IN","rcode":"NXDOMAIN","answers":[],"srcaddr":"2001:db8::1","srcport":"53","transport":"TCP","srcids":{"resolver_endpoint":"rslvr-in-1"}}"#,
+            r#"{"query_timestamp":"2021-02-04T17:51:55Z","query_name":"a.example.","rcode":"SERVFAIL","answers":[{"Rdata":"b.example.","Type":"CNAME","Class":"IN"},{"Type":"A"}],"srcaddr":"10.0.0.1","firewall_rule_action":"ALERT"}"#,
+        ] {
+            let mut out = Vec::new();
+            Route53ResolverParser
+                .parse(&Bytes::from(rec), &mut out)
+                .unwrap();
+            let native = out.remove(0);
+            let event = normalize(OutputSchema::Ocsf, native.clone());
+            assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+            assert!(fields::get(&event, "rcode_id").is_some());
+            let event = normalize(OutputSchema::Ecs, native);
+            assert_eq!(ecs.check(&event), vec![], "{event:?}");
         }
     }
 

@@ -64,8 +64,44 @@ pub fn detect_text(head: &[u8]) -> bool {
     first.len() == 64 && first.iter().all(u8::is_ascii_hexdigit) && third.first() == Some(&b'[')
 }
 
+mod ecs;
+mod ocsf;
 #[cfg(test)]
 mod tests;
+
+/// ECS `aws.s3access` and OCSF API Activity (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.s3access",
+        native_path: "aws.s3access",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "Amazon S3",
+        map: Some(ocsf::map),
+        classes: "API Activity 6003",
+    },
+};
+
+/// Whether the request failed: an S3 error code, or a status of 400 or more.
+fn failed(native: &impl crate::normalize::fields::Lookup) -> Option<bool> {
+    use crate::normalize::fields::{get, get_int};
+    let status = get_int(native, "http_status");
+    if status.is_none() && get(native, "error_code").is_none() {
+        return None;
+    }
+    Some(get(native, "error_code").is_some() || status.is_some_and(|s| s >= 400))
+}
+
+/// The TLS version of `TLSv1.2` / `TLSV1.2` (S3 writes both cases): `1.2`.
+fn tls_number(native: &impl crate::normalize::fields::Lookup) -> Option<&str> {
+    let version = crate::normalize::fields::get_str(native, "tls_version")?;
+    let prefix = version.get(..4)?;
+    prefix
+        .eq_ignore_ascii_case("TLSv")
+        .then(|| &version[4..])
+        .filter(|v| !v.is_empty())
+}
 
 /// The `aws.log_type` of S3 server access logs.
 pub const LOG_TYPE: &str = "s3_access";

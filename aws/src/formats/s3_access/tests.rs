@@ -244,3 +244,36 @@ proptest! {
         prop_assert_eq!(m.contains_key("acl_required"), n_fields >= 26);
     }
 }
+
+/// An anonymous object read, and a lifecycle transition S3 made itself (no requester, no
+/// address): valid in both schemas, with the actor and source OCSF requires.
+#[test]
+fn anonymous_and_s3_operations_in_both_schemas() {
+    use crate::normalize::validate::{ecs::EcsFields, ocsf::OcsfSchema};
+    use crate::normalize::{fields, normalize, OutputSchema};
+    let ocsf = OcsfSchema::load_shared().unwrap();
+    let ecs = EcsFields::load_shared().unwrap();
+    for (line, activity, actor, source) in [
+        (
+            r#"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be b [06/Feb/2019:00:00:38 +0000] 192.0.2.3 - 3E57 REST.GET.OBJECT photos/a%20b.jpg "GET /b/photos/a%20b.jpg HTTP/1.1" 403 AccessDenied 243 - 7 - "-" "curl/8" 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"#,
+            2,
+            ("actor.user.name", "anonymous"),
+            ("src_endpoint.ip", "192.0.2.3"),
+        ),
+        (
+            r#"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be b [06/Feb/2019:00:00:38 +0000] - - 3E58 S3.TRANSITION_SIA.OBJECT photos/a.jpg "-" - - - 1024 - - "-" "-" -"#,
+            3,
+            ("actor.invoked_by", "s3.amazonaws.com"),
+            ("src_endpoint.svc_name", "s3.amazonaws.com"),
+        ),
+    ] {
+        let native = parse(line);
+        let event = normalize(OutputSchema::Ocsf, native.clone());
+        assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+        assert_eq!(fields::get_int(&event, "activity_id"), Some(activity));
+        assert_eq!(fields::get_str(&event, actor.0), Some(actor.1));
+        assert_eq!(fields::get_str(&event, source.0), Some(source.1));
+        let event = normalize(OutputSchema::Ecs, native);
+        assert_eq!(ecs.check(&event), vec![], "{event:?}");
+    }
+}

@@ -85,6 +85,77 @@ pub fn detect_json(members: &crate::formats::detect::JsonMembers<'_>) -> bool {
     members.has("webaclId")
 }
 
+mod ecs;
+mod ocsf;
+
+/// ECS `aws.waf` and OCSF HTTP Activity (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.waf",
+        native_path: "aws.waf",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "AWS WAF",
+        map: Some(ocsf::map),
+        classes: "HTTP Activity 4002",
+    },
+};
+
+/// The value of the request header `name` (any case), from `httpRequest.headers`.
+fn header<'a>(native: &'a impl crate::normalize::fields::Lookup, name: &str) -> Option<&'a str> {
+    let Some(Value::Array(headers)) = crate::normalize::fields::get(native, "httpRequest.headers")
+    else {
+        return None;
+    };
+    headers.iter().find_map(|h| match h {
+        Value::Object(h) => {
+            let named = crate::normalize::fields::get_str(h, "name")?;
+            if named.eq_ignore_ascii_case(name) {
+                crate::normalize::fields::get_str(h, "value")
+            } else {
+                None
+            }
+        }
+        _ => None,
+    })
+}
+
+/// The HTTP status WAF itself answered with: `responseCodeSent` (a custom response), else the
+/// status of WAF's own response for its terminating action (403 for BLOCK, 405 for a CAPTCHA
+/// puzzle, 202 for a CHALLENGE script, as the WAF developer guide documents). `None` for ALLOW:
+/// the protected resource answered, and WAF does not log its status.
+fn sent_status(native: &impl crate::normalize::fields::Lookup) -> Option<i64> {
+    if let Some(code) = crate::normalize::fields::get_int(native, "responseCodeSent") {
+        return Some(code);
+    }
+    match crate::normalize::fields::get_str(native, "action")? {
+        "BLOCK" => Some(403),
+        "CAPTCHA" => Some(405),
+        "CHALLENGE" => Some(202),
+        _ => None,
+    }
+}
+
+/// The region, account and service of a WAFv2 web ACL ARN
+/// (`arn:aws:wafv2:<region>:<account>:<scope>/webacl/<name>/<id>`); WAF Classic ids are not
+/// ARNs and give nothing.
+fn webacl_arn(native: &impl crate::normalize::fields::Lookup) -> Option<(&str, &str, &str)> {
+    let arn = crate::normalize::fields::get_str(native, "webaclId")?;
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some(service), Some(region), Some(account)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let known = |s: &str| !s.is_empty();
+    (known(service) && known(region) && known(account)).then_some((region, account, service))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +215,32 @@ mod tests {
             Value::Object([("evaluationWindowSec".into(), Value::Integer(60))].into())
         );
         assert_eq!(get_ts_ms(&out[0], "timestamp"), Some(1_748_208_718_574));
+    }
+
+    /// `http_response.code` (required by OCSF) and ECS's status: the custom response's code,
+    /// else that of WAF's own response to its action, else 0 in OCSF and none in ECS.
+    #[test]
+    fn response_code_of_each_action() {
+        use crate::normalize::{fields, normalize, OutputSchema};
+        for (action, sent, ocsf, ecs) in [
+            ("BLOCK", "null", 403, Some(403)),
+            ("BLOCK", "429", 429, Some(429)),
+            ("CAPTCHA", "null", 405, Some(405)),
+            ("CHALLENGE", "null", 202, Some(202)),
+            ("ALLOW", "null", 0, None),
+        ] {
+            let rec = format!(
+                r#"{{"timestamp":1,"webaclId":"x","action":"{action}","responseCodeSent":{sent},"httpRequest":{{"clientIp":"1.2.3.4","uri":"/","httpMethod":"GET"}}}}"#
+            );
+            let mut out = Vec::new();
+            WafParser.parse(&Bytes::from(rec), &mut out).unwrap();
+            let native = out.remove(0);
+            let event = normalize(OutputSchema::Ocsf, native.clone());
+            assert_eq!(fields::get_int(&event, "http_response.code"), Some(ocsf));
+            assert_eq!(fields::get_str(&event, "dst_endpoint.uid"), Some("x"));
+            let event = normalize(OutputSchema::Ecs, native);
+            assert_eq!(fields::get_int(&event, "http.response.status_code"), ecs);
+        }
     }
 
     #[test]
