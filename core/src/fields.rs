@@ -10,6 +10,11 @@
 //! ([`Fields::insert`], [`Fields::remove`], [`Fields::get_mut`]) keep the record form (a VRL
 //! program renaming a few ALB fields allocates no map of 30); [`Fields::map_mut`] turns a record
 //! into a map, for code that needs the whole map.
+//!
+//! A third form holds normalized (ECS, OCSF) events: a [`PathRecord`] of values at fixed
+//! dotted paths (see [`crate::path_record`]), written to JSON straight from its layout. Readers
+//! of one field find it in the slots; readers of a whole object (`get("http")`, [`Fields::iter`])
+//! see a map made once, on first read; any change turns the fields into that map.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;

@@ -35,6 +35,9 @@ use crate::json;
 pub struct PathLayout {
     paths: Vec<&'static str>,
     index: HashMap<&'static str, usize, FixedState>,
+    /// The same index by the paths' addresses and lengths: mappings pass the literals the
+    /// layout was learned from, found here without comparing their bytes.
+    by_address: HashMap<(usize, usize), usize, FixedState>,
     root: Node,
 }
 
@@ -99,6 +102,8 @@ impl PathLayout {
         let slot = self.paths.len();
         self.paths.push(path);
         self.index.insert(path, slot);
+        self.by_address
+            .insert((path.as_ptr() as usize, path.len()), slot);
         self.root.add(path, slot);
     }
 
@@ -109,7 +114,11 @@ impl PathLayout {
 
     /// The slot of `path`.
     pub fn slot(&self, path: &str) -> Option<usize> {
-        self.index.get(path).copied()
+        // Static paths are never freed: a text at a layout path's address and length is it.
+        self.by_address
+            .get(&(path.as_ptr() as usize, path.len()))
+            .or_else(|| self.index.get(path))
+            .copied()
     }
 
     /// The paths, by slot.
