@@ -467,7 +467,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["route53-query-logs"],
-        mappings: Mappings::base("aws.route53_public_logs", "aws.route53", "Route 53"),
+        mappings: route53::MAPPINGS,
     },
     Format {
         name: elb_classic::LOG_TYPE,

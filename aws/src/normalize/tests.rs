@@ -228,9 +228,10 @@ fn path_records_write_what_their_maps_write() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 9] = [
+    let expect: [(&str, &[i64]); 10] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
+        (crate::formats::route53::LOG_TYPE, &[4003]),
         (crate::formats::route53_resolver::LOG_TYPE, &[4003]),
         (crate::formats::cloudfront::LOG_TYPE, &[4002]),
         (crate::formats::s3_access::LOG_TYPE, &[6003]),

@@ -20,6 +20,8 @@
 //! | `unparsed_trailing` | array of strings | fields past the known ones, verbatim |
 //! | `aws.log_type` | string | `route53_query` |
 
+mod ecs;
+mod ocsf;
 use super::delimited::{spec, FieldSpec, Kind};
 
 /// Registry content check: `1.0 <ISO time>`.
@@ -30,6 +32,20 @@ pub fn detect_text(head: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// ECS and OCSF mappings (the format's declarations in the registry).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.route53_public_logs",
+        native_path: "aws.route53",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "Route 53",
+        map: Some(ocsf::map),
+        classes: "DNS Activity 4003",
+    },
+};
 
 /// The `aws.log_type` of Route 53 public DNS query logs.
 pub const LOG_TYPE: &str = "route53_query";
