@@ -20,7 +20,8 @@ use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::fields::{
-    get, is_ip, keep_native, merge_object, push_unique, put, static_text, str_of, take, Output,
+    get, is_ip, keep_native, merge_object, push_unique, put, put_some, static_text, str_of, take,
+    Output,
 };
 use super::EcsMapping;
 
@@ -132,4 +133,75 @@ pub fn tls_version(protocol: &str) -> Option<(&str, &'static str)> {
         return Some((v, "ssl"));
     }
     None
+}
+
+/// Where an ECS endpoint keeps what the `geoip` transform found for its address.
+#[derive(Clone, Copy, Debug)]
+pub struct GeoPlaces {
+    /// The `geo` object (`source.geo`).
+    pub geo: &'static str,
+    /// `as.number`.
+    pub as_number: &'static str,
+    /// `as.organization.name`.
+    pub as_org: &'static str,
+}
+
+/// `source.geo`, `source.as.*`.
+pub const SOURCE_GEO: GeoPlaces = GeoPlaces {
+    geo: "source.geo",
+    as_number: "source.as.number",
+    as_org: "source.as.organization.name",
+};
+
+/// `destination.geo`, `destination.as.*`.
+pub const DESTINATION_GEO: GeoPlaces = GeoPlaces {
+    geo: "destination.geo",
+    as_number: "destination.as.number",
+    as_org: "destination.as.organization.name",
+};
+
+/// The members of the `geoip` transform's objects that are ECS `geo.*` fields (it names them
+/// so).
+const GEO_MEMBERS: [&str; 10] = [
+    "city_name",
+    "continent_code",
+    "continent_name",
+    "country_iso_code",
+    "country_name",
+    "location",
+    "postal_code",
+    "region_iso_code",
+    "region_name",
+    "timezone",
+];
+
+/// Moves the `geoip` transform's result for an address — the object at the top-level field
+/// `from` (`<field>_geo`, its default target) — into ECS's places: its `geo.*` members to
+/// `places.geo`, `asn` and `as_org` to `as.number` and `as.organization.name`. Members ECS has
+/// no place for (`private`, `isp`, `organization`, another database's fields) stay native.
+pub fn geo(native: &mut Fields, from: &str, out: &mut impl Output, places: &GeoPlaces) {
+    if !matches!(native.get(from), Some(Value::Object(_))) {
+        return;
+    }
+    let Some(Value::Object(mut found)) = native.remove(from) else {
+        return;
+    };
+    let mut geo = ObjectMap::new();
+    for name in GEO_MEMBERS {
+        if let Some(value) = found.remove(name) {
+            geo.insert(name.into(), value);
+        }
+    }
+    if !geo.is_empty() {
+        put(out, places.geo, Value::Object(geo));
+    }
+    if matches!(found.get("asn"), Some(Value::Integer(_))) {
+        put_some(out, places.as_number, found.remove("asn"));
+    }
+    if found.get("as_org").and_then(str_of).is_some() {
+        put_some(out, places.as_org, found.remove("as_org"));
+    }
+    if !found.is_empty() {
+        native.insert(from.into(), Value::Object(found));
+    }
 }

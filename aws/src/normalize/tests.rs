@@ -544,3 +544,36 @@ fn validators_find_violations() {
     }
     assert_eq!(found.len(), 7, "{found:#?}");
 }
+
+/// What a `geoip` transform wrote beside an address (`<field>_geo`) lands in ECS's places —
+/// `source.geo.*`, `source.as.{number, organization.name}` — valid ECS; what ECS has no place
+/// for stays native.
+#[test]
+fn geoip_results_land_in_ecs_places() {
+    let format = registry::find(crate::formats::alb::LOG_TYPE).unwrap_or_else(|| panic!("alb"));
+    let Some((_, mut native)) = corpus_records(format).into_iter().next() else {
+        panic!("no ALB record");
+    };
+    let found: Value = serde_json::from_str(
+        r#"{"city_name":"Boxford","country_iso_code":"GB","location":{"lat":51.75,"lon":-1.25},
+            "timezone":"Europe/London","asn":1221,"as_org":"Telstra Pty Ltd","isp":"Telstra"}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    native.insert("client_ip_geo".into(), found);
+    let event = normalize(OutputSchema::Ecs, native);
+    let at = |path: &str| fields::get(&event, path).cloned();
+    assert_eq!(at("source.geo.country_iso_code"), Some(Value::from("GB")));
+    assert!(at("source.geo.location.lat").is_some());
+    assert_eq!(at("source.as.number"), Some(Value::from(1221)));
+    assert_eq!(
+        at("source.as.organization.name"),
+        Some(Value::from("Telstra Pty Ltd"))
+    );
+    assert_eq!(
+        at("aws.elb.client_ip_geo.isp"),
+        Some(Value::from("Telstra"))
+    );
+    assert_eq!(at("aws.elb.client_ip_geo.asn"), None);
+    let violations = ecs_fields().check(&event);
+    assert!(violations.is_empty(), "{violations:?}");
+}

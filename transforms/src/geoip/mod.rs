@@ -6,7 +6,9 @@
 //! (ISO 3166-2, `US-CA`), `region_name`, `postal_code`, `location.{lat,lon}`, `timezone` from
 //! City/Country/Enterprise databases; `asn`, `as_org` from ASN databases (plus `isp`,
 //! `organization` from ISP databases); any other database's record as it is. Several `geoip`
-//! transforms on one field (a City then an ASN database) merge into one object.
+//! transforms on one field (a City then an ASN database) merge into one object. A `normalize`
+//! transform (`schema = "ecs"`) after this one moves the object of a mapped address into ECS's
+//! places (`source.geo.*`, `source.as.*`: see `weir_aws::normalize::ecs::geo`).
 //!
 //! Private (RFC 1918, unique local), loopback, link-local and shared (CGNAT) addresses are not
 //! looked up: they get `{"private": true}` — an internal address is an answer, not a failure.

@@ -1,5 +1,6 @@
 //! ALB access logs in ECS, as Elastic's `aws.elb_logs` data stream writes them: `http.*`,
-//! `url.*`, `source.*`, `tls.*`, `trace.id`, `event.{category, outcome, start, end}`;
+//! `url.*`, `source.*` (with `source.geo` and `source.as` from a `geoip` transform's
+//! `client_ip_geo`), `tls.*`, `trace.id`, `event.{category, outcome, start, end}`;
 //! `aws.elb.name` is the load balancer, and every other native field stays under `aws.elb.*`
 //! (target address and port, target group, processing times, actions, classification, …).
 
@@ -7,7 +8,7 @@ use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
-use crate::normalize::ecs::{keywords, related_ip, tls_version};
+use crate::normalize::ecs::{geo, keywords, related_ip, tls_version, SOURCE_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_int, get_str, move_int, move_str, move_to, put, text,
 };
@@ -31,6 +32,7 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     copy_to(native, "client_ip", out, "source.address");
     move_str(native, "client_ip", out, "source.ip");
     move_int(native, "client_port", out, "source.port");
+    geo(native, "client_ip_geo", out, &SOURCE_GEO);
 
     move_str(native, "request_method", out, "http.request.method");
     move_int(native, "received_bytes", out, "http.request.body.bytes");

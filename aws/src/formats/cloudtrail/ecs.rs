@@ -1,6 +1,7 @@
 //! CloudTrail events in ECS, as Elastic's `aws.cloudtrail` data stream writes them:
 //! `event.{action, provider, id, category, type, outcome}`, `cloud.{account.id, region}`,
-//! `source.{address, ip}`, `user.{id, name}`, `user.target.name` (IAM changes),
+//! `source.{address, ip}` (and `source.{geo, as}` from a `geoip` transform's
+//! `sourceIPAddress_geo`), `user.{id, name}`, `user.target.name` (IAM changes),
 //! `user_agent.original`, `error.{code, message}`, `tls.*` and `related.{ip, user}`; every other
 //! native field stays under `aws.cloudtrail.*` with CloudTrail's own names (`userIdentity`,
 //! `requestParameters`, …).
@@ -16,7 +17,7 @@ use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::classify::{classify, AuthenticationActivity, EventKind};
-use crate::normalize::ecs::{keywords, related_ip, related_user, tls_version};
+use crate::normalize::ecs::{geo, keywords, related_ip, related_user, tls_version, SOURCE_GEO};
 use crate::normalize::fields::{copy_to, get, get_str, get_time, is_ip, move_str, put, take, text};
 
 /// See the [module docs](self).
@@ -92,6 +93,7 @@ fn source(native: &mut Fields, out: &mut PathRecordBuilder) {
         related_ip(out, get(native, "sourceIPAddress"));
     }
     move_str(native, "sourceIPAddress", out, "source.address");
+    geo(native, "sourceIPAddress_geo", out, &SOURCE_GEO);
 }
 
 /// `user.name`: the IAM user's name, else the name of the role a session was issued by.

@@ -1,5 +1,6 @@
-//! VPC Flow Logs in ECS, as Elastic's `aws.vpcflow` data stream writes them: `source.*`,
-//! `destination.*`, `network.*`, `event.{category: network, type: connection, outcome, start,
+//! VPC Flow Logs in ECS, as Elastic's `aws.vpcflow` data stream writes them: `source.*` and
+//! `destination.*` (with `geo` and `as` from a `geoip` transform's `srcaddr_geo`,
+//! `dstaddr_geo`), `network.*`, `event.{category: network, type: connection, outcome, start,
 //! end}`, `cloud.{account.id, region, availability_zone, instance.id}` and `related.ip`; every
 //! other native field stays under `aws.vpcflow.*` (`action`, `log_status`, `interface_id`,
 //! `pkt_*`, the ECS-task and Transit Gateway fields, …).
@@ -9,7 +10,7 @@ use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
-use crate::normalize::ecs::{keywords, related_ip, transport_of};
+use crate::normalize::ecs::{geo, keywords, related_ip, transport_of, DESTINATION_GEO, SOURCE_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_int, get_str, move_int, move_str, put, take, text,
 };
@@ -64,7 +65,8 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     move_str(native, "instance_id", out, "cloud.instance.id");
 }
 
-/// `source.*` and `destination.*` from the interface-level addresses.
+/// `source.*` and `destination.*` from the interface-level addresses (and their `geo`/`as`
+/// from a `geoip` transform's `srcaddr_geo`, `dstaddr_geo`).
 fn endpoints(native: &mut Fields, out: &mut PathRecordBuilder) {
     for (address, port, [to_address, to_ip, to_port]) in [
         (
@@ -82,4 +84,6 @@ fn endpoints(native: &mut Fields, out: &mut PathRecordBuilder) {
         move_str(native, address, out, to_ip);
         move_int(native, port, out, to_port);
     }
+    geo(native, "srcaddr_geo", out, &SOURCE_GEO);
+    geo(native, "dstaddr_geo", out, &DESTINATION_GEO);
 }

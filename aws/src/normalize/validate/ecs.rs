@@ -80,6 +80,17 @@ impl EcsFields {
         let kind = field.map(|f| f.type_name.as_str());
         match (value, kind) {
             (Value::Object(_), Some("flattened")) => {}
+            // Elasticsearch takes a geo_point as `{"lat": …, "lon": …}` (what `geoip` writes).
+            (Value::Object(point), Some("geo_point")) => {
+                let number =
+                    |v: Option<&Value>| matches!(v, Some(Value::Float(_) | Value::Integer(_)));
+                if point.len() != 2 || !number(point.get("lat")) || !number(point.get("lon")) {
+                    found.push(Violation::new(
+                        path,
+                        "a geo_point object needs only numeric lat, lon",
+                    ));
+                }
+            }
             (Value::Object(inner), Some("object" | "nested") | None) => {
                 self.object(inner, path, found)
             }
