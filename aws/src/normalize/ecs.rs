@@ -205,3 +205,53 @@ pub fn geo(native: &mut Fields, from: &str, out: &mut impl Output, places: &GeoP
         native.insert(from.into(), Value::Object(found));
     }
 }
+
+/// A DNS log's common ECS fields: `event.outcome` (success for NOERROR) from the response code
+/// at `rcode`; `network.{type, protocol: dns}` and `related.ip` from the asking address at
+/// `address`; `network.{transport, iana_number}` from the transport name at `transport` (taken);
+/// `dns.question.name` from `query_name` without its trailing dot (the name as sent then stays
+/// native, so `*.example.com` queries match, as Elastic writes it).
+pub fn dns_common(
+    native: &mut Fields,
+    [rcode, address, transport]: [&str; 3],
+    out: &mut impl Output,
+) {
+    if let Some(code) = super::fields::get_str(native, rcode) {
+        let outcome = if code.eq_ignore_ascii_case("NOERROR") {
+            "success"
+        } else {
+            "failure"
+        };
+        put(out, "event.outcome", static_text(outcome));
+    }
+    related_ip(out, get(native, address));
+    if let Some(address) = super::fields::get_str(native, address) {
+        let kind = if address.contains(':') {
+            "ipv6"
+        } else {
+            "ipv4"
+        };
+        put(out, "network.type", static_text(kind));
+    }
+    put(out, "network.protocol", static_text("dns"));
+    if let Some(name) = super::fields::get_str(native, transport).map(str::to_ascii_lowercase) {
+        let number = match name.as_str() {
+            "udp" => Some("17"),
+            "tcp" => Some("6"),
+            _ => None,
+        };
+        super::fields::take_str(native, transport);
+        put(out, "network.transport", super::fields::text(&name));
+        if let Some(number) = number {
+            put(out, "network.iana_number", static_text(number));
+        }
+    }
+    match super::fields::get_str(native, "query_name") {
+        Some(name) if name.len() > 1 && name.ends_with('.') => {
+            let bare = super::fields::text(&name[..name.len() - 1]);
+            put(out, "dns.question.name", bare);
+        }
+        Some(_) => super::fields::move_str(native, "query_name", out, "dns.question.name"),
+        None => {}
+    }
+}

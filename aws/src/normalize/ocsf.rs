@@ -329,3 +329,26 @@ pub fn dns_rcode_id(rcode: &str) -> i64 {
         _ => ACTIVITY_OTHER,
     }
 }
+
+/// DNS Activity's `activity_id` 6 Traffic: a DNS log's record is a query and its response.
+pub const DNS_TRAFFIC: i64 = 6;
+
+/// `connection_info.{protocol_name, protocol_num}` from a DNS log's transport field `from`
+/// (`UDP`, `TCP`; OCSF names protocols in lower case), taken, with `direction_id` 0 Unknown (the
+/// logs do not say which side the DNS server is on).
+pub fn dns_connection_info(native: &mut Fields, from: &str, out: &mut impl Output) {
+    let Some(name) = fields::get_str(native, from).map(str::to_ascii_lowercase) else {
+        return;
+    };
+    let number = match name.as_str() {
+        "udp" => Some(17),
+        "tcp" => Some(6),
+        _ => None,
+    };
+    fields::take_str(native, from);
+    put(out, "connection_info.protocol_name", fields::text(&name));
+    if let Some(number) = number {
+        put(out, "connection_info.protocol_num", Value::Integer(number));
+    }
+    put(out, "connection_info.direction_id", Value::Integer(0));
+}

@@ -10,53 +10,20 @@
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
-use crate::normalize::ecs::{keywords, related_ip};
-use crate::normalize::fields::{copy_to, get, get_str, move_str, put, static_text, take_str, text};
+use crate::normalize::ecs::{dns_common, keywords};
+use crate::normalize::fields::{copy_to, move_str, put};
 
 /// See the [module docs](self).
 pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     put(out, "event.category", keywords(&["network"]));
     put(out, "event.type", keywords(&["protocol"]));
-    if let Some(rcode) = get_str(native, "response_code") {
-        let outcome = if rcode.eq_ignore_ascii_case("NOERROR") {
-            "success"
-        } else {
-            "failure"
-        };
-        put(out, "event.outcome", static_text(outcome));
-    }
-    related_ip(out, get(native, "resolver_ip"));
-    if let Some(address) = get_str(native, "resolver_ip") {
-        let kind = if address.contains(':') {
-            "ipv6"
-        } else {
-            "ipv4"
-        };
-        put(out, "network.type", static_text(kind));
-    }
+    dns_common(
+        native,
+        ["response_code", "resolver_ip", "layer4_protocol"],
+        out,
+    );
     copy_to(native, "resolver_ip", out, "source.address");
     move_str(native, "resolver_ip", out, "source.ip");
-    put(out, "network.protocol", static_text("dns"));
-    if let Some(transport) = get_str(native, "layer4_protocol").map(str::to_ascii_lowercase) {
-        let number = match transport.as_str() {
-            "udp" => Some("17"),
-            "tcp" => Some("6"),
-            _ => None,
-        };
-        take_str(native, "layer4_protocol");
-        put(out, "network.transport", text(&transport));
-        if let Some(number) = number {
-            put(out, "network.iana_number", static_text(number));
-        }
-    }
-    match get_str(native, "query_name") {
-        Some(name) if name.len() > 1 && name.ends_with('.') => {
-            let bare = text(&name[..name.len() - 1]);
-            put(out, "dns.question.name", bare);
-        }
-        Some(_) => move_str(native, "query_name", out, "dns.question.name"),
-        None => {}
-    }
     move_str(native, "query_type", out, "dns.question.type");
     move_str(native, "response_code", out, "dns.response_code");
 }

@@ -13,16 +13,15 @@ use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
-use crate::normalize::fields::{get, get_str, move_str, put, static_text, take, take_str, text};
-use crate::normalize::ocsf::{dns_rcode_id, set_class, OcsfClass};
+use crate::normalize::fields::{get, get_str, move_str, put, static_text, take};
+use crate::normalize::ocsf::{
+    dns_connection_info, dns_rcode_id, set_class, OcsfClass, DNS_TRAFFIC,
+};
 use crate::set_time;
-
-/// DNS Activity's `activity_id` 6: Traffic.
-const TRAFFIC: i64 = 6;
 
 /// See the [module docs](self).
 pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
-    set_class(out, OcsfClass::DnsActivity, TRAFFIC);
+    set_class(out, OcsfClass::DnsActivity, DNS_TRAFFIC);
     put(
         out,
         "metadata.product.feature.name",
@@ -44,17 +43,5 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
         put(out, "rcode_id", Value::Integer(id));
         move_str(native, "response_code", out, "rcode");
     }
-    if let Some(name) = get_str(native, "layer4_protocol").map(str::to_ascii_lowercase) {
-        let number = match name.as_str() {
-            "udp" => Some(17),
-            "tcp" => Some(6),
-            _ => None,
-        };
-        take_str(native, "layer4_protocol");
-        put(out, "connection_info.protocol_name", text(&name));
-        if let Some(number) = number {
-            put(out, "connection_info.protocol_num", Value::Integer(number));
-        }
-        put(out, "connection_info.direction_id", Value::Integer(0));
-    }
+    dns_connection_info(native, "layer4_protocol", out);
 }

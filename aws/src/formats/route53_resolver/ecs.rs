@@ -16,10 +16,9 @@ use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
-use crate::normalize::ecs::{keywords, related_ip};
+use crate::normalize::ecs::{dns_common, keywords, related_ip};
 use crate::normalize::fields::{
-    copy_to, get, get_str, get_time, move_int, move_objects, move_str, put, static_text, take,
-    take_str, text,
+    copy_to, get, get_str, get_time, move_int, move_objects, move_str, put, take,
 };
 
 /// See the [module docs](self).
@@ -39,60 +38,23 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
         Some(decision) => put(out, "event.type", keywords(&["protocol", decision])),
         None => put(out, "event.type", keywords(&["protocol"])),
     }
-    if let Some(rcode) = get_str(native, "rcode") {
-        let outcome = if rcode.eq_ignore_ascii_case("NOERROR") {
-            "success"
-        } else {
-            "failure"
-        };
-        put(out, "event.outcome", static_text(outcome));
-    }
     move_str(native, "firewall_rule_action", out, "event.action");
     move_str(native, "firewall_rule_group_id", out, "rule.ruleset");
     move_str(native, "account_id", out, "cloud.account.id");
     move_str(native, "region", out, "cloud.region");
     move_str(native, "srcids.instance", out, "cloud.instance.id");
 
-    related_ip(out, get(native, "srcaddr"));
-    if let Some(address) = get_str(native, "srcaddr") {
-        let kind = if address.contains(':') {
-            "ipv6"
-        } else {
-            "ipv4"
-        };
-        put(out, "network.type", static_text(kind));
-    }
+    dns_common(native, ["rcode", "srcaddr", "transport"], out);
     copy_to(native, "srcaddr", out, "source.address");
     move_str(native, "srcaddr", out, "source.ip");
     move_int(native, "srcport", out, "source.port");
-    put(out, "network.protocol", static_text("dns"));
-    if let Some(transport) = get_str(native, "transport").map(str::to_ascii_lowercase) {
-        let number = match transport.as_str() {
-            "udp" => Some("17"),
-            "tcp" => Some("6"),
-            _ => None,
-        };
-        take_str(native, "transport");
-        put(out, "network.transport", text(&transport));
-        if let Some(number) = number {
-            put(out, "network.iana_number", static_text(number));
-        }
-    }
     question(native, out);
     move_str(native, "rcode", out, "dns.response_code");
     answers(native, out);
 }
 
-/// `dns.question.*`; the name without its trailing dot.
+/// `dns.question.{type, class}` (the name is [`dns_common`]'s).
 fn question(native: &mut Fields, out: &mut PathRecordBuilder) {
-    match get_str(native, "query_name") {
-        Some(name) if name.len() > 1 && name.ends_with('.') => {
-            let bare = text(&name[..name.len() - 1]);
-            put(out, "dns.question.name", bare);
-        }
-        Some(_) => move_str(native, "query_name", out, "dns.question.name"),
-        None => {}
-    }
     move_str(native, "query_type", out, "dns.question.type");
     move_str(native, "query_class", out, "dns.question.class");
 }

@@ -20,18 +20,16 @@ use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use crate::normalize::fields::{
-    get, get_str, get_time, move_int, move_objects, move_str, put, static_text, take, take_str,
-    text,
+    get, get_str, get_time, move_int, move_objects, move_str, put, static_text, take,
 };
-use crate::normalize::ocsf::{add_profile, dns_rcode_id, set_class, OcsfClass, Profile};
+use crate::normalize::ocsf::{
+    add_profile, dns_connection_info, dns_rcode_id, set_class, OcsfClass, Profile, DNS_TRAFFIC,
+};
 use crate::set_time;
-
-/// DNS Activity's `activity_id` 6: Traffic.
-const TRAFFIC: i64 = 6;
 
 /// See the [module docs](self).
 pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
-    set_class(out, OcsfClass::DnsActivity, TRAFFIC);
+    set_class(out, OcsfClass::DnsActivity, DNS_TRAFFIC);
     put(
         out,
         "metadata.product.feature.name",
@@ -79,26 +77,8 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
         &[("Rdata", "rdata"), ("Type", "type"), ("Class", "class")],
         &["Rdata"],
     );
-    transport(native, out);
+    dns_connection_info(native, "transport", out);
     firewall(native, out);
-}
-
-/// `connection_info` from `transport` (`UDP`, `TCP`; OCSF names protocols in lower case).
-fn transport(native: &mut Fields, out: &mut PathRecordBuilder) {
-    let Some(name) = get_str(native, "transport").map(str::to_ascii_lowercase) else {
-        return;
-    };
-    let number = match name.as_str() {
-        "udp" => Some(17),
-        "tcp" => Some(6),
-        _ => None,
-    };
-    take_str(native, "transport");
-    put(out, "connection_info.protocol_name", text(&name));
-    if let Some(number) = number {
-        put(out, "connection_info.protocol_num", Value::Integer(number));
-    }
-    put(out, "connection_info.direction_id", Value::Integer(0));
 }
 
 /// A DNS Firewall match: the rule group and its action (the `security_control` profile).
