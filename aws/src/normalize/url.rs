@@ -1,6 +1,10 @@
 //! The parts of a request URL, for the schemas that hold them apart (ECS `url.*`, OCSF
 //! `http_request.url.*`).
 
+use vrl::value::Value;
+
+use super::fields::{get_str, put, text, Lookup, Output};
+
 /// A URL split into its parts; each borrows from the URL text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct UrlParts<'a> {
@@ -49,6 +53,62 @@ pub fn split(url: &str) -> UrlParts<'_> {
 
 fn is_scheme_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.'
+}
+
+/// Where a schema keeps a URL's parts (`None`: the mapping takes that part from elsewhere).
+#[derive(Clone, Copy, Debug)]
+pub struct UrlPlaces {
+    /// The scheme (`https`).
+    pub scheme: Option<&'static str>,
+    /// The host name.
+    pub host: Option<&'static str>,
+    /// The port (an integer).
+    pub port: Option<&'static str>,
+    /// The path.
+    pub path: &'static str,
+    /// The query, without its `?`.
+    pub query: &'static str,
+}
+
+/// ECS `url.*`.
+pub const ECS_URL: UrlPlaces = UrlPlaces {
+    scheme: Some("url.scheme"),
+    host: Some("url.domain"),
+    port: Some("url.port"),
+    path: "url.path",
+    query: "url.query",
+};
+
+/// OCSF `http_request.url.*`.
+pub const OCSF_URL: UrlPlaces = UrlPlaces {
+    scheme: Some("http_request.url.scheme"),
+    host: Some("http_request.url.hostname"),
+    port: Some("http_request.url.port"),
+    path: "http_request.url.path",
+    query: "http_request.url.query_string",
+};
+
+/// Puts the parts of the URL text at `from` of the native record at `places` (copies: the URL
+/// itself stays for the mapping to move whole).
+pub fn put_parts(native: &impl Lookup, from: &str, out: &mut impl Output, places: &UrlPlaces) {
+    let Some(original) = get_str(native, from) else {
+        return;
+    };
+    let parts = split(original);
+    let texts = [
+        (places.scheme, parts.scheme),
+        (places.host, parts.host),
+        (Some(places.path), parts.path),
+        (Some(places.query), parts.query),
+    ];
+    for (place, part) in texts {
+        if let (Some(place), Some(part)) = (place, part) {
+            put(out, place, text(part));
+        }
+    }
+    if let (Some(place), Some(port)) = (places.port, parts.port) {
+        put(out, place, Value::Integer(port));
+    }
 }
 
 /// A `Host` header's (or URL authority's) host and port: `host:port`, `[v6]:port`, `host` or

@@ -4,7 +4,6 @@
 //! `aws.elb.name` is the load balancer, and every other native field stays under `aws.elb.*`
 //! (target address and port, target group, processing times, actions, classification, …).
 
-use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
@@ -42,22 +41,7 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     {
         put(out, "http.version", text(version));
     }
-    if let Some(original) = get_str(native, "request_url") {
-        let parts = url::split(original);
-        for (name, part) in [
-            ("url.scheme", parts.scheme),
-            ("url.domain", parts.host),
-            ("url.path", parts.path),
-            ("url.query", parts.query),
-        ] {
-            if let Some(part) = part {
-                put(out, name, text(part));
-            }
-        }
-        if let Some(port) = parts.port {
-            put(out, "url.port", Value::Integer(port));
-        }
-    }
+    url::put_parts(native, "request_url", out, &url::ECS_URL);
     move_str(native, "request_url", out, "url.original");
     move_str(native, "user_agent", out, "user_agent.original");
     move_str(native, "trace_id", out, "trace.id");

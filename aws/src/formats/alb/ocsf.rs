@@ -16,7 +16,7 @@ use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use crate::normalize::fields::{
-    copy_to, get, get_int, get_str, move_int, move_str, put, static_text, take, text,
+    copy_to, get, get_int, get_str, move_int, move_str, put, static_text, take,
 };
 use crate::normalize::ocsf::{http_activity_of, set_class, set_status, OcsfClass};
 use crate::normalize::url;
@@ -47,22 +47,7 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     move_int(native, "elb_status_code", out, "http_response.code");
 
     move_str(native, "request_method", out, "http_request.http_method");
-    if let Some(original) = get_str(native, "request_url") {
-        let parts = url::split(original);
-        for (name, part) in [
-            ("http_request.url.scheme", parts.scheme),
-            ("http_request.url.hostname", parts.host),
-            ("http_request.url.path", parts.path),
-            ("http_request.url.query_string", parts.query),
-        ] {
-            if let Some(part) = part {
-                put(out, name, text(part));
-            }
-        }
-        if let Some(port) = parts.port {
-            put(out, "http_request.url.port", Value::Integer(port));
-        }
-    }
+    url::put_parts(native, "request_url", out, &url::OCSF_URL);
     move_str(native, "request_url", out, "http_request.url.url_string");
     move_str(native, "user_agent", out, "http_request.user_agent");
     move_str(native, "request_protocol", out, "http_request.version");

@@ -9,7 +9,6 @@
 //! `elb`; `related.ip`. Every other native field stays under `aws.elb.*` (processing times,
 //! backend status code, the raw request line).
 
-use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
@@ -67,27 +66,7 @@ fn http(native: &mut Fields, out: &mut PathRecordBuilder) {
     {
         put(out, "http.version", version);
     }
-    if let Some(original) = get_str(native, "request_url") {
-        let parts = url::split(original);
-        let (scheme, host, path, query) = (
-            parts.scheme.map(text),
-            parts.host.map(text),
-            parts.path.map(text),
-            parts.query.map(text),
-        );
-        let port = parts.port.map(Value::Integer);
-        for (name, part) in [
-            ("url.scheme", scheme),
-            ("url.domain", host),
-            ("url.path", path),
-            ("url.query", query),
-            ("url.port", port),
-        ] {
-            if let Some(part) = part {
-                put(out, name, part);
-            }
-        }
-    }
+    url::put_parts(native, "request_url", out, &url::ECS_URL);
     move_str(native, "request_url", out, "url.original");
     move_str(native, "user_agent", out, "user_agent.original");
 }

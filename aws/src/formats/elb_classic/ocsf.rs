@@ -22,7 +22,7 @@ use weir_core::path_record::PathRecordBuilder;
 
 use super::is_http;
 use crate::normalize::fields::{
-    copy_to, get, get_int, get_str, move_int, move_str, put, static_text, text,
+    copy_to, get, get_int, get_str, move_int, move_str, put, static_text,
 };
 use crate::normalize::ocsf::{http_activity_of, set_class, set_status, OcsfClass};
 use crate::normalize::url;
@@ -74,27 +74,7 @@ fn http(native: &mut Fields, out: &mut PathRecordBuilder) {
         None => put(out, "http_response.code", Value::Integer(0)),
     }
     move_str(native, "request_method", out, "http_request.http_method");
-    if let Some(original) = get_str(native, "request_url") {
-        let parts = url::split(original);
-        let (scheme, host, path, query) = (
-            parts.scheme.map(text),
-            parts.host.map(text),
-            parts.path.map(text),
-            parts.query.map(text),
-        );
-        let port = parts.port.map(Value::Integer);
-        for (name, part) in [
-            ("http_request.url.scheme", scheme),
-            ("http_request.url.hostname", host),
-            ("http_request.url.path", path),
-            ("http_request.url.query_string", query),
-            ("http_request.url.port", port),
-        ] {
-            if let Some(part) = part {
-                put(out, name, part);
-            }
-        }
-    }
+    url::put_parts(native, "request_url", out, &url::OCSF_URL);
     move_str(native, "request_url", out, "http_request.url.url_string");
     move_str(native, "user_agent", out, "http_request.user_agent");
     move_str(native, "request_protocol", out, "http_request.version");

@@ -55,16 +55,18 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     {
         put(out, "http.version", version);
     }
-    if let Some(original) = get_str(native, "request_url") {
-        let parts = url::split(original);
-        let (path, query) = (parts.path.map(text), parts.query.map(text));
-        if let Some(path) = path {
-            put(out, "url.path", path);
-        }
-        if let Some(query) = query {
-            put(out, "url.query", query);
-        }
-    }
+    // The host is the `Host` header's (below); the URL logged is a path and query.
+    url::put_parts(
+        native,
+        "request_url",
+        out,
+        &url::UrlPlaces {
+            scheme: None,
+            host: None,
+            port: None,
+            ..url::ECS_URL
+        },
+    );
     move_str(native, "request_url", out, "url.original");
     move_str(native, "host_header", out, "url.domain");
     move_str(native, "error_code", out, "error.code");

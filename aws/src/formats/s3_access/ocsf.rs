@@ -118,16 +118,18 @@ fn request(native: &mut Fields, out: &mut PathRecordBuilder) {
     move_str(native, "request_protocol", out, "http_request.version");
     move_str(native, "user_agent", out, "http_request.user_agent");
     move_str(native, "referer", out, "http_request.referrer");
-    if let Some(original) = get_str(native, "request_url") {
-        let parts = url::split(original);
-        let (path, query) = (parts.path.map(text), parts.query.map(text));
-        if let Some(path) = path {
-            put(out, "http_request.url.path", path);
-        }
-        if let Some(query) = query {
-            put(out, "http_request.url.query_string", query);
-        }
-    }
+    // The URL logged is a path and query.
+    url::put_parts(
+        native,
+        "request_url",
+        out,
+        &url::UrlPlaces {
+            scheme: None,
+            host: None,
+            port: None,
+            ..url::OCSF_URL
+        },
+    );
     move_str(native, "request_url", out, "http_request.url.url_string");
 }
 
