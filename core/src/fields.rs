@@ -299,9 +299,12 @@ impl Fields {
         in_record + self.map.len()
     }
 
-    /// Whether there are no fields.
+    /// Whether there are no fields (without counting them).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        if let Some(paths) = &self.paths {
+            return paths.map().is_empty();
+        }
+        self.map.is_empty() && self.record.as_ref().is_none_or(Record::is_empty)
     }
 
     /// The top-level fields in key order (the order of a map's iteration).

@@ -121,6 +121,19 @@ impl PathLayout {
             .copied()
     }
 
+    /// The object node at `path`.
+    fn node_at(&self, path: &str) -> Option<&Node> {
+        let mut node = &self.root;
+        for part in path.split('.') {
+            let at = node
+                .children
+                .binary_search_by(|c| c.name.as_str().cmp(part))
+                .ok()?;
+            node = &node.children[at].node;
+        }
+        Some(node)
+    }
+
     /// The paths, by slot.
     pub fn paths(&self) -> &[&'static str] {
         &self.paths
@@ -302,6 +315,12 @@ impl PathRecord {
     }
 }
 
+/// Whether `path` is `prefix` or a path under it.
+fn is_at_or_under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 /// What [`PathRecord::find`] found.
 #[derive(Debug, PartialEq)]
 pub enum Found<'a> {
@@ -426,33 +445,32 @@ impl PathRecordBuilder {
 
     /// Whether any value is set at `path` or under it.
     pub fn has_under(&self, path: &str) -> bool {
-        let under = |p: &str| {
-            p.strip_prefix(path)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-        };
-        self.layout
-            .paths
-            .iter()
-            .zip(&self.slots)
-            .any(|(p, v)| v.is_some() && under(p))
-            || self.unplaced.iter().any(|(p, _)| under(p))
+        self.layout.node_at(path).is_some_and(|n| self.any_set(n))
+            || self.unplaced.iter().any(|(p, _)| is_at_or_under(p, path))
     }
 
-    /// The set paths directly under `path` (`path.<name>`, any depth below), by name: for
-    /// checking which member names an object merged at `path` must not use.
-    pub fn names_under<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'static str> + 'a {
-        let set = self
+    /// Whether a slot of `node` or of a node under it is set.
+    fn any_set(&self, node: &Node) -> bool {
+        node.slot
+            .is_some_and(|s| self.slots.get(s).is_some_and(Option::is_some))
+            || node.children.iter().any(|c| self.any_set(&c.node))
+    }
+
+    /// The names of the members of `path` that have a value set at or under them: for checking
+    /// which member names an object merged at `path` must not use.
+    pub fn names_under<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let placed = self
             .layout
-            .paths
-            .iter()
-            .zip(&self.slots)
-            .filter(|(_, v)| v.is_some())
-            .map(|(p, _)| *p)
-            .chain(self.unplaced.iter().map(|(p, _)| *p));
-        set.filter_map(move |p| {
+            .node_at(path)
+            .into_iter()
+            .flat_map(|n| &n.children)
+            .filter(|c| self.any_set(&c.node))
+            .map(|c| c.name.as_str());
+        let unplaced = self.unplaced.iter().filter_map(move |(p, _)| {
             let rest = p.strip_prefix(path)?.strip_prefix('.')?;
-            Some(rest.split('.').next().unwrap_or(rest))
-        })
+            rest.split('.').next()
+        });
+        placed.chain(unplaced)
     }
 
     /// The record, and the layout extended with paths it lacked (to use for the next records)

@@ -102,26 +102,55 @@ impl Lookup for ObjectMap {
     }
 }
 
+/// The top-level operations a nested take is made of, for maps and fields alike.
+trait Members {
+    /// The member `name`, to change.
+    fn member_mut(&mut self, name: &str) -> Option<&mut Value>;
+    /// Removes the member `name` unless it is `null`.
+    fn take_member(&mut self, name: &str) -> Option<Value>;
+}
+
+impl Members for ObjectMap {
+    fn member_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.get_mut(name)
+    }
+
+    fn take_member(&mut self, name: &str) -> Option<Value> {
+        if matches!(self.get(name)?, Value::Null) {
+            return None;
+        }
+        self.remove(name)
+    }
+}
+
+impl Members for Fields {
+    fn member_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.get_mut(name)
+    }
+
+    fn take_member(&mut self, name: &str) -> Option<Value> {
+        self.remove_if(name, |v| !matches!(v, Value::Null))
+    }
+}
+
+/// [`Native::take_at`] of `map`: the leaf is taken, and each object it leaves empty removed.
+fn take_nested(map: &mut impl Members, path: &str) -> Option<Value> {
+    let Some((first, rest)) = path.split_once('.') else {
+        return map.take_member(path);
+    };
+    let Value::Object(inner) = map.member_mut(first)? else {
+        return None;
+    };
+    let taken = take_nested(inner, rest)?;
+    if inner.is_empty() {
+        map.take_member(first);
+    }
+    Some(taken)
+}
+
 impl Native for ObjectMap {
     fn take_at(&mut self, path: &str) -> Option<Value> {
-        match path.split_once('.') {
-            None => {
-                if matches!(self.get(path)?, Value::Null) {
-                    return None;
-                }
-                self.remove(path)
-            }
-            Some((first, rest)) => {
-                let Value::Object(inner) = self.get_mut(first)? else {
-                    return None;
-                };
-                let taken = inner.take_at(rest)?;
-                if inner.is_empty() {
-                    self.remove(first);
-                }
-                Some(taken)
-            }
-        }
+        take_nested(self, path)
     }
 }
 
@@ -184,19 +213,7 @@ impl Native for Fields {
     }
 
     fn take_at(&mut self, path: &str) -> Option<Value> {
-        match path.split_once('.') {
-            None => self.remove_if(path, |v| !matches!(v, Value::Null)),
-            Some((first, rest)) => {
-                let Value::Object(inner) = self.get_mut(first)? else {
-                    return None;
-                };
-                let taken = inner.take_at(rest)?;
-                if inner.is_empty() {
-                    self.remove(first);
-                }
-                Some(taken)
-            }
-        }
+        take_nested(self, path)
     }
 }
 
@@ -405,15 +422,16 @@ pub fn keep_native(out: &mut PathRecordBuilder, path: &'static str, mut native: 
     if native.is_empty() {
         return;
     }
-    let clashing: Vec<&'static str> = out
+    let clashing: Vec<KeyString> = out
         .names_under(path)
         .filter(|name| native.contains_key(name))
+        .map(KeyString::from)
         .collect();
     if !clashing.is_empty() {
         let mut conflicts = ObjectMap::new();
         for name in clashing {
-            if let Some(value) = native.remove(name) {
-                conflicts.insert(name.into(), value);
+            if let Some(value) = native.remove(&name) {
+                conflicts.insert(name, value);
             }
         }
         native.insert("native_conflicts".into(), Value::Object(conflicts));
