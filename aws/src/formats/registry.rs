@@ -329,7 +329,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["lambda-cloudwatch"],
-        mappings: Mappings::base("aws.lambda_logs", "aws.lambda", "AWS Lambda"),
+        mappings: lambda::MAPPINGS,
     },
     Format {
         name: apigateway::LOG_TYPE,

@@ -43,8 +43,12 @@ pub enum OcsfClass {
     DnsActivity,
     /// 6001: operations on web resources.
     WebResourcesActivity,
+    /// 6002: an application or service starting and stopping.
+    ApplicationLifecycle,
     /// 6003: API calls.
     ApiActivity,
+    /// 6005: reads, writes and queries of a database.
+    DatastoreActivity,
 }
 
 impl OcsfClass {
@@ -58,7 +62,9 @@ impl OcsfClass {
             Self::HttpActivity => 4002,
             Self::DnsActivity => 4003,
             Self::WebResourcesActivity => 6001,
+            Self::ApplicationLifecycle => 6002,
             Self::ApiActivity => 6003,
+            Self::DatastoreActivity => 6005,
         }
     }
 
@@ -72,7 +78,9 @@ impl OcsfClass {
             Self::HttpActivity => "HTTP Activity",
             Self::DnsActivity => "DNS Activity",
             Self::WebResourcesActivity => "Web Resources Activity",
+            Self::ApplicationLifecycle => "Application Lifecycle",
             Self::ApiActivity => "API Activity",
+            Self::DatastoreActivity => "Datastore Activity",
         }
     }
 
@@ -167,6 +175,59 @@ macro_rules! set_time {
     };
 }
 
+/// `severity_id` 1 Informational (what [`normalize`] sets unless the mapping set another).
+pub const SEVERITY_INFORMATIONAL: i64 = 1;
+/// `severity_id` 2 Low: the user decides if action is needed.
+pub const SEVERITY_LOW: i64 = 2;
+/// `severity_id` 3 Medium: action is required, the situation is not serious yet.
+pub const SEVERITY_MEDIUM: i64 = 3;
+/// `severity_id` 5 Critical: action is required now, and the scope is broad.
+pub const SEVERITY_CRITICAL: i64 = 5;
+/// `severity_id` 6 Fatal: an error occurred, too late to take remedial action.
+pub const SEVERITY_FATAL: i64 = 6;
+
+/// `severity_id` and its caption `severity`.
+pub fn set_severity(out: &mut impl Output, id: i64) {
+    let caption = match id {
+        1 => "Informational",
+        2 => "Low",
+        3 => "Medium",
+        4 => "High",
+        5 => "Critical",
+        6 => "Fatal",
+        99 => "Other",
+        _ => "Unknown",
+    };
+    put(out, "severity_id", Value::Integer(id));
+    put(out, "severity", static_text(caption));
+}
+
+/// The `severity_id` of a log level as runtimes and databases write it (any case): `TRACE`,
+/// `DEBUG`…`DEBUG5`, `INFO`, `NOTICE`, `LOG` (PostgreSQL), `Note`, `System` (MySQL) are
+/// Informational; `WARN`/`WARNING` Low; `ERROR` Medium; `CRITICAL` Critical; `FATAL` and
+/// `PANIC` Fatal (the process, or every session of a database, ended). `None` for a word that
+/// is no level (PostgreSQL's `DETAIL`, `HINT`, `STATEMENT` … lines belong to the entry before
+/// them, whose level they do not repeat).
+pub fn severity_of_level(level: &str) -> Option<i64> {
+    let level = level.to_ascii_uppercase();
+    Some(match level.as_str() {
+        "TRACE" | "DEBUG" | "INFO" | "INFORMATION" | "NOTICE" | "LOG" | "NOTE" | "SYSTEM" => {
+            SEVERITY_INFORMATIONAL
+        }
+        l if l
+            .strip_prefix("DEBUG")
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            SEVERITY_INFORMATIONAL
+        }
+        "WARN" | "WARNING" => SEVERITY_LOW,
+        "ERROR" => SEVERITY_MEDIUM,
+        "CRITICAL" => SEVERITY_CRITICAL,
+        "FATAL" | "PANIC" => SEVERITY_FATAL,
+        _ => return None,
+    })
+}
+
 /// `status_id` and `status` for success or failure.
 pub fn set_status(out: &mut impl Output, success: bool) {
     let (id, name) = if success {
@@ -203,8 +264,7 @@ fn finish(mapping: &OcsfMapping, mut native: Fields, out: &mut PathRecordBuilder
         crate::set_time!(out, "time", time);
     }
     if get(out, "severity_id").is_none() {
-        put(out, "severity_id", Value::Integer(1));
-        put(out, "severity", static_text("Informational"));
+        set_severity(out, SEVERITY_INFORMATIONAL);
     }
     put(out, "metadata.version", static_text(OCSF_VERSION));
     put(out, "metadata.product.vendor_name", static_text(VENDOR));

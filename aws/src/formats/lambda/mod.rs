@@ -63,6 +63,64 @@ use crate::formats::{set_log_type, ParseError, RecordParser};
 /// `aws.log_type` of Lambda logs.
 pub const LOG_TYPE: &str = "lambda";
 
+/// The `type` values the mappings tell apart: the Telemetry API's names of platform events
+/// (which the text lines get too) and `function` for application output.
+pub mod event_type {
+    /// `INIT_START`: an execution environment starts initializing.
+    pub const INIT_START: &str = "platform.initStart";
+    /// `INIT_REPORT`: the initialization phase's report (on a timeout or error).
+    pub const INIT_REPORT: &str = "platform.initReport";
+    /// `START`: an invocation starts.
+    pub const START: &str = "platform.start";
+    /// The runtime finished an invocation (JSON format only).
+    pub const RUNTIME_DONE: &str = "platform.runtimeDone";
+    /// `END`: an invocation ended.
+    pub const END: &str = "platform.end";
+    /// `REPORT`: an invocation's durations, memory and status.
+    pub const REPORT: &str = "platform.report";
+    /// The prefix of every platform event type.
+    pub const PLATFORM_PREFIX: &str = "platform.";
+    /// Application output.
+    pub const FUNCTION: &str = "function";
+}
+
+mod ecs;
+mod ocsf;
+
+/// ECS `aws.lambda_logs` and OCSF Application Lifecycle / Base Event (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.lambda_logs",
+        native_path: "aws.lambda",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: PRODUCT,
+        map: Some(ocsf::map),
+        classes: "Application Lifecycle 6002 (platform lines); Base Event 0 (function output)",
+    },
+};
+
+/// `metadata.product.name` of Lambda logs.
+const PRODUCT: &str = "AWS Lambda";
+
+/// The function's duration of a platform record, in milliseconds with a fraction: the
+/// invocation's (`duration_ms`), or for an initialization report the phase's
+/// (`init_duration_ms`).
+fn duration_ms(native: &impl crate::normalize::fields::Lookup) -> Option<f64> {
+    use crate::normalize::fields::{get, get_str};
+    let from = if get_str(native, "type") == Some(event_type::INIT_REPORT) {
+        "init_duration_ms"
+    } else {
+        "duration_ms"
+    };
+    match get(native, from)? {
+        Value::Float(f) => Some(f.into_inner()).filter(|f| f.is_finite() && *f >= 0.0),
+        Value::Integer(i) => u32::try_from(*i).ok().map(f64::from),
+        _ => None,
+    }
+}
+
 /// Parser for Lambda log events; see the [module docs](self).
 #[derive(Clone, Debug, Default)]
 pub struct LambdaParser;
@@ -125,18 +183,18 @@ const INIT_REPORT_LABELS: &[Label] = &[
 
 /// (line keyword, `type`, labels, request id required)
 const PLATFORM: &[(&[u8], &str, &[Label], bool)] = &[
-    (b"START ", "platform.start", START_LABELS, true),
-    (b"END ", "platform.end", END_LABELS, true),
-    (b"REPORT ", "platform.report", REPORT_LABELS, true),
+    (b"START ", event_type::START, START_LABELS, true),
+    (b"END ", event_type::END, END_LABELS, true),
+    (b"REPORT ", event_type::REPORT, REPORT_LABELS, true),
     (
         b"INIT_START ",
-        "platform.initStart",
+        event_type::INIT_START,
         INIT_START_LABELS,
         false,
     ),
     (
         b"INIT_REPORT ",
-        "platform.initReport",
+        event_type::INIT_REPORT,
         INIT_REPORT_LABELS,
         false,
     ),
@@ -410,7 +468,7 @@ fn json_record(obj: ObjectMap, record: &Bytes) -> Result<Option<ObjectMap>, Pars
     let platform = obj
         .get("type")
         .and_then(value_str)
-        .is_some_and(|t| t.starts_with("platform."))
+        .is_some_and(|t| t.starts_with(event_type::PLATFORM_PREFIX))
         && obj.contains_key("time");
     if platform {
         return platform_record(obj, record).map(Some);
@@ -544,7 +602,7 @@ fn application_record(mut obj: ObjectMap, record: &Bytes) -> Result<ObjectMap, P
         })?;
     obj.remove("timestamp");
     ins(&mut map, "timestamp", Value::Timestamp(time));
-    ins(&mut map, "type", text_value("function"));
+    ins(&mut map, "type", text_value(event_type::FUNCTION));
     for (src, dst) in [
         ("level", "level"),
         ("message", "message"),
@@ -593,7 +651,7 @@ impl RecordParser for LambdaParser {
                     ));
                 }
             } else {
-                ins(&mut m, "type", text_value("function"));
+                ins(&mut m, "type", text_value(event_type::FUNCTION));
                 if !runtime_line(record, text, &mut m) {
                     ins(&mut m, "message", Value::Bytes(slice_or_copy(record, text)));
                 }

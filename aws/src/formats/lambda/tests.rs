@@ -334,3 +334,68 @@ fn errors_and_malformed_input() {
         no_panic(&mut LambdaParser, &m);
     }
 }
+
+/// JSON-format lines and a line with its origin (the function's log group): the classes,
+/// activities and `faas` fields, valid in both schemas.
+#[test]
+fn mappings_in_both_schemas() {
+    use crate::normalize::validate::{ecs::EcsFields, ocsf::OcsfSchema};
+    use crate::normalize::{fields, normalize, OutputSchema};
+    let ocsf = OcsfSchema::load_shared().unwrap();
+    let ecs = EcsFields::load_shared().unwrap();
+    let report = br#"{"time":"2023-11-29T10:00:00.000Z","type":"platform.report","record":{"requestId":"r1","metrics":{"durationMs":12.5,"billedDurationMs":13,"memorySizeMB":128,"maxMemoryUsedMB":52,"initDurationMs":100},"status":"timeout","errorType":"Sandbox.Timedout"}}"#;
+    let init = br#"{"time":"2023-11-29T10:00:00Z","type":"platform.initStart","record":{"initializationType":"on-demand","phase":"init","runtimeVersion":"python:3.12.v18","functionName":"checkout","functionVersion":"$LATEST"}}"#;
+    let app = br#"{"timestamp":"2023-11-29T10:00:00.5Z","level":"ERROR","requestId":"r1","message":"boom"}"#;
+    let mut end = parse_one(b"END RequestId: r1");
+    let mut origin = ObjectMap::new();
+    origin.insert("type".into(), Value::from("function"));
+    origin.insert("name".into(), Value::from("checkout"));
+    if let Some(Value::Object(aws)) = end.get_mut("aws") {
+        aws.insert("resource".into(), Value::Object(origin));
+    }
+    for (native, class, activity, severity) in [
+        (parse_one(report), 6002, 99, 1),
+        (parse_one(init), 6002, 3, 1),
+        (end, 6002, 4, 1),
+        (parse_one(app), 0, 99, 3),
+    ] {
+        let event = normalize(OutputSchema::Ocsf, native.clone());
+        assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+        assert_eq!(fields::get_int(&event, "class_uid"), Some(class));
+        assert_eq!(fields::get_int(&event, "activity_id"), Some(activity));
+        assert_eq!(fields::get_int(&event, "severity_id"), Some(severity));
+        assert_eq!(
+            fields::get_str(&event, "metadata.correlation_uid").is_some(),
+            class != 6002 || activity != 3
+        );
+        let event = normalize(OutputSchema::Ecs, native);
+        assert_eq!(ecs.check(&event), vec![], "{event:?}");
+    }
+    let event = normalize(OutputSchema::Ocsf, parse_one(report));
+    assert_eq!(fields::get_int(&event, "duration"), Some(13));
+    assert_eq!(fields::get_int(&event, "status_id"), Some(2));
+    assert_eq!(fields::get_str(&event, "status_code"), Some("timeout"));
+    assert_eq!(
+        fields::get_str(&event, "status_detail"),
+        Some("Sandbox.Timedout")
+    );
+    assert_eq!(fields::get_str(&event, "app.name"), Some("AWS Lambda"));
+    let event = normalize(OutputSchema::Ecs, parse_one(report));
+    assert_eq!(fields::get_int(&event, "event.duration"), Some(12_500_000));
+    assert_eq!(fields::get_str(&event, "event.outcome"), Some("failure"));
+    assert_eq!(
+        fields::get(&event, "faas.coldstart"),
+        Some(&Value::Boolean(true))
+    );
+    assert_eq!(fields::get_str(&event, "faas.execution"), Some("r1"));
+    let event = normalize(OutputSchema::Ecs, parse_one(init));
+    assert_eq!(fields::get_str(&event, "faas.name"), Some("checkout"));
+    assert_eq!(
+        fields::get_str(&event, "aws.lambda.record.functionName"),
+        Some("checkout")
+    );
+    let event = normalize(OutputSchema::Ecs, parse_one(app));
+    assert_eq!(fields::get_str(&event, "log.level"), Some("ERROR"));
+    assert_eq!(fields::get_str(&event, "message"), Some("boom"));
+    assert_eq!(fields::get_str(&event, "aws.lambda.type"), Some("function"));
+}
