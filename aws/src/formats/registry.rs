@@ -344,7 +344,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["apigateway"],
-        mappings: Mappings::base("aws.apigateway_logs", "aws.apigateway", "Amazon API Gateway"),
+        mappings: apigateway::MAPPINGS,
     },
     Format {
         name: redshift::USER_ACTIVITY_LOG_TYPE,

@@ -228,7 +228,7 @@ fn path_records_write_what_their_maps_write() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 11] = [
+    let expect: [(&str, &[i64]); 12] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::route53::LOG_TYPE, &[4003]),
@@ -240,6 +240,7 @@ fn mapped_formats_give_their_classes() {
         (crate::formats::vpc_flow::LOG_TYPE, &[4001, 0]),
         (crate::formats::cloudtrail::LOG_TYPE, &[3001, 3002, 6003, 0]),
         (crate::formats::lambda::LOG_TYPE, &[6002, 0]),
+        (crate::formats::apigateway::LOG_TYPE, &[0]),
     ];
     for (name, classes) in expect {
         let format = registry::find(name).unwrap_or_else(|| panic!("{name}"));

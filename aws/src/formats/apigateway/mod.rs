@@ -28,6 +28,23 @@ use crate::formats::{set_log_type, ParseError, RecordParser};
 /// `aws.log_type` of API Gateway execution logs.
 pub const LOG_TYPE: &str = "apigateway_execution";
 
+mod ecs;
+mod ocsf;
+
+/// ECS `aws.apigateway_logs` and OCSF Base Event (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.apigateway_logs",
+        native_path: "aws.apigateway",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "Amazon API Gateway",
+        map: Some(ocsf::map),
+        classes: "Base Event 0 (each line is one step of a request's execution)",
+    },
+};
+
 /// Parser for API Gateway execution log events; see the [module docs](self).
 #[derive(Clone, Debug, Default)]
 pub struct ApiGatewayExecutionParser;
@@ -168,6 +185,43 @@ mod tests {
         );
         let o = parse_one(b"(abc)");
         assert_eq!(get_str(&o, "message"), Some(""));
+    }
+
+    /// A status line and a method line, valid in both schemas: the status, outcome and the
+    /// request id every line of the request shares.
+    #[test]
+    fn mappings_in_both_schemas() {
+        use crate::normalize::validate::{ecs::EcsFields, ocsf::OcsfSchema};
+        use crate::normalize::{fields, normalize, OutputSchema};
+        let ocsf = OcsfSchema::load_shared().unwrap();
+        let ecs = EcsFields::load_shared().unwrap();
+        let native = parse_one(b"(abc) Method completed with status: 502\n");
+        let event = normalize(OutputSchema::Ocsf, native.clone());
+        assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+        assert_eq!(fields::get_int(&event, "class_uid"), Some(0));
+        assert_eq!(fields::get_str(&event, "status_code"), Some("502"));
+        assert_eq!(fields::get_int(&event, "status_id"), Some(2));
+        assert_eq!(
+            fields::get_str(&event, "metadata.correlation_uid"),
+            Some("abc")
+        );
+        let event = normalize(OutputSchema::Ecs, native);
+        assert_eq!(ecs.check(&event), vec![], "{event:?}");
+        assert_eq!(
+            fields::get_int(&event, "http.response.status_code"),
+            Some(502)
+        );
+        assert_eq!(fields::get_str(&event, "event.outcome"), Some("failure"));
+        let event = normalize(
+            OutputSchema::Ecs,
+            parse_one(b"(abc) HTTP Method: GET, Resource Path: /pets/"),
+        );
+        assert_eq!(fields::get_str(&event, "http.request.method"), Some("GET"));
+        assert_eq!(fields::get_str(&event, "http.request.id"), Some("abc"));
+        assert_eq!(
+            fields::get_str(&event, "aws.apigateway.resource_path"),
+            Some("/pets/")
+        );
     }
 
     #[test]
