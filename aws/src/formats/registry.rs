@@ -407,7 +407,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["rds"],
-        mappings: Mappings::base("aws.rds_postgresql", "aws.rds", "Amazon RDS"),
+        mappings: rds::POSTGRESQL_MAPPINGS,
     },
     Format {
         name: rds::MYSQL_LOG_TYPE,
@@ -422,7 +422,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["rds"],
-        mappings: Mappings::base("aws.rds_mysql", "aws.rds", "Amazon RDS"),
+        mappings: rds::MYSQL_MAPPINGS,
     },
     Format {
         name: alb::LOG_TYPE,

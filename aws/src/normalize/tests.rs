@@ -228,7 +228,7 @@ fn path_records_write_what_their_maps_write() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 12] = [
+    let expect: [(&str, &[i64]); 14] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::route53::LOG_TYPE, &[4003]),
@@ -241,6 +241,8 @@ fn mapped_formats_give_their_classes() {
         (crate::formats::cloudtrail::LOG_TYPE, &[3001, 3002, 6003, 0]),
         (crate::formats::lambda::LOG_TYPE, &[6002, 0]),
         (crate::formats::apigateway::LOG_TYPE, &[0]),
+        (crate::formats::rds::POSTGRESQL_LOG_TYPE, &[6005, 0]),
+        (crate::formats::rds::MYSQL_LOG_TYPE, &[0]),
     ];
     for (name, classes) in expect {
         let format = registry::find(name).unwrap_or_else(|| panic!("{name}"));
@@ -356,8 +358,9 @@ fn schema_names_are_the_option_values() {
     }
 }
 
-/// One record per mapped format (two more for CloudTrail's other classes): the full output of
-/// both schemas, as pretty JSON files, so a mapping change shows in the diff.
+/// One record per mapped format (more for CloudTrail's other classes, and a PostgreSQL session's
+/// statement beside a background process's line): the full output of both schemas, as pretty
+/// JSON files, so a mapping change shows in the diff.
 const GOLDEN: &[(&str, &str, &str)] = &[
     ("alb", "alb/docs/https.log", "alb"),
     (
@@ -396,6 +399,16 @@ const GOLDEN: &[(&str, &str, &str)] = &[
     ),
     ("elb_classic", "elb-classic/docs/http.log", "elb_classic"),
     ("elb_classic", "elb-classic/docs/tcp.log", "elb_classic_tcp"),
+    (
+        "rds_postgresql",
+        "rds/postgresql/docs-Appendix.PostgreSQL.CommonDBATasks.Extensions-56.log",
+        "rds_postgresql",
+    ),
+    (
+        "rds_postgresql",
+        "rds/postgresql/docs-USER_LogAccess.Concepts.PostgreSQL-2.log",
+        "rds_postgresql_statement",
+    ),
 ];
 
 fn golden_dir() -> PathBuf {

@@ -62,6 +62,127 @@ pub const MYSQL_LOG_TYPE: &str = "rds_mysql";
 
 pub use crate::formats::delimited::parse_datetime_prefix;
 
+pub(crate) mod ecs;
+pub(crate) mod ocsf;
+
+/// `metadata.product.name` of RDS logs.
+const PRODUCT: &str = "Amazon RDS";
+
+/// ECS `aws.rds_postgresql` and OCSF Authentication / Datastore Activity / Base Event (see
+/// [`ecs`] and [`ocsf`]).
+pub const POSTGRESQL_MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.rds_postgresql",
+        native_path: "aws.rds",
+        map: Some(ecs::postgresql),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: PRODUCT,
+        map: Some(ocsf::postgresql),
+        classes: "Authentication 3002 (connections authorized, failed logins, disconnections); Datastore Activity 6005 (other lines of client sessions); Base Event 0 (server processes, local sessions)",
+    },
+};
+
+/// ECS `aws.rds_mysql` and OCSF Base Event (see [`ecs`] and [`ocsf`]).
+pub const MYSQL_MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.rds_mysql",
+        native_path: "aws.rds",
+        map: Some(ecs::mysql),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: PRODUCT,
+        map: Some(ocsf::mysql),
+        classes: "Base Event 0 (server diagnostics, which name no client or user)",
+    },
+};
+
+/// `remote_host` (PostgreSQL's `%r`, Redshift's `remotehost`) of a connection over the
+/// server's Unix socket rather than the network.
+pub(crate) const LOCAL_HOST: &str = "[local]";
+
+/// What `user_name` and `database_name` are before a connection has authenticated
+/// (`connection received:` lines).
+const UNKNOWN: &str = "[unknown]";
+
+/// What a PostgreSQL line reports, read from its message: the texts PostgreSQL writes for
+/// `log_connections`, `log_disconnections`, rejected logins and `log_statement` /
+/// `log_min_duration_statement`, which are fixed (not translated on RDS, whose `lc_messages`
+/// is English).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PgEntry {
+    /// `connection authorized: user=… database=…`: a login succeeded.
+    Authorized,
+    /// `password authentication failed for user "…"` (and the other methods'), `no pg_hba.conf
+    /// entry for host …`, `pg_hba.conf rejects connection …`: a login was refused.
+    Refused,
+    /// `disconnection: session time: …`: a session ended.
+    Disconnection,
+    /// `statement: …`, `execute <name>: …`, `duration: …`, or a `STATEMENT` line (the statement
+    /// of the message before it): a statement run.
+    Statement,
+    /// Anything else (checkpoints, temporary files, errors, …).
+    Other,
+}
+
+impl PgEntry {
+    /// The entry a parsed PostgreSQL record reports.
+    pub(crate) fn of(native: &impl crate::normalize::fields::Lookup) -> Self {
+        use crate::normalize::fields::get_str;
+        let message = get_str(native, "message").unwrap_or_default();
+        let severity = get_str(native, "error_severity").unwrap_or_default();
+        if message.starts_with("connection authorized: ") {
+            Self::Authorized
+        } else if severity == "FATAL"
+            && (message.contains("authentication failed for user ")
+                || message.starts_with("no pg_hba.conf entry for host ")
+                || message.starts_with("pg_hba.conf rejects connection for host "))
+        {
+            Self::Refused
+        } else if message.starts_with("disconnection: ") {
+            Self::Disconnection
+        } else if severity == "STATEMENT"
+            || ["statement: ", "execute ", "duration: "]
+                .iter()
+                .any(|p| message.starts_with(p))
+        {
+            Self::Statement
+        } else {
+            Self::Other
+        }
+    }
+
+    /// Whether the entry is about a login or logout.
+    pub(crate) fn is_authentication(self) -> bool {
+        matches!(self, Self::Authorized | Self::Refused | Self::Disconnection)
+    }
+}
+
+/// A text field naming a user or database, unless it is PostgreSQL's `[unknown]` (not yet
+/// authenticated).
+fn known<'a>(native: &'a impl crate::normalize::fields::Lookup, name: &str) -> Option<&'a str> {
+    crate::normalize::fields::get_str(native, name).filter(|v| *v != UNKNOWN)
+}
+
+/// The milliseconds of a `duration: 167.754 ms[  statement: …]` message
+/// (`log_min_duration_statement`, `log_duration`).
+fn statement_duration_ms(native: &impl crate::normalize::fields::Lookup) -> Option<f64> {
+    let message = crate::normalize::fields::get_str(native, "message")?;
+    let (number, _) = message.strip_prefix("duration: ")?.split_once(" ms")?;
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+}
+
+/// Whether a record's level says it failed: PostgreSQL's `ERROR`, `FATAL`, `PANIC`, MySQL's
+/// `ERROR` (the levels of Medium severity or more).
+fn is_error_level(native: &impl crate::normalize::fields::Lookup, level: &str) -> bool {
+    crate::normalize::fields::get_str(native, level)
+        .and_then(crate::normalize::ocsf::severity_of_level)
+        .is_some_and(|s| s >= crate::normalize::ocsf::SEVERITY_MEDIUM)
+}
+
 fn trim_newlines(s: &[u8]) -> &[u8] {
     let mut s = s;
     while let Some((last, rest)) = s.split_last() {

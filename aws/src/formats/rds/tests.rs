@@ -244,3 +244,102 @@ fn errors_and_malformed_input() {
         }
     }
 }
+
+/// PostgreSQL's connection lines (none in the corpus), a session's statement and a background
+/// process's line, and a MySQL error: the class, activity, status and fields of each, valid in
+/// both schemas.
+#[test]
+fn mappings_in_both_schemas() {
+    use crate::normalize::validate::{ecs::EcsFields, ocsf::OcsfSchema};
+    use crate::normalize::{fields, normalize, OutputSchema};
+    let ocsf = OcsfSchema::load_shared().unwrap();
+    let ecs = EcsFields::load_shared().unwrap();
+    let lines: [(&[u8], i64, i64, Option<i64>, &str); 7] = [
+        (b"2023-11-29 09:23:51 UTC:10.0.2.55(57562):bob@labdb:[29735]:LOG:  connection authorized: user=bob database=labdb SSL enabled (protocol=TLSv1.3)", 3002, 1, Some(1), "success"),
+        (b"2023-11-29 09:23:51 UTC:10.0.2.55(57562):bob@labdb:[29735]:FATAL:  password authentication failed for user \"bob\"", 3002, 1, Some(2), "failure"),
+        (b"2023-11-29 09:24:51 UTC:[local]:bob@labdb:[29735]:LOG:  disconnection: session time: 0:01:00.002 user=bob database=labdb host=[local]", 3002, 2, Some(1), "success"),
+        (b"2023-11-29 09:23:51 UTC:10.0.2.55(57561):[unknown]@[unknown]:[29734]:LOG:  connection received: host=10.0.2.55 port=57561", 0, 99, None, ""),
+        (b"2023-11-29 09:23:52 UTC:ip-10-0-2-55.ec2.internal(57562):bob@labdb:[29735]:LOG:  duration: 100.50 ms  statement: SELECT 1", 6005, 4, None, ""),
+        (b"2023-11-29 09:23:53 UTC:10.0.2.55(57562):bob@labdb:[29735]:ERROR:  relation \"x\" does not exist at character 15", 6005, 99, Some(2), "failure"),
+        (b"2023-11-29 09:23:53 UTC::@:[355]:LOG:  checkpoint starting: time", 0, 99, None, ""),
+    ];
+    for (line, class, activity, status, outcome) in lines {
+        let native = pg(line);
+        let event = normalize(OutputSchema::Ocsf, native.clone());
+        assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+        let text = String::from_utf8_lossy(line);
+        assert_eq!(fields::get_int(&event, "class_uid"), Some(class), "{text}");
+        assert_eq!(
+            fields::get_int(&event, "activity_id"),
+            Some(activity),
+            "{text}"
+        );
+        assert_eq!(fields::get_int(&event, "status_id"), status, "{text}");
+        let event = normalize(OutputSchema::Ecs, native);
+        assert_eq!(ecs.check(&event), vec![], "{event:?}");
+        let want = Some(outcome).filter(|o| !o.is_empty());
+        assert_eq!(fields::get_str(&event, "event.outcome"), want, "{text}");
+    }
+    let event = normalize(OutputSchema::Ocsf, pg(lines[1].0));
+    assert_eq!(fields::get_str(&event, "user.name"), Some("bob"));
+    assert_eq!(fields::get_str(&event, "service.name"), Some("labdb"));
+    assert_eq!(fields::get_int(&event, "severity_id"), Some(6));
+    assert_eq!(
+        fields::get(&event, "is_remote"),
+        Some(&Value::Boolean(true))
+    );
+    assert_eq!(
+        fields::get_str(&event, "src_endpoint.ip"),
+        Some("10.0.2.55")
+    );
+    let event = normalize(OutputSchema::Ocsf, pg(lines[2].0));
+    assert_eq!(
+        fields::get(&event, "is_remote"),
+        Some(&Value::Boolean(false))
+    );
+    assert_eq!(
+        fields::get_str(&event, "unmapped.remote_host"),
+        Some("[local]")
+    );
+    let event = normalize(OutputSchema::Ocsf, pg(lines[4].0));
+    assert_eq!(fields::get_int(&event, "duration"), Some(101));
+    assert_eq!(
+        fields::get_str(&event, "src_endpoint.hostname"),
+        Some("ip-10-0-2-55.ec2.internal")
+    );
+    assert_eq!(fields::get_str(&event, "database.name"), Some("labdb"));
+    let event = normalize(OutputSchema::Ecs, pg(lines[4].0));
+    assert_eq!(fields::get_int(&event, "event.duration"), Some(100_500_000));
+    assert_eq!(fields::get_str(&event, "user.name"), Some("bob"));
+    assert_eq!(
+        fields::get_str(&event, "aws.rds.database_name"),
+        Some("labdb")
+    );
+    let event = normalize(OutputSchema::Ecs, pg(lines[3].0));
+    assert_eq!(
+        fields::get_str(&event, "aws.rds.user_name"),
+        Some("[unknown]")
+    );
+
+    let mut out = Vec::new();
+    RdsMysqlParser
+        .parse(
+            &Bytes::from_static(
+                b"2020-08-26T09:00:05.376465Z 0 [ERROR] [MY-010119] [Server] Aborting",
+            ),
+            &mut out,
+        )
+        .unwrap();
+    let native = out.remove(0);
+    let event = normalize(OutputSchema::Ocsf, native.clone());
+    assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+    assert_eq!(fields::get_int(&event, "severity_id"), Some(3));
+    assert_eq!(
+        fields::get_str(&event, "metadata.event_code"),
+        Some("MY-010119")
+    );
+    let event = normalize(OutputSchema::Ecs, native);
+    assert_eq!(ecs.check(&event), vec![], "{event:?}");
+    assert_eq!(fields::get_str(&event, "event.code"), Some("MY-010119"));
+    assert_eq!(fields::get_str(&event, "event.provider"), Some("Server"));
+}
