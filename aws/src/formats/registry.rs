@@ -360,7 +360,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
-        mappings: Mappings::base("aws.redshift_user_activity", "aws.redshift", "Amazon Redshift"),
+        mappings: redshift::USER_ACTIVITY_MAPPINGS,
     },
     Format {
         name: redshift::USER_LOG_TYPE,
@@ -376,7 +376,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
-        mappings: Mappings::base("aws.redshift_user", "aws.redshift", "Amazon Redshift"),
+        mappings: redshift::USER_MAPPINGS,
     },
     Format {
         name: redshift::CONNECTION_LOG_TYPE,
@@ -392,7 +392,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["redshift-audit"],
-        mappings: Mappings::base("aws.redshift_connection", "aws.redshift", "Amazon Redshift"),
+        mappings: redshift::CONNECTION_MAPPINGS,
     },
     Format {
         name: rds::POSTGRESQL_LOG_TYPE,

@@ -228,7 +228,7 @@ fn path_records_write_what_their_maps_write() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 14] = [
+    let expect: [(&str, &[i64]); 17] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::route53::LOG_TYPE, &[4003]),
@@ -243,6 +243,9 @@ fn mapped_formats_give_their_classes() {
         (crate::formats::apigateway::LOG_TYPE, &[0]),
         (crate::formats::rds::POSTGRESQL_LOG_TYPE, &[6005, 0]),
         (crate::formats::rds::MYSQL_LOG_TYPE, &[0]),
+        (crate::formats::redshift::CONNECTION_LOG_TYPE, &[3002]),
+        (crate::formats::redshift::USER_LOG_TYPE, &[3001]),
+        (crate::formats::redshift::USER_ACTIVITY_LOG_TYPE, &[0]),
     ];
     for (name, classes) in expect {
         let format = registry::find(name).unwrap_or_else(|| panic!("{name}"));

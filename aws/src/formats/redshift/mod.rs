@@ -87,6 +87,115 @@ pub const USER_LOG_TYPE: &str = "redshift_user";
 /// `aws.log_type` of the user activity log.
 pub const USER_ACTIVITY_LOG_TYPE: &str = "redshift_user_activity";
 
+mod ecs;
+mod ocsf;
+
+/// `metadata.product.name` of Redshift audit logs.
+const PRODUCT: &str = "Amazon Redshift";
+
+/// ECS `aws.redshift_connection` and OCSF Authentication (see [`ecs`] and [`ocsf`]).
+pub const CONNECTION_MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.redshift_connection",
+        native_path: "aws.redshift",
+        map: Some(ecs::connection),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: PRODUCT,
+        map: Some(ocsf::connection),
+        classes: "Authentication 3002; Base Event 0 (records without a user)",
+    },
+};
+
+/// ECS `aws.redshift_user` and OCSF Account Change (see [`ecs`] and [`ocsf`]).
+pub const USER_MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.redshift_user",
+        native_path: "aws.redshift",
+        map: Some(ecs::user),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: PRODUCT,
+        map: Some(ocsf::user),
+        classes: "Account Change 3001",
+    },
+};
+
+/// ECS `aws.redshift_user_activity` and OCSF Base Event (see [`ecs`] and [`ocsf`]).
+pub const USER_ACTIVITY_MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.redshift_user_activity",
+        native_path: "aws.redshift",
+        map: Some(ecs::user_activity),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: PRODUCT,
+        map: Some(ocsf::user_activity),
+        classes: "Base Event 0 (Datastore Activity needs the client, which the log does not name)",
+    },
+};
+
+/// A connection log record's `event`, as STL_CONNECTION_LOG names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConnectionEvent {
+    /// `authenticated`: a login succeeded.
+    Authenticated,
+    /// `authentication failure`: a login was refused.
+    AuthenticationFailure,
+    /// `initiating session`: the authenticated connection's session starts.
+    InitiatingSession,
+    /// `disconnecting session`: the session ends.
+    DisconnectingSession,
+    /// Any other event (`Set application name`, …).
+    Other,
+}
+
+impl ConnectionEvent {
+    /// The event of a parsed connection log record.
+    fn of(native: &impl crate::normalize::fields::Lookup) -> Self {
+        match crate::normalize::fields::get_str(native, "event") {
+            Some("authenticated") => Self::Authenticated,
+            Some("authentication failure") => Self::AuthenticationFailure,
+            Some("initiating session") => Self::InitiatingSession,
+            Some("disconnecting session") => Self::DisconnectingSession,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// A user log record's `action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UserAction {
+    /// `create`: a user was created.
+    Create,
+    /// `drop`: a user was dropped.
+    Drop,
+    /// `rename`: a user was renamed (`oldusername` is the name before).
+    Rename,
+    /// `alter` (properties changed: which, the log does not say) or anything else.
+    Alter,
+}
+
+impl UserAction {
+    /// The action of a parsed user log record.
+    fn of(native: &impl crate::normalize::fields::Lookup) -> Self {
+        match crate::normalize::fields::get_str(native, "action") {
+            Some("create") => Self::Create,
+            Some("drop") => Self::Drop,
+            Some("rename") => Self::Rename,
+            _ => Self::Alter,
+        }
+    }
+}
+
+/// Takes the integer id at `from` (`userid`) as text, the type ECS's and OCSF's user ids have.
+fn take_id(native: &mut weir_core::fields::Fields, from: &str) -> Option<vrl::value::Value> {
+    use crate::normalize::fields::{get_int, take_int, text};
+    let id = get_int(native, from)?;
+    take_int(native, from);
+    Some(text(&id.to_string()))
+}
+
 /// True for the first line of a user activity record: `'` followed by a four-digit year and `-`.
 pub fn is_user_activity_start(line: &[u8]) -> bool {
     matches!(line, [b'\'', y1, y2, y3, y4, b'-', ..] if [y1, y2, y3, y4].iter().all(|x| x.is_ascii_digit()))

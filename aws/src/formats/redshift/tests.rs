@@ -226,3 +226,96 @@ fn errors_and_malformed_input() {
         }
     }
 }
+
+/// Connection log records from a network client (none in the corpus: its logins are local),
+/// and user log records of each action: the class, activity, status and fields, valid in both
+/// schemas.
+#[test]
+fn mappings_in_both_schemas() {
+    use crate::normalize::validate::{ecs::EcsFields, ocsf::OcsfSchema};
+    use crate::normalize::{fields, normalize, OutputSchema};
+    let ocsf = OcsfSchema::load_shared().unwrap();
+    let ecs = EcsFields::load_shared().unwrap();
+    let parse = |parser: &mut dyn RecordParser, line: &str| {
+        let mut out = Vec::new();
+        parser
+            .parse(&Bytes::copy_from_slice(line.as_bytes()), &mut out)
+            .unwrap();
+        out.remove(0)
+    };
+    let failure = "authentication failure |Tue, 8 Dec 2020 10:01:55:177|10.0.0.9 |50218 |5109|dev |alice |password |0|TLSv1.2 |ECDHE-RSA-AES256-GCM-SHA384 |0| | | |psql | | | |";
+    let logoff = "disconnecting session |Tue, 8 Dec 2020 10:11:55:177|10.0.0.9 |50218 |5109|dev |alice |password |600123456|TLSv1.2 |ECDHE-RSA-AES256-GCM-SHA384 |0| | | |psql | | | |";
+    for (line, activity, status) in [(failure, 1, 2), (logoff, 2, 1)] {
+        let native = parse(&mut RedshiftConnectionParser, line);
+        let event = normalize(OutputSchema::Ocsf, native.clone());
+        assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+        assert_eq!(fields::get_int(&event, "class_uid"), Some(3002));
+        assert_eq!(fields::get_int(&event, "activity_id"), Some(activity));
+        assert_eq!(fields::get_int(&event, "status_id"), Some(status));
+        assert_eq!(fields::get_str(&event, "src_endpoint.ip"), Some("10.0.0.9"));
+        assert_eq!(fields::get_str(&event, "service.name"), Some("dev"));
+        assert_eq!(
+            fields::get(&event, "is_remote"),
+            Some(&Value::Boolean(true))
+        );
+        let event = normalize(OutputSchema::Ecs, native);
+        assert_eq!(ecs.check(&event), vec![], "{event:?}");
+        assert_eq!(fields::get_str(&event, "source.ip"), Some("10.0.0.9"));
+        assert_eq!(fields::get_str(&event, "tls.version"), Some("1.2"));
+    }
+    let event = normalize(
+        OutputSchema::Ocsf,
+        parse(&mut RedshiftConnectionParser, logoff),
+    );
+    assert_eq!(fields::get_int(&event, "duration"), Some(600_123));
+    let event = normalize(
+        OutputSchema::Ecs,
+        parse(&mut RedshiftConnectionParser, logoff),
+    );
+    assert_eq!(
+        fields::get_int(&event, "event.duration"),
+        Some(600_123_456_000)
+    );
+
+    for (line, activity, kind) in [
+        (
+            "101|bob | |create |0|0|0| |14873|1062|Thu, 3 Dec 2020 10:19:38:416",
+            1,
+            "creation",
+        ),
+        (
+            "101|bob | |drop |0|0|0| |14874|1063|Thu, 3 Dec 2020 10:20:38:416",
+            6,
+            "deletion",
+        ),
+        (
+            "101|robert |bob |rename |0|0|0| |14875|1064|Thu, 3 Dec 2020 10:21:38:416",
+            99,
+            "change",
+        ),
+    ] {
+        let native = parse(&mut RedshiftUserParser, line);
+        let event = normalize(OutputSchema::Ocsf, native.clone());
+        assert_eq!(ocsf.check(&event), vec![], "{event:?}");
+        assert_eq!(fields::get_int(&event, "class_uid"), Some(3001));
+        assert_eq!(fields::get_int(&event, "activity_id"), Some(activity));
+        assert_eq!(fields::get_str(&event, "user.uid"), Some("101"));
+        assert_eq!(fields::get_int(&event, "user.type_id"), Some(1));
+        let event = normalize(OutputSchema::Ecs, native);
+        assert_eq!(ecs.check(&event), vec![], "{event:?}");
+        assert_eq!(fields::get_str(&event, "user.target.id"), Some("101"));
+        assert_eq!(
+            fields::get(&event, "event.type"),
+            Some(&Value::Array(vec![Value::from("user"), Value::from(kind)]))
+        );
+    }
+    let event = normalize(
+        OutputSchema::Ecs,
+        parse(
+            &mut RedshiftUserParser,
+            "101|robert |bob |rename |0|0|0| |14875|1064|Thu, 3 Dec 2020 10:21:38:416",
+        ),
+    );
+    assert_eq!(fields::get_str(&event, "user.target.name"), Some("bob"));
+    assert_eq!(fields::get_str(&event, "user.changes.name"), Some("robert"));
+}
