@@ -298,7 +298,7 @@ pub static FORMATS: &[Format] = &[
             ..Detection::NONE
         },
         corpus: &["firehose-error-logs"],
-        mappings: Mappings::base("aws.firehose_error", "aws.firehose_error", "Amazon Data Firehose"),
+        mappings: firehose_error::MAPPINGS,
     },
     Format {
         name: cloudfront::LOG_TYPE,

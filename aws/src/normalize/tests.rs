@@ -228,7 +228,7 @@ fn path_records_write_what_their_maps_write() {
 /// The mapped formats give their classes, and no corpus record of theirs falls back to another.
 #[test]
 fn mapped_formats_give_their_classes() {
-    let expect: [(&str, &[i64]); 17] = [
+    let expect: [(&str, &[i64]); 18] = [
         (crate::formats::alb::LOG_TYPE, &[4002]),
         (crate::formats::waf::LOG_TYPE, &[4002]),
         (crate::formats::route53::LOG_TYPE, &[4003]),
@@ -246,6 +246,7 @@ fn mapped_formats_give_their_classes() {
         (crate::formats::redshift::CONNECTION_LOG_TYPE, &[3002]),
         (crate::formats::redshift::USER_LOG_TYPE, &[3001]),
         (crate::formats::redshift::USER_ACTIVITY_LOG_TYPE, &[0]),
+        (crate::formats::firehose_error::LOG_TYPE, &[0]),
     ];
     for (name, classes) in expect {
         let format = registry::find(name).unwrap_or_else(|| panic!("{name}"));
@@ -361,9 +362,9 @@ fn schema_names_are_the_option_values() {
     }
 }
 
-/// One record per mapped format (more for CloudTrail's other classes, and a PostgreSQL session's
-/// statement beside a background process's line): the full output of both schemas, as pretty
-/// JSON files, so a mapping change shows in the diff.
+/// One record per mapped format (more for CloudTrail's other classes, a PostgreSQL session's
+/// statement beside a background process's line, and both kinds of Firehose error record): the
+/// full output of both schemas, as pretty JSON files, so a mapping change shows in the diff.
 const GOLDEN: &[(&str, &str, &str)] = &[
     ("alb", "alb/docs/https.log", "alb"),
     (
@@ -412,7 +413,30 @@ const GOLDEN: &[(&str, &str, &str)] = &[
         "rds/postgresql/docs-USER_LogAccess.Concepts.PostgreSQL-2.log",
         "rds_postgresql_statement",
     ),
+    (
+        "firehose_error",
+        "firehose-error-logs/docs/basic-deliver-2.json",
+        "firehose_error",
+    ),
+    (
+        "firehose_error",
+        "firehose-error-logs/docs/http_troubleshooting-0.json",
+        "firehose_error_log",
+    ),
 ];
+
+/// A record without its own time (a Lambda START line, a Firehose error log event) gets the
+/// time it is normalized at; for a golden file it gets a fixed one instead, so that the file
+/// does not change on every run.
+fn with_fixed_time(mut native: ObjectMap) -> ObjectMap {
+    if !native.contains_key("timestamp") {
+        let fixed = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        native.insert("timestamp".into(), Value::Timestamp(fixed));
+    }
+    native
+}
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -436,7 +460,7 @@ fn golden_outputs() {
         let native = corpus_records(format)
             .into_iter()
             .find(|(f, _)| *f == file)
-            .map(|(_, r)| r)
+            .map(|(_, r)| with_fixed_time(r))
             .unwrap_or_else(|| panic!("no record from {sample}"));
         for schema in [OutputSchema::Ecs, OutputSchema::Ocsf] {
             let text = pretty(&normalize(schema, native.clone()));
@@ -465,15 +489,7 @@ fn golden_outputs() {
             missing.push(format.name);
             continue;
         };
-        // A record without its own time (a Lambda START line) gets the time it is normalized
-        // at; the golden file gets a fixed one instead, so it does not change on every run.
-        let mut native = native.clone();
-        if !native.contains_key("timestamp") {
-            let fixed = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .unwrap_or_default();
-            native.insert("timestamp".into(), Value::Timestamp(fixed));
-        }
+        let native = with_fixed_time(native.clone());
         for schema in [OutputSchema::Ecs, OutputSchema::Ocsf] {
             let text = pretty(&normalize(schema, native.clone()));
             let path = golden_dir().join(format!("{}.{schema}.json", format.name));

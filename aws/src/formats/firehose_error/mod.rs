@@ -37,6 +37,45 @@ use crate::formats::{set_log_type, ParseError, RecordParser};
 /// `aws.log_type` of Firehose error log events and failed-record objects.
 pub const LOG_TYPE: &str = "firehose_error";
 
+/// `aws.firehose_kind` of an error log event.
+const ERROR_LOG: &str = "error_log";
+/// `aws.firehose_kind` of a failed-record object.
+const FAILED_RECORD: &str = "failed_record";
+
+mod ecs;
+mod ocsf;
+
+/// ECS `aws.firehose_error` and OCSF Base Event (see [`ecs`] and [`ocsf`]).
+pub const MAPPINGS: crate::normalize::Mappings = crate::normalize::Mappings {
+    ecs: crate::normalize::EcsMapping {
+        dataset: "aws.firehose_error",
+        native_path: "aws.firehose_error",
+        map: Some(ecs::map),
+    },
+    ocsf: crate::normalize::OcsfMapping {
+        product: "Amazon Data Firehose",
+        map: Some(ocsf::map),
+        classes: "Base Event 0 (a delivery failure, with its error)",
+    },
+};
+
+/// A record's error text: an error log event's `message`, a failed record's `errorMessage`.
+fn message_field(native: &impl crate::normalize::fields::Lookup) -> &'static str {
+    if crate::normalize::fields::get_str(native, "errorMessage").is_some() {
+        "errorMessage"
+    } else {
+        "message"
+    }
+}
+
+/// When Firehose gave up on a failed record: its `attemptEndingTimestamp` (epoch ms).
+fn attempt_end(
+    native: &impl crate::normalize::fields::Lookup,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    crate::normalize::fields::get_int(native, "attemptEndingTimestamp")
+        .and_then(DateTime::from_timestamp_millis)
+}
+
 /// Parser for Firehose error log events and failed-record objects; see the [module docs](self).
 #[derive(Clone, Debug, Default)]
 pub struct FirehoseErrorParser;
@@ -93,14 +132,10 @@ impl RecordParser for FirehoseErrorParser {
         }
         set_log_type(&mut map, LOG_TYPE);
         if let Some(Value::Object(aws)) = map.get_mut("aws") {
-            let kind: &'static [u8] = if failed {
-                b"failed_record"
-            } else {
-                b"error_log"
-            };
+            let kind = if failed { FAILED_RECORD } else { ERROR_LOG };
             aws.insert(
                 KeyString::from("firehose_kind"),
-                Value::Bytes(Bytes::from_static(kind)),
+                Value::Bytes(Bytes::from_static(kind.as_bytes())),
             );
         }
         out.push(map);
