@@ -245,6 +245,10 @@ fn errors_and_malformed_input() {
     }
 }
 
+/// A PostgreSQL line and what its events say: (line, class, activity, OCSF `status_id`, ECS
+/// `event.outcome` or `""` for none).
+type Expected = (&'static [u8], i64, i64, Option<i64>, &'static str);
+
 /// PostgreSQL's connection lines (none in the corpus), a session's statement and a background
 /// process's line, and a MySQL error: the class, activity, status and fields of each, valid in
 /// both schemas.
@@ -254,7 +258,7 @@ fn mappings_in_both_schemas() {
     use crate::normalize::{fields, normalize, OutputSchema};
     let ocsf = OcsfSchema::load_shared().unwrap();
     let ecs = EcsFields::load_shared().unwrap();
-    let lines: [(&[u8], i64, i64, Option<i64>, &str); 7] = [
+    let lines: [Expected; 7] = [
         (b"2023-11-29 09:23:51 UTC:10.0.2.55(57562):bob@labdb:[29735]:LOG:  connection authorized: user=bob database=labdb SSL enabled (protocol=TLSv1.3)", 3002, 1, Some(1), "success"),
         (b"2023-11-29 09:23:51 UTC:10.0.2.55(57562):bob@labdb:[29735]:FATAL:  password authentication failed for user \"bob\"", 3002, 1, Some(2), "failure"),
         (b"2023-11-29 09:24:51 UTC:[local]:bob@labdb:[29735]:LOG:  disconnection: session time: 0:01:00.002 user=bob database=labdb host=[local]", 3002, 2, Some(1), "success"),
