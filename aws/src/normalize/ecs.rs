@@ -20,8 +20,8 @@ use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::fields::{
-    get, is_ip, keep_native, merge_object, push_unique, put, put_some, static_text, str_of, take,
-    Output,
+    get, is_ip, keep_native, merge_object, object_mut, push_unique, put, put_some, static_text,
+    str_of, take, Output,
 };
 use super::EcsMapping;
 
@@ -175,35 +175,49 @@ const GEO_MEMBERS: [&str; 10] = [
     "timezone",
 ];
 
-/// Moves the `geoip` transform's result for an address — the object at the top-level field
-/// `from` (`<field>_geo`, its default target) — into ECS's places: its `geo.*` members to
-/// `places.geo`, `asn` and `as_org` to `as.number` and `as.organization.name`. Members ECS has
-/// no place for (`private`, `isp`, `organization`, another database's fields) stay native.
+/// `client.geo`, `client.as.*`.
+pub const CLIENT_GEO: GeoPlaces = GeoPlaces {
+    geo: "client.geo",
+    as_number: "client.as.number",
+    as_org: "client.as.organization.name",
+};
+
+/// Moves the `geoip` transform's result for an address — the object at `from` (`<field>_geo`
+/// beside the address field, its default target; a dotted path for a nested address such as
+/// WAF's `httpRequest.clientIp_geo`) — into ECS's places: its `geo.*` members to `places.geo`,
+/// `asn` and `as_org` to `as.number` and `as.organization.name`. Members ECS has no place for
+/// (`private`, `isp`, `organization`, another database's fields), and members whose place the
+/// record's own fields already filled (CloudFront's `c_country` and `asn`: AWS's own values
+/// win), stay native at `from`.
 pub fn geo(native: &mut Fields, from: &str, out: &mut impl Output, places: &GeoPlaces) {
-    if !matches!(native.get(from), Some(Value::Object(_))) {
-        return;
-    }
-    let Some(Value::Object(mut found)) = native.remove(from) else {
+    let Some(found) = object_mut(native, from) else {
         return;
     };
+    // Something is under `geo` already (the record's own country): check each member's place.
+    let filled = out.has_under(places.geo);
     let mut geo = ObjectMap::new();
     for name in GEO_MEMBERS {
+        if filled && out.has_under(&format!("{}.{name}", places.geo)) {
+            continue;
+        }
         if let Some(value) = found.remove(name) {
             geo.insert(name.into(), value);
         }
     }
+    let as_number =
+        matches!(found.get("asn"), Some(Value::Integer(_))) && get(out, places.as_number).is_none();
+    let as_number = as_number.then(|| found.remove("asn")).flatten();
+    let as_org =
+        found.get("as_org").and_then(str_of).is_some() && get(out, places.as_org).is_none();
+    let as_org = as_org.then(|| found.remove("as_org")).flatten();
+    if found.is_empty() {
+        take(native, from);
+    }
     if !geo.is_empty() {
         put(out, places.geo, Value::Object(geo));
     }
-    if matches!(found.get("asn"), Some(Value::Integer(_))) {
-        put_some(out, places.as_number, found.remove("asn"));
-    }
-    if found.get("as_org").and_then(str_of).is_some() {
-        put_some(out, places.as_org, found.remove("as_org"));
-    }
-    if !found.is_empty() {
-        native.insert(from.into(), Value::Object(found));
-    }
+    put_some(out, places.as_number, as_number);
+    put_some(out, places.as_org, as_org);
 }
 
 /// A DNS log's common ECS fields: `event.outcome` (success for NOERROR) from the response code

@@ -250,6 +250,19 @@ impl Output for PathRecordBuilder {
     }
 }
 
+/// The object at `path` of a native record, to change in place (`None` if there is none).
+pub fn object_mut<'a>(native: &'a mut Fields, path: &str) -> Option<&'a mut ObjectMap> {
+    let (first, rest) = first_and_rest(path);
+    if !matches!(native.lookup(path), Some(Value::Object(_))) {
+        // A miss leaves the record's form as it is (`get_mut` of a constant would copy it).
+        return None;
+    }
+    match descend_mut(native.get_mut(first)?, rest)? {
+        Value::Object(object) => Some(object),
+        _ => None,
+    }
+}
+
 /// The value at `path`.
 pub fn get<'a>(map: &'a impl Lookup, path: &str) -> Option<&'a Value> {
     map.lookup(path)

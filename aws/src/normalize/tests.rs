@@ -580,34 +580,116 @@ fn validators_find_violations() {
 }
 
 /// What a `geoip` transform wrote beside an address (`<field>_geo`) lands in ECS's places —
-/// `source.geo.*`, `source.as.{number, organization.name}` — valid ECS; what ECS has no place
-/// for stays native.
+/// `<endpoint>.geo.*`, `<endpoint>.as.{number, organization.name}` — valid ECS, for every format
+/// whose ECS mapping has an address; what ECS has no place for stays native.
 #[test]
 fn geoip_results_land_in_ecs_places() {
-    let format = registry::find(crate::formats::alb::LOG_TYPE).unwrap_or_else(|| panic!("alb"));
-    let Some((_, mut native)) = corpus_records(format).into_iter().next() else {
-        panic!("no ALB record");
+    use crate::formats::*;
+    // (format, where the geoip transform wrote, the ECS endpoint it belongs to)
+    let cases = [
+        (alb::LOG_TYPE, "client_ip_geo", "source"),
+        (cloudtrail::LOG_TYPE, "sourceIPAddress_geo", "source"),
+        (vpc_flow::LOG_TYPE, "srcaddr_geo", "source"),
+        (vpc_flow::LOG_TYPE, "dstaddr_geo", "destination"),
+        (waf::LOG_TYPE, "httpRequest.clientIp_geo", "source"),
+        (cloudfront::LOG_TYPE, "c_ip_geo", "source"),
+        (nlb::LOG_TYPE, "client_ip_geo", "source"),
+        (nlb::LOG_TYPE, "destination_ip_geo", "destination"),
+        (elb_classic::LOG_TYPE, "client_ip_geo", "source"),
+        (elb_classic::LOG_TYPE, "backend_ip_geo", "destination"),
+        (s3_access::LOG_TYPE, "remote_ip_geo", "client"),
+        (route53::LOG_TYPE, "resolver_ip_geo", "source"),
+        (route53_resolver::LOG_TYPE, "srcaddr_geo", "source"),
+        (rds::POSTGRESQL_LOG_TYPE, "remote_host_geo", "source"),
+        (redshift::CONNECTION_LOG_TYPE, "remotehost_geo", "source"),
+    ];
+    for (name, from, endpoint) in cases {
+        let format = registry::find(name).unwrap_or_else(|| panic!("{name}"));
+        let Some((file, mut native)) = corpus_records(format).into_iter().next() else {
+            panic!("no {name} record");
+        };
+        let found: Value = serde_json::from_str(
+            r#"{"city_name":"Boxford","location":{"lat":51.75,"lon":-1.25},
+                "timezone":"Europe/London","asn":1221,"as_org":"Telstra Pty Ltd","isp":"Telstra"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        match from.split_once('.') {
+            None => {
+                native.insert(from.into(), found);
+            }
+            Some((object, member)) => match native.get_mut(object) {
+                Some(Value::Object(object)) => {
+                    object.insert(member.into(), found);
+                }
+                _ => panic!("{name}: no {object}"),
+            },
+        }
+        let event = normalize(OutputSchema::Ecs, native);
+        let at = |path: &str| fields::get(&event, path).cloned();
+        let case = format!("{name} {from} ({})", file.display());
+        let place = |member: &str| at(&format!("{endpoint}.{member}"));
+        assert_eq!(
+            place("geo.city_name"),
+            Some(Value::from("Boxford")),
+            "{case}"
+        );
+        assert!(place("geo.location.lat").is_some(), "{case}");
+        assert_eq!(place("as.number"), Some(Value::from(1221)), "{case}");
+        assert_eq!(
+            place("as.organization.name"),
+            Some(Value::from("Telstra Pty Ltd")),
+            "{case}"
+        );
+        let kept = format!("{}.{from}", format.mappings.ecs.native_path);
+        assert_eq!(
+            at(&format!("{kept}.isp")),
+            Some(Value::from("Telstra")),
+            "{case}"
+        );
+        assert_eq!(at(&format!("{kept}.asn")), None, "{case}");
+        let violations = ecs_fields().check(&event);
+        assert!(violations.is_empty(), "{case}: {violations:?}");
+    }
+}
+
+/// A record's own values in a geo place (CloudFront's `c_country`, `asn`) win over the `geoip`
+/// transform's; what it found for those places stays native, nothing is lost.
+#[test]
+fn record_geo_values_win_over_geoip() {
+    let format =
+        registry::find(crate::formats::cloudfront::LOG_TYPE).unwrap_or_else(|| panic!("cf"));
+    let Some((file, mut native)) = corpus_records(format).into_iter().next() else {
+        panic!("no CloudFront record");
     };
-    let found: Value = serde_json::from_str(
-        r#"{"city_name":"Boxford","country_iso_code":"GB","location":{"lat":51.75,"lon":-1.25},
-            "timezone":"Europe/London","asn":1221,"as_org":"Telstra Pty Ltd","isp":"Telstra"}"#,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    native.insert("client_ip_geo".into(), found);
+    // The fields CloudFront's newer logs carry (`c-country`, `asn`).
+    native.insert("c_country".into(), Value::from("FR"));
+    native.insert("asn".into(), Value::from(16509));
+    let found: Value =
+        serde_json::from_str(r#"{"country_iso_code":"ZZ","city_name":"Boxford","asn":1}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+    native.insert("c_ip_geo".into(), found);
     let event = normalize(OutputSchema::Ecs, native);
     let at = |path: &str| fields::get(&event, path).cloned();
-    assert_eq!(at("source.geo.country_iso_code"), Some(Value::from("GB")));
-    assert!(at("source.geo.location.lat").is_some());
-    assert_eq!(at("source.as.number"), Some(Value::from(1221)));
+    let case = file.display().to_string();
     assert_eq!(
-        at("source.as.organization.name"),
-        Some(Value::from("Telstra Pty Ltd"))
+        at("source.geo.country_iso_code"),
+        Some(Value::from("FR")),
+        "{case}"
+    );
+    assert_eq!(at("source.as.number"), Some(Value::from(16509)), "{case}");
+    assert_eq!(
+        at("source.geo.city_name"),
+        Some(Value::from("Boxford")),
+        "{case}"
     );
     assert_eq!(
-        at("aws.elb.client_ip_geo.isp"),
-        Some(Value::from("Telstra"))
+        at("aws.cloudfront.c_ip_geo.country_iso_code"),
+        Some(Value::from("ZZ")),
+        "{case}"
     );
-    assert_eq!(at("aws.elb.client_ip_geo.asn"), None);
-    let violations = ecs_fields().check(&event);
-    assert!(violations.is_empty(), "{violations:?}");
+    assert_eq!(
+        at("aws.cloudfront.c_ip_geo.asn"),
+        Some(Value::from(1)),
+        "{case}"
+    );
 }

@@ -12,13 +12,16 @@
 //! type: [access], outcome (success for 100–399), duration (from time_taken)}`; `related.ip`.
 //! Every other native field stays under `aws.cloudfront.*` (edge location and result types,
 //! cookies, field-level encryption, ranges, latencies, …).
+//!
+//! A `geoip` transform's result (`c_ip_geo`) lands in `source.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::{forwarded_ips, full_url};
-use crate::normalize::ecs::{keywords, related_ip, tls_version};
+use crate::normalize::ecs::{geo, keywords, related_ip, tls_version, SOURCE_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_int, get_str, move_int, move_str, put, static_text, take, text,
 };
@@ -46,6 +49,7 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     move_int(native, "c_port", out, "source.port");
     move_str(native, "c_country", out, "source.geo.country_iso_code");
     move_int(native, "asn", out, "source.as.number");
+    geo(native, "c_ip_geo", out, &SOURCE_GEO);
     copy_to(native, "cs_host", out, "destination.address");
     move_str(native, "cs_host", out, "destination.domain");
 

@@ -8,12 +8,15 @@
 //! `event.category: [web]`. `destination.{ip, address, port}` ← backend; `aws.elb.name` ←
 //! `elb`; `related.ip`. Every other native field stays under `aws.elb.*` (processing times,
 //! backend status code, the raw request line).
+//!
+//! A `geoip` transform's result (`client_ip_geo`, `backend_ip_geo`) lands in `source` and `destination.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::is_http;
-use crate::normalize::ecs::{keywords, related_ip, tls_version};
+use crate::normalize::ecs::{geo, keywords, related_ip, tls_version, DESTINATION_GEO, SOURCE_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_int, get_str, move_int, move_str, move_to, put, static_text, text,
 };
@@ -33,6 +36,8 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     copy_to(native, "backend_ip", out, "destination.address");
     move_str(native, "backend_ip", out, "destination.ip");
     move_int(native, "backend_port", out, "destination.port");
+    geo(native, "client_ip_geo", out, &SOURCE_GEO);
+    geo(native, "backend_ip_geo", out, &DESTINATION_GEO);
     if is_http(native) {
         put(out, "event.category", keywords(&["web"]));
         http(native, out);

@@ -8,13 +8,16 @@
 //! `domain_name`, `alpn_fe_protocol`; `aws.elb.name` ← `elb`; `related.ip`. Every other native
 //! field stays under `aws.elb.*` (listener, handshake time, certificate, TLS alert, key-exchange
 //! group, the other ALPN fields, …).
+//!
+//! A `geoip` transform's result (`client_ip_geo`, `destination_ip_geo`) lands in `source` and `destination.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::tls_number;
-use crate::normalize::ecs::{keywords, related_ip};
+use crate::normalize::ecs::{geo, keywords, related_ip, DESTINATION_GEO, SOURCE_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_int, get_str, move_int, move_str, move_to, put, static_text,
 };
@@ -42,6 +45,8 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     copy_to(native, "destination_ip", out, "destination.address");
     move_str(native, "destination_ip", out, "destination.ip");
     move_int(native, "destination_port", out, "destination.port");
+    geo(native, "client_ip_geo", out, &SOURCE_GEO);
+    geo(native, "destination_ip_geo", out, &DESTINATION_GEO);
     move_int(native, "sent_bytes", out, "destination.bytes");
     put(out, "network.transport", static_text("tcp"));
     put(out, "network.protocol", static_text("tls"));

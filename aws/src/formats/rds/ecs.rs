@@ -16,13 +16,16 @@
 //! `error_code` (`MY-010116`); `event.provider` ← `subsystem` (`Server`, `InnoDB`: the part of
 //! the server that wrote the line); `event.{category: [database], type: [info] or [error]}`
 //! (`ERROR` lines). `thread_id` stays native: it is MySQL's connection id, not an OS thread.
+//!
+//! A `geoip` transform's result (`remote_host_geo`) lands in `source.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::{is_error_level, known, statement_duration_ms, PgEntry};
-use crate::normalize::ecs::{keywords, related_ip, related_user};
+use crate::normalize::ecs::{geo, keywords, related_ip, related_user, SOURCE_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_str, is_ip, move_int, move_str, put, static_text,
 };
@@ -55,7 +58,11 @@ pub(crate) fn postgresql(native: &mut Fields, out: &mut PathRecordBuilder) {
         related_user(out, get(native, "user_name"));
         move_str(native, "user_name", out, "user.name");
     }
-    source(native, ["remote_host", "remote_port"], out);
+    source(
+        native,
+        ["remote_host", "remote_port", "remote_host_geo"],
+        out,
+    );
 }
 
 /// MySQL error log; see the [module docs](self).
@@ -76,12 +83,18 @@ pub(crate) fn mysql(native: &mut Fields, out: &mut PathRecordBuilder) {
 /// `source.address` ← a database client's host as logged (an address, a host name, or
 /// `[local]` for the server's Unix socket, which ECS asks to keep raw in `.address` too), and
 /// `source.ip` and `related.ip` when it is an address; `source.port` ← the port. `[host, port]`
-/// name the native fields (PostgreSQL's `remote_host`, Redshift's `remotehost`).
-pub(crate) fn source(native: &mut Fields, [host, port]: [&str; 2], out: &mut PathRecordBuilder) {
+/// name the native fields (PostgreSQL's `remote_host`, Redshift's `remotehost`); `host_geo` is
+/// where a `geoip` transform wrote what it found for the host (`source.geo`, `source.as`).
+pub(crate) fn source(
+    native: &mut Fields,
+    [host, port, host_geo]: [&str; 3],
+    out: &mut PathRecordBuilder,
+) {
     if get_str(native, host).is_some_and(is_ip) {
         related_ip(out, get(native, host));
         copy_to(native, host, out, "source.ip");
     }
     move_str(native, host, out, "source.address");
     move_int(native, port, out, "source.port");
+    geo(native, host_geo, out, &SOURCE_GEO);
 }

@@ -22,6 +22,9 @@
 //! **User activity log** (one SQL statement per record): `database`/`access`; `message` ←
 //! `query`; `user.{name, id}` ← `user`, `userid`; `process.pid` ← `pid`; `related.user`. `db`
 //! and `xid` stay native.
+//!
+//! A `geoip` transform's result (`remotehost_geo`) lands in `source.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use vrl::value::Value;
 use weir_core::fields::Fields;
@@ -60,7 +63,7 @@ pub(crate) fn connection(native: &mut Fields, out: &mut PathRecordBuilder) {
     related_user(out, get(native, "username"));
     move_str(native, "username", out, "user.name");
     move_int(native, "pid", out, "process.pid");
-    source(native, ["remotehost", "remoteport"], out);
+    source(native, ["remotehost", "remoteport", "remotehost_geo"], out);
     if let Some((version, protocol)) = get_str(native, "sslversion").and_then(tls_version) {
         put(out, "tls.version", text(version));
         put(out, "tls.version_protocol", text(protocol));

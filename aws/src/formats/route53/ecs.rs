@@ -6,11 +6,14 @@
 //! address; `event.{category: [network], type: [protocol], outcome}` (success for NOERROR);
 //! `related.ip`. Every other native field stays under `aws.route53.*` (`hosted_zone_id`,
 //! `edge_location`, `edns_client_subnet`, `version`).
+//!
+//! A `geoip` transform's result (`resolver_ip_geo`) lands in `source.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
-use crate::normalize::ecs::{dns_common, keywords};
+use crate::normalize::ecs::{dns_common, geo, keywords, SOURCE_GEO};
 use crate::normalize::fields::{copy_to, move_str, put};
 
 /// See the [module docs](self).
@@ -24,6 +27,7 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     );
     copy_to(native, "resolver_ip", out, "source.address");
     move_str(native, "resolver_ip", out, "source.ip");
+    geo(native, "resolver_ip_geo", out, &SOURCE_GEO);
     move_str(native, "query_type", out, "dns.question.type");
     move_str(native, "response_code", out, "dns.response_code");
 }

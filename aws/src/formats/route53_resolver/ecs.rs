@@ -11,12 +11,15 @@
 //! `firewall_rule_action`, and `event.type` also `allowed` (ALLOW, ALERT) or `denied` (BLOCK);
 //! `related.ip`. Every other native field stays under `aws.route53_resolver.*` (`vpc_id`,
 //! `version`, the other `srcids`, `firewall_domain_list_id`, …).
+//!
+//! A `geoip` transform's result (`srcaddr_geo`) lands in `source.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
-use crate::normalize::ecs::{dns_common, keywords, related_ip};
+use crate::normalize::ecs::{dns_common, geo, keywords, related_ip, SOURCE_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_str, get_time, move_int, move_objects, move_str, put, take,
 };
@@ -48,6 +51,7 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     copy_to(native, "srcaddr", out, "source.address");
     move_str(native, "srcaddr", out, "source.ip");
     move_int(native, "srcport", out, "source.port");
+    geo(native, "srcaddr_geo", out, &SOURCE_GEO);
     question(native, out);
     move_str(native, "rcode", out, "dns.response_code");
     answers(native, out);

@@ -9,13 +9,16 @@
 //! version_protocol}` ← `cipher_suite`, `tls_version`; `user_agent.original` ← `user_agent`;
 //! `related.{ip, user}`. Every other native field stays under `aws.s3access.*` (bucket and its
 //! owner, key, object size, version id, host id, signature and authentication types, …).
+//!
+//! A `geoip` transform's result (`remote_ip_geo`) lands in `client.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::{failed, tls_number};
-use crate::normalize::ecs::{keywords, related_ip, related_user};
+use crate::normalize::ecs::{geo, keywords, related_ip, related_user, CLIENT_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_int, get_str, move_int, move_str, put, static_text, text,
 };
@@ -42,6 +45,7 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
     related_ip(out, get(native, "remote_ip"));
     copy_to(native, "remote_ip", out, "client.address");
     move_str(native, "remote_ip", out, "client.ip");
+    geo(native, "remote_ip_geo", out, &CLIENT_GEO);
     related_user(out, get(native, "requester"));
     move_str(native, "requester", out, "client.user.id");
 

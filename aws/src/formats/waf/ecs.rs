@@ -16,13 +16,16 @@
 //!
 //! Every other native field stays under `aws.waf.*` with WAF's names (`webaclId`, the headers,
 //! rule lists and match details, `labels`, `httpSourceName`/`httpSourceId`, fingerprints, …).
+//!
+//! A `geoip` transform's result (`httpRequest.clientIp_geo`) lands in `source.{geo, as}`
+//! ([`geo`](crate::normalize::ecs::geo)).
 
 use vrl::value::Value;
 use weir_core::fields::Fields;
 use weir_core::path_record::PathRecordBuilder;
 
 use super::{header, sent_status, webacl_arn};
-use crate::normalize::ecs::{keywords, related_ip};
+use crate::normalize::ecs::{geo, keywords, related_ip, SOURCE_GEO};
 use crate::normalize::fields::{
     copy_to, get, get_str, move_str, put, put_some, static_text, take_int, text,
 };
@@ -64,6 +67,7 @@ pub(crate) fn map(native: &mut Fields, out: &mut PathRecordBuilder) {
         out,
         "source.geo.country_iso_code",
     );
+    geo(native, "httpRequest.clientIp_geo", out, &SOURCE_GEO);
 
     move_str(native, "httpRequest.requestId", out, "http.request.id");
     move_str(native, "httpRequest.httpMethod", out, "http.request.method");
