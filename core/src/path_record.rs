@@ -333,13 +333,28 @@ pub enum Found<'a> {
 }
 
 /// The members of an object slot, in key order.
-fn members_of(
-    own: Option<&PathValue>,
-) -> Option<Box<dyn Iterator<Item = (&KeyString, &Value)> + '_>> {
+fn members_of(own: Option<&PathValue>) -> Option<Members<'_>> {
     match own? {
-        PathValue::Value(Value::Object(map)) => Some(Box::new(map.iter())),
-        PathValue::Fields(fields) => Some(Box::new(fields.iter())),
+        PathValue::Value(Value::Object(map)) => Some(Members::Map(map.iter())),
+        PathValue::Fields(fields) => Some(Members::Fields(fields.iter())),
         PathValue::Value(_) => None,
+    }
+}
+
+/// An object slot's members: an enum, not a boxed iterator (one allocation per object written).
+enum Members<'a> {
+    Map(std::collections::btree_map::Iter<'a, KeyString, Value>),
+    Fields(crate::fields::Iter<'a>),
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a KeyString, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Map(members) => members.next(),
+            Self::Fields(members) => members.next(),
+        }
     }
 }
 

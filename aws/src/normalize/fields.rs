@@ -398,10 +398,13 @@ fn split_conflicts(out: &PathRecordBuilder, path: &str, from: &mut ObjectMap) ->
     if !out.has_under(path) {
         return left;
     }
+    // The names the mapping set under `path`, from the layout's tree: a path is made only for
+    // a member that clashes, not for every member of every record's `aws` and `cloud`.
+    let set: Vec<&str> = out.names_under(path).collect();
     let clashing: Vec<(KeyString, String)> = from
         .keys()
+        .filter(|k| set.contains(&k.as_str()))
         .map(|k| (k.clone(), format!("{path}.{k}")))
-        .filter(|(_, at)| out.has_under(at))
         .collect();
     for (name, at) in clashing {
         let Some(value) = from.remove(name.as_str()) else {
