@@ -349,6 +349,18 @@ pub trait PluginCommon: Debug + Send + Sync {
     fn outputs(&self) -> Vec<String> {
         Vec::new()
     }
+    /// What happens to the events of the named output `output` of component `id` when nothing
+    /// consumes it, in words, for `weir validate` (`data_dir`: the pipeline's); `None`: nothing
+    /// to say.
+    fn unconsumed_output(
+        &self,
+        output: &str,
+        id: &str,
+        data_dir: &std::path::Path,
+    ) -> Option<String> {
+        let _ = (output, id, data_dir);
+        None
+    }
     /// Whether the component has a default output (`<id>`): sources and transforms do, but a
     /// `route` has only its named routes. Sinks' answer is not asked.
     fn default_output(&self) -> bool {
@@ -498,6 +510,14 @@ impl<C: PluginCommon> PluginCommon for Normalized<C> {
     }
     fn default_output(&self) -> bool {
         self.config.default_output()
+    }
+    fn unconsumed_output(
+        &self,
+        output: &str,
+        id: &str,
+        data_dir: &std::path::Path,
+    ) -> Option<String> {
+        self.config.unconsumed_output(output, id, data_dir)
     }
     fn normalized(&self) -> Option<serde_json::Value> {
         self.json.clone()

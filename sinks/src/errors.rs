@@ -26,11 +26,17 @@ pub enum ErrorType {
     RequestFailed,
     /// `elasticsearch`: documents given up after `retry.max_duration_secs`.
     RetriesExhausted,
+    /// `kafka`, `elasticsearch`: rejected events could not be written to the sink's dead-letter
+    /// files (they end `Errored`: the source keeps them).
+    DeadLetterWriteFailed,
+    /// `kafka`, `elasticsearch`: the dead-letter files reached `dead_letter.max_bytes`; rejected
+    /// events were discarded.
+    DeadLetterFull,
 }
 
 impl ErrorType {
     /// Every value, for tests and documentation.
-    pub const ALL: [ErrorType; 10] = [
+    pub const ALL: [ErrorType; 12] = [
         ErrorType::MissingMessage,
         ErrorType::TemplateRenderFailed,
         ErrorType::InvalidPath,
@@ -41,6 +47,8 @@ impl ErrorType {
         ErrorType::HealthCheckFailed,
         ErrorType::RequestFailed,
         ErrorType::RetriesExhausted,
+        ErrorType::DeadLetterWriteFailed,
+        ErrorType::DeadLetterFull,
     ];
 
     /// The label value.
@@ -56,6 +64,8 @@ impl ErrorType {
             ErrorType::HealthCheckFailed => "health_check_failed",
             ErrorType::RequestFailed => "request_failed",
             ErrorType::RetriesExhausted => "retries_exhausted",
+            ErrorType::DeadLetterWriteFailed => "dead_letter_write_failed",
+            ErrorType::DeadLetterFull => "dead_letter_full",
         }
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct Running {
     pub(crate) tx: BufferSender,
     pub(crate) handle: JoinHandle<Result<(), ComponentError>>,
     pub(crate) metrics: ComponentMetrics,
+    /// The `data_dir` made for it by [`start`], removed with it.
+    data_dir: Option<tempfile::TempDir>,
 }
 
 impl Running {
@@ -38,15 +40,28 @@ pub(crate) fn metrics(type_name: &str) -> ComponentMetrics {
         .component("id", ComponentKind::Sink, type_name)
 }
 
-/// Builds the sink from its config and starts it.
+/// Builds the sink from its config and starts it, with a `data_dir` of its own that is
+/// removed afterwards.
 pub(crate) fn start(config: &dyn SinkConfig, type_name: &str) -> Running {
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut running = start_in(config, type_name, data_dir.path());
+    running.data_dir = Some(data_dir);
+    running
+}
+
+/// Builds the sink from its config with `data_dir` (sink id `id`) and starts it.
+pub(crate) fn start_in(
+    config: &dyn SinkConfig,
+    type_name: &str,
+    data_dir: &std::path::Path,
+) -> Running {
     start_with(
         config
             .build(&BuildContext::standalone(
                 "id",
                 weir_core::component::ComponentKind::Sink,
                 type_name,
-                std::env::temp_dir(),
+                data_dir.to_path_buf(),
             ))
             .expect("build"),
         type_name,
@@ -77,6 +92,7 @@ pub(crate) fn start_with(sink: Box<dyn weir_core::component::Sink>, type_name: &
         tx,
         handle,
         metrics,
+        data_dir: None,
     }
 }
 

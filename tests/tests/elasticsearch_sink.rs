@@ -286,6 +286,69 @@ fn item_429s_and_request_503s_are_retried_and_mapping_errors_dead_lettered() {
     assert!(weir.wait(Duration::from_secs(30)).success());
 }
 
+/// Dead letters are kept by default: with nothing consuming `es.dead_letter`, `weir validate` says
+/// where rejected events will go, and mapping errors are appended to
+/// `<data_dir>/dead_letter/es/*.ndjson` with the server's reason (not only counted) while the good
+/// documents are indexed and the run finishes.
+#[test]
+fn mapping_errors_are_kept_in_dead_letter_files_when_nothing_consumes_them() {
+    const EVENTS: usize = 300;
+    let bad = [3, 150, 299];
+    let server = osmem();
+    es(
+        &server,
+        "PUT",
+        "/_index_template/aws",
+        r#"{"index_patterns":["aws-*"],"template":{"mappings":{"properties":{"bytes":{"type":"integer"}}}}}"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_events(&dir.path().join("input.log"), EVENTS, &bad, |_| false);
+    pipeline(dir.path(), &server.url(), None, "id_field = \"eventID\"");
+    let file = dir.path().join("pipeline.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let unconsumed = text.split("[sinks.dead]").next().unwrap().to_string();
+    std::fs::write(&file, unconsumed).unwrap();
+
+    let mut validate = Weir::start(
+        dir.path(),
+        &["validate", "pipeline.toml"],
+        &[("NO_COLOR", "1")],
+    );
+    assert!(validate.wait(Duration::from_secs(60)).success());
+    let said = validate.log_text();
+    assert!(
+        said.contains("nothing consumes `es.dead_letter`: events the destination rejects for good are kept in `data/dead_letter/es`"),
+        "{said}"
+    );
+
+    run_once(dir.path());
+    assert_eq!(
+        count(&server, "aws-cloudtrail-*"),
+        (EVENTS - bad.len()) as u64
+    );
+    let kept = dir.path().join("data/dead_letter/es");
+    let mut letters: Vec<serde_json::Value> = Vec::new();
+    for entry in std::fs::read_dir(&kept).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        letters.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
+        );
+    }
+    let mut ids: Vec<&str> = letters
+        .iter()
+        .map(|l| l["event"]["eventID"].as_str().unwrap_or_default())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["ev-150", "ev-299", "ev-3"], "{letters:?}");
+    for letter in &letters {
+        assert_eq!(letter["sink"], "es");
+        let reason = letter["reason"].as_str().unwrap();
+        assert!(reason.contains("mapper_parsing_exception"), "{reason}");
+        assert_eq!(letter["event"]["bytes"], "oops");
+    }
+}
+
 /// Acceptance 4: a 401 is reported clearly by the health check at startup; documents are not
 /// acknowledged while the server refuses them, and are delivered once it accepts them.
 #[test]

@@ -52,6 +52,9 @@ pub struct Node {
     /// Whether it has a default output (see
     /// [`PluginCommon::default_output`](crate::component::PluginCommon::default_output)).
     pub default_output: bool,
+    /// What happens to the events of a named output when nothing consumes it, by output (see
+    /// [`PluginCommon::unconsumed_output`](crate::component::PluginCommon::unconsumed_output)).
+    pub unconsumed: BTreeMap<String, String>,
 }
 
 /// One finding of the graph checks.
@@ -178,6 +181,19 @@ pub fn check(nodes: &BTreeMap<String, Node>) -> GraphReport {
             .outputs
             .as_ref()
             .is_some_and(|o| o.iter().any(|p| p == ERRORS));
+        for (port, fate) in &node.unconsumed {
+            let output = OutputRef {
+                component: id.clone(),
+                port: Some(port.clone()),
+            };
+            if !consumed.contains(&output) {
+                report.warnings.push(GraphIssue {
+                    component: id.clone(),
+                    key: String::new(),
+                    message: format!("nothing consumes `{output}`: {fate}"),
+                });
+            }
+        }
         if has_errors && !consumed.contains(&errors) {
             report.warnings.push(GraphIssue {
                 component: id.clone(),
@@ -267,6 +283,7 @@ mod tests {
             inputs: inputs.iter().map(|s| s.to_string()).collect(),
             outputs: Some(outputs.iter().map(|o| o.to_string()).collect()),
             default_output: true,
+            unconsumed: BTreeMap::new(),
         }
     }
 
@@ -353,6 +370,32 @@ mod tests {
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[0].starts_with("nothing consumes `parse.errors`"));
         assert!(warnings[1].starts_with("nothing consumes `src.errors`"));
+    }
+
+    /// A plugin's word on an output nothing consumes (a sink's dead letters kept in files) is a
+    /// warning while nothing consumes it, and nothing once something does.
+    #[test]
+    fn says_what_happens_to_an_unconsumed_output_the_plugin_describes() {
+        let mut nodes = BTreeMap::new();
+        nodes.insert("src".into(), node(ComponentKind::Source, &[], &[]));
+        let mut es = node(ComponentKind::Sink, &["src"], &["dead_letter"]);
+        es.unconsumed
+            .insert("dead_letter".into(), "kept in `d/dead_letter/es`".into());
+        nodes.insert("es".into(), es);
+        let warnings: Vec<_> = check(&nodes)
+            .warnings
+            .into_iter()
+            .map(|w| w.message)
+            .collect();
+        assert_eq!(
+            warnings,
+            ["nothing consumes `es.dead_letter`: kept in `d/dead_letter/es`"]
+        );
+        nodes.insert(
+            "dead".into(),
+            node(ComponentKind::Sink, &["es.dead_letter"], &[]),
+        );
+        assert_eq!(check(&nodes).warnings, []);
     }
 
     #[test]

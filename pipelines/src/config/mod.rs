@@ -163,11 +163,17 @@ pub fn load_with_tables(
             cx.top_level_key(&mut top, index, key, value);
         }
     }
+    let data_dir = PathBuf::from(
+        top.data_dir
+            .take()
+            .map(|(d, _)| d)
+            .unwrap_or_else(|| "./weir-data".into()),
+    );
     let Components {
         components,
         origins,
         nodes,
-    } = cx.parse_components(top.tables);
+    } = cx.parse_components(top.tables, &data_dir);
     let warnings = cx.check_graph(&nodes, &origins);
     if !cx.diagnostics.is_empty() {
         return Err(cx.diagnostics);
@@ -180,11 +186,6 @@ pub fn load_with_tables(
     if !cx.diagnostics.is_empty() {
         return Err(cx.diagnostics);
     }
-    let data_dir = PathBuf::from(
-        top.data_dir
-            .map(|(d, _)| d)
-            .unwrap_or_else(|| "./weir-data".into()),
-    );
     if build == Build::Yes {
         cx.try_build(&components, &origins, &data_dir, &enrichment_tables);
         if !cx.diagnostics.is_empty() {
@@ -362,6 +363,7 @@ impl Checker<'_> {
     fn parse_components(
         &mut self,
         tables: BTreeMap<String, (Origin, Map<String, Json>)>,
+        data_dir: &Path,
     ) -> Components {
         let mut components = BTreeMap::new();
         let mut origins = BTreeMap::new();
@@ -379,10 +381,17 @@ impl Checker<'_> {
                 inputs,
                 outputs: None,
                 default_output: true,
+                unconsumed: BTreeMap::new(),
             };
             if let Some(component) = self.component(&origin, &id, table) {
-                node.outputs = Some(component.plugin.outputs());
-                node.default_output = component.plugin.common().default_output();
+                let common = component.plugin.common();
+                let outputs = component.plugin.outputs();
+                node.unconsumed = outputs
+                    .iter()
+                    .filter_map(|o| Some((o.clone(), common.unconsumed_output(o, &id, data_dir)?)))
+                    .collect();
+                node.outputs = Some(outputs);
+                node.default_output = common.default_output();
                 components.insert(id.clone(), component);
             }
             nodes.insert(id.clone(), node);

@@ -6,6 +6,8 @@ use weir_core::component::ConfigProblem;
 use weir_core::secret::Secret;
 use weir_core::template::Template;
 
+use crate::dead_letter::DeadLetterConfig;
+
 /// Writes events to Elasticsearch or OpenSearch (including Amazon OpenSearch Service) with the
 /// `_bulk` API.
 ///
@@ -34,7 +36,7 @@ use weir_core::template::Template;
 /// items are retried (only those items) with exponential backoff and jitter until
 /// `retry.max_duration_secs`, then end `Errored`; any other `4xx` item (mapping error, bad
 /// document) ends `Rejected` and goes to the `<sink id>.dead_letter` output with the server's
-/// reason. A request that fails as a whole (connection refused, timeout, `429`, `5xx`, `401`/`403`)
+/// reason (or, when nothing consumes that output, to the sink's dead-letter files: `dead_letter`). A request that fails as a whole (connection refused, timeout, `429`, `5xx`, `401`/`403`)
 /// is retried as a whole the same way.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +97,10 @@ pub struct ElasticsearchSinkConfig {
     /// sink still starts and retries its requests.
     #[serde(default = "yes")]
     pub healthcheck: bool,
+    /// Where rejected events go when nothing consumes `<id>.dead_letter`: kept in files under
+    /// `<data_dir>/dead_letter/<id>/` by default.
+    #[serde(default)]
+    pub dead_letter: DeadLetterConfig,
 }
 
 /// How documents are written.

@@ -23,6 +23,7 @@ mod retry;
 #[cfg(test)]
 mod tests;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use weir_core::component::PluginCommon;
@@ -57,10 +58,13 @@ impl PluginCommon for ElasticsearchSinkConfig {
     fn outputs(&self) -> Vec<String> {
         vec![DEAD_LETTER.to_string()]
     }
+    fn unconsumed_output(&self, output: &str, id: &str, data_dir: &Path) -> Option<String> {
+        (output == DEAD_LETTER).then(|| self.dead_letter.fate(data_dir, id))
+    }
 }
 
 impl SinkConfig for ElasticsearchSinkConfig {
-    fn build(&self, _cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
+    fn build(&self, cx: &BuildContext) -> Result<Box<dyn Sink>, BuildError> {
         if let Some(problem) = self.problems().into_iter().next() {
             return Err(BuildError::new(problem.key, problem.message));
         }
@@ -82,6 +86,7 @@ impl SinkConfig for ElasticsearchSinkConfig {
                 self.action(),
                 self.mode == Mode::DataStream,
             ),
+            dead_letters: self.dead_letter.build(cx),
             config: self.clone(),
         }))
     }
@@ -91,6 +96,7 @@ impl SinkConfig for ElasticsearchSinkConfig {
 struct ElasticsearchSink {
     client: Arc<Client>,
     encoder: DocEncoder,
+    dead_letters: DeadLetters,
     config: ElasticsearchSinkConfig,
 }
 
@@ -184,6 +190,7 @@ impl Sink for ElasticsearchSink {
         let ElasticsearchSink {
             client,
             mut encoder,
+            mut dead_letters,
             config,
         } = *self;
         let metrics = EsMetrics::new(&cx.metrics)
@@ -205,7 +212,6 @@ impl Sink for ElasticsearchSink {
             slots: Arc::new(Semaphore::new(config.concurrency)),
             rejected: rejected_tx,
         };
-        let mut dead_letters = DeadLetters::new(Arc::clone(&cx.id), cx.metrics.clone());
         let mut dead = Vec::new();
         let mut batch = Batch::new(&config.batch);
         loop {
@@ -227,7 +233,7 @@ impl Sink for ElasticsearchSink {
             }
             drain(&mut rejected_rx, &mut dead);
             dead_letters
-                .send(&mut cx.out, std::mem::take(&mut dead))
+                .send(&mut cx.out, &cx.metrics, std::mem::take(&mut dead))
                 .await;
         }
         if !batch.docs.is_empty() {
@@ -239,10 +245,10 @@ impl Sink for ElasticsearchSink {
             dead.push(rejection);
             drain(&mut rejected_rx, &mut dead);
             dead_letters
-                .send(&mut cx.out, std::mem::take(&mut dead))
+                .send(&mut cx.out, &cx.metrics, std::mem::take(&mut dead))
                 .await;
         }
-        dead_letters.send(&mut cx.out, dead).await;
+        dead_letters.send(&mut cx.out, &cx.metrics, dead).await;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ use weir_core::component::ConfigProblem;
 use weir_core::secret::Secret;
 use weir_core::template::Template;
 
+use crate::dead_letter::DeadLetterConfig;
 use crate::encoding::Encoding;
 
 /// Produces events to Kafka topics (any Kafka-protocol broker), acknowledging each event only
@@ -37,7 +38,8 @@ use crate::encoding::Encoding;
 /// broker has acknowledged it. Retriable failures are retried by librdkafka until
 /// `message_timeout_ms`; an event still undelivered then ends `Errored` (the source does not
 /// checkpoint it). Messages the broker refuses for good (too large, invalid, not authorized) end
-/// `Rejected` and go to the `<sink id>.dead_letter` output. When librdkafka's local queue is full
+/// `Rejected` and go to the `<sink id>.dead_letter` output (or, when nothing consumes that output,
+/// to the sink's dead-letter files: `dead_letter`). When librdkafka's local queue is full
 /// the sink waits (backpressure) instead of dropping.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +99,10 @@ pub struct KafkaSinkConfig {
     /// above). Example: `librdkafka_options = { "linger.ms" = "20", "batch.size" = "1000000" }`.
     #[serde(default)]
     pub librdkafka_options: BTreeMap<String, String>,
+    /// Where rejected events go when nothing consumes `<id>.dead_letter`: kept in files under
+    /// `<data_dir>/dead_letter/<id>/` by default.
+    #[serde(default)]
+    pub dead_letter: DeadLetterConfig,
 }
 
 // Bounds checked by `problems` and stated in the schema.

@@ -17,6 +17,7 @@ mod record;
 #[cfg(test)]
 mod tests;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_core::component::PluginCommon;
@@ -50,6 +51,9 @@ impl PluginCommon for KafkaSinkConfig {
     fn outputs(&self) -> Vec<String> {
         vec![DEAD_LETTER.to_string()]
     }
+    fn unconsumed_output(&self, output: &str, id: &str, data_dir: &Path) -> Option<String> {
+        (output == DEAD_LETTER).then(|| self.dead_letter.fate(data_dir, id))
+    }
 }
 
 impl SinkConfig for KafkaSinkConfig {
@@ -81,6 +85,7 @@ impl SinkConfig for KafkaSinkConfig {
             rejected_rx,
             metrics,
             flush_timeout: Duration::from_millis(self.message_timeout_ms) + Duration::from_secs(5),
+            dead_letters: self.dead_letter.build(cx),
         }))
     }
 }
@@ -92,6 +97,7 @@ struct KafkaSink {
     rejected_rx: mpsc::UnboundedReceiver<Rejection>,
     metrics: KafkaMetrics,
     flush_timeout: Duration,
+    dead_letters: DeadLetters,
 }
 
 impl KafkaSink {
@@ -154,7 +160,6 @@ impl Sink for KafkaSink {
         mut input: SinkInput,
         mut cx: SinkContext,
     ) -> Result<(), ComponentError> {
-        let mut dead_letters = DeadLetters::new(Arc::clone(&cx.id), cx.metrics.clone());
         let mut dead = Vec::new();
         loop {
             tokio::select! {
@@ -171,8 +176,8 @@ impl Sink for KafkaSink {
                 dead.push(rejection);
             }
             if !dead.is_empty() {
-                dead_letters
-                    .send(&mut cx.out, std::mem::take(&mut dead))
+                self.dead_letters
+                    .send(&mut cx.out, &cx.metrics, std::mem::take(&mut dead))
                     .await;
             }
         }
@@ -186,8 +191,8 @@ impl Sink for KafkaSink {
                 dead.push(rejection);
             }
             if !dead.is_empty() {
-                dead_letters
-                    .send(&mut cx.out, std::mem::take(&mut dead))
+                self.dead_letters
+                    .send(&mut cx.out, &cx.metrics, std::mem::take(&mut dead))
                     .await;
             }
             self.metrics
@@ -205,13 +210,14 @@ impl Sink for KafkaSink {
         let KafkaSink {
             producer,
             mut rejected_rx,
+            mut dead_letters,
             ..
         } = *self;
         drop(producer);
         while let Ok(rejection) = rejected_rx.try_recv() {
             dead.push(rejection);
         }
-        dead_letters.send(&mut cx.out, dead).await;
+        dead_letters.send(&mut cx.out, &cx.metrics, dead).await;
         Ok(())
     }
 }

@@ -205,28 +205,58 @@ async fn undeliverable_events_end_errored_after_the_message_timeout() {
     sink.finish().await;
 }
 
-/// An oversize message is refused by librdkafka itself (`message.max.bytes`): Rejected.
+/// An oversize message is refused by librdkafka itself (`message.max.bytes`): Rejected, and,
+/// with nothing consuming `id.dead_letter`, kept in the sink's dead-letter files (fsynced before
+/// the batch hears of it) — or, with `dead_letter.discard`, only counted.
 #[tokio::test]
-async fn oversize_messages_are_rejected() {
-    let c = config(serde_json::json!({
-        "bootstrap_servers": "127.0.0.1:1", "topic": "t", "message_timeout_ms": 1500,
-        "librdkafka_options": { "message.max.bytes": "1000" },
-    }));
-    let sink = start(&c, "kafka");
-    let (notifier, rx) = batch();
-    let big = "x".repeat(5000);
-    sink.tx
-        .send(vec![event(
-            &[("message", Value::from(big))],
-            Some(&notifier),
-        )])
-        .await
-        .unwrap();
-    drop(notifier);
-    assert_eq!(status(rx).await, BatchStatus::Rejected);
-    let metrics = sink.finish().await;
-    assert_eq!(
-        crate::test_util::error_count(&metrics, crate::errors::ErrorType::Rejected),
-        1
-    );
+async fn oversize_messages_are_rejected_and_kept() {
+    for discard in [false, true] {
+        let c = config(serde_json::json!({
+            "bootstrap_servers": "127.0.0.1:1", "topic": "t", "message_timeout_ms": 1500,
+            "librdkafka_options": { "message.max.bytes": "1000" },
+            "dead_letter": { "discard": discard },
+        }));
+        let data_dir = tempfile::tempdir().unwrap();
+        let sink = crate::test_util::start_in(&c, "kafka", data_dir.path());
+        let (notifier, rx) = batch();
+        let big = "x".repeat(5000);
+        sink.tx
+            .send(vec![event(
+                &[("message", Value::from(big.as_str()))],
+                Some(&notifier),
+            )])
+            .await
+            .unwrap();
+        drop(notifier);
+        assert_eq!(status(rx).await, BatchStatus::Rejected);
+        let dir = data_dir.path().join("dead_letter").join("id");
+        let kept: Vec<serde_json::Value> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flat_map(|e| {
+                std::fs::read_to_string(e.unwrap().path())
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .map(|line| serde_json::from_str(&line).unwrap())
+            .collect();
+        let metrics = sink.finish().await;
+        assert_eq!(
+            crate::test_util::error_count(&metrics, crate::errors::ErrorType::Rejected),
+            1
+        );
+        if discard {
+            assert!(kept.is_empty(), "{kept:?}");
+            assert_eq!(metrics.discarded.get(), 1);
+        } else {
+            assert_eq!(kept.len(), 1, "{kept:?}");
+            assert_eq!(kept[0]["event"]["message"], big.as_str());
+            assert_eq!(kept[0]["sink"], "id");
+            assert!(kept[0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+            assert!(kept[0]["timestamp"].is_string());
+            assert_eq!(metrics.discarded.get(), 0);
+        }
+    }
 }
