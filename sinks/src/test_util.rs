@@ -49,28 +49,32 @@ pub(crate) fn start(config: &dyn SinkConfig, type_name: &str) -> Running {
     running
 }
 
-/// Builds the sink from its config with `data_dir` (sink id `id`) and starts it.
+/// Builds the sink from its config with `data_dir` (sink id `id`) and starts it; building and
+/// running share the component's metrics, as in a running topology.
 pub(crate) fn start_in(
     config: &dyn SinkConfig,
     type_name: &str,
     data_dir: &std::path::Path,
 ) -> Running {
-    start_with(
-        config
-            .build(&BuildContext::standalone(
-                "id",
-                weir_core::component::ComponentKind::Sink,
-                type_name,
-                data_dir.to_path_buf(),
-            ))
-            .expect("build"),
-        type_name,
-    )
+    let metrics = metrics(type_name);
+    let cx = BuildContext {
+        metrics: metrics.clone(),
+        ..BuildContext::standalone(
+            "id",
+            weir_core::component::ComponentKind::Sink,
+            type_name,
+            data_dir.to_path_buf(),
+        )
+    };
+    run(config.build(&cx).expect("build"), metrics)
 }
 
 /// Starts an already built sink.
 pub(crate) fn start_with(sink: Box<dyn weir_core::component::Sink>, type_name: &str) -> Running {
-    let metrics = metrics(type_name);
+    run(sink, metrics(type_name))
+}
+
+fn run(sink: Box<dyn weir_core::component::Sink>, metrics: ComponentMetrics) -> Running {
     let (tx, rx) = buffer(&BufferConfig::default(), metrics.clone());
     let input = SinkInput::new(rx, metrics.clone());
     let out = Outputs::new(

@@ -94,6 +94,16 @@ fn es(server: &Service, method: &str, path: &str, body: &str) -> serde_json::Val
     server.json(method, path, body)
 }
 
+/// Maps `bytes` as an integer in the `aws-*` indices, so the `"oops"` events are mapping errors.
+fn integer_bytes(server: &Service) {
+    es(
+        server,
+        "PUT",
+        "/_index_template/aws",
+        r#"{"index_patterns":["aws-*"],"template":{"mappings":{"properties":{"bytes":{"type":"integer"}}}}}"#,
+    );
+}
+
 fn count(server: &Service, index: &str) -> u64 {
     es(server, "POST", "/_refresh", "");
     es(server, "GET", &format!("/{index}/_count"), "")["count"]
@@ -186,12 +196,7 @@ fn item_429s_and_request_503s_are_retried_and_mapping_errors_dead_lettered() {
     const EVENTS: usize = 2_000;
     let bad = [7, 1234];
     let server = osmem();
-    es(
-        &server,
-        "PUT",
-        "/_index_template/aws",
-        r#"{"index_patterns":["aws-*"],"template":{"mappings":{"properties":{"bytes":{"type":"integer"}}}}}"#,
-    );
+    integer_bytes(&server);
     let proxy = FaultProxy::start(&server.address());
     // Every 10th document is refused with 429 twice before it is let through; the first three
     // bulk requests are answered 503 as a whole.
@@ -295,12 +300,7 @@ fn mapping_errors_are_kept_in_dead_letter_files_when_nothing_consumes_them() {
     const EVENTS: usize = 300;
     let bad = [3, 150, 299];
     let server = osmem();
-    es(
-        &server,
-        "PUT",
-        "/_index_template/aws",
-        r#"{"index_patterns":["aws-*"],"template":{"mappings":{"properties":{"bytes":{"type":"integer"}}}}}"#,
-    );
+    integer_bytes(&server);
     let dir = tempfile::tempdir().unwrap();
     write_events(&dir.path().join("input.log"), EVENTS, &bad, |_| false);
     pipeline(dir.path(), &server.url(), None, "id_field = \"eventID\"");

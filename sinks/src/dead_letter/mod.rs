@@ -14,7 +14,7 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use weir_core::ack::EventStatus;
-use weir_core::component::BuildContext;
+use weir_core::component::{BuildContext, BuildError};
 use weir_core::metrics::{ComponentMetrics, PluginFamilies};
 use weir_core::output::Outputs;
 use weir_core::{Event, KeyString, ObjectMap, Value};
@@ -90,17 +90,23 @@ impl DeadLetterConfig {
     }
 
     /// The sink's handling of its rejections, built with the sink.
-    pub fn build(&self, cx: &BuildContext) -> DeadLetters {
+    pub fn build(&self, cx: &BuildContext) -> Result<DeadLetters, BuildError> {
         let files = (!self.discard).then(|| {
             let dir = Self::dir(&cx.data_dir, &cx.id);
             Arc::new(Mutex::new(DeadLetterFiles::new(dir, self.max_bytes)))
         });
-        DeadLetters {
+        let families = families(&cx.metrics)
+            .map_err(|e| BuildError::new("", format!("cannot register metrics: {e}")))?;
+        let labels = cx.metrics.label_values();
+        Ok(DeadLetters {
             sink: Arc::clone(&cx.id),
             throttle: LogThrottle::default(),
             full_throttle: LogThrottle::default(),
             files,
-        }
+            metrics: cx.metrics.clone(),
+            kept: families.kept.with_label_values(&labels),
+            bytes: families.bytes.with_label_values(&labels),
+        })
     }
 }
 
@@ -111,8 +117,8 @@ struct Families {
     bytes: IntGaugeVec,
 }
 
-fn families(metrics: &ComponentMetrics) -> prometheus::Result<(IntCounter, IntGauge)> {
-    let families = metrics.plugin_families(|registry| {
+fn families(metrics: &ComponentMetrics) -> prometheus::Result<Families> {
+    metrics.plugin_families(|registry| {
         let f = PluginFamilies::new(registry);
         Ok(Families {
             kept: f.counter(
@@ -126,12 +132,7 @@ fn families(metrics: &ComponentMetrics) -> prometheus::Result<(IntCounter, IntGa
                 &[],
             )?,
         })
-    })?;
-    let labels = metrics.label_values();
-    Ok((
-        families.kept.with_label_values(&labels),
-        families.bytes.with_label_values(&labels),
-    ))
+    })
 }
 
 /// The dead-letter event for a rejected event: `event` (the original fields), `reason`, `sink`
@@ -167,21 +168,21 @@ pub struct DeadLetters {
     full_throttle: LogThrottle,
     /// `None`: `dead_letter.discard = true`.
     files: Option<Arc<Mutex<DeadLetterFiles>>>,
+    metrics: ComponentMetrics,
+    /// `weir_dead_letter_kept_events_total`.
+    kept: IntCounter,
+    /// `weir_dead_letter_bytes`.
+    bytes: IntGauge,
 }
 
 impl DeadLetters {
     /// Sends `rejected` on (or keeps them), finalizing each original copy.
-    pub async fn send(
-        &mut self,
-        out: &mut Outputs,
-        metrics: &ComponentMetrics,
-        rejected: Vec<Rejection>,
-    ) {
+    pub async fn send(&mut self, out: &mut Outputs, rejected: Vec<Rejection>) {
         if rejected.is_empty() {
             return;
         }
         let n = rejected.len() as u64;
-        metrics.error(ErrorType::Rejected.as_str(), n);
+        self.metrics.error(ErrorType::Rejected.as_str(), n);
         let consumed = out.named_has_consumers(DEAD_LETTER);
         if let Some(suppressed) = self.throttle.check() {
             let first = &rejected[0].reason;
@@ -207,9 +208,9 @@ impl DeadLetters {
             return;
         }
         match self.files.clone() {
-            Some(files) => self.keep(files, metrics, rejected).await,
+            Some(files) => self.keep(files, rejected).await,
             None => {
-                metrics.discarded.inc_by(n);
+                self.metrics.discarded.inc_by(n);
                 for Rejection { mut event, .. } in rejected {
                     event.metadata.finalizers.finalize(EventStatus::Rejected);
                 }
@@ -219,12 +220,7 @@ impl DeadLetters {
 
     /// Writes the dead letters to the files, then finalizes them: kept (or discarded for lack of
     /// room, warned and counted) → `Rejected`; not written → `Errored`, so the source keeps them.
-    async fn keep(
-        &mut self,
-        files: Arc<Mutex<DeadLetterFiles>>,
-        metrics: &ComponentMetrics,
-        rejected: Vec<Rejection>,
-    ) {
+    async fn keep(&mut self, files: Arc<Mutex<DeadLetterFiles>>, rejected: Vec<Rejection>) {
         let mut finalizers = Vec::with_capacity(rejected.len());
         let mut lines = Vec::with_capacity(rejected.len());
         for Rejection { mut event, reason } in rejected {
@@ -235,26 +231,26 @@ impl DeadLetters {
             line.push(b'\n');
             lines.push(line);
         }
-        let result = tokio::task::spawn_blocking(move || {
-            let mut files = files.lock().unwrap_or_else(|e| e.into_inner());
-            let kept = files.keep(&lines);
-            (kept, files.dir().to_path_buf())
-        })
-        .await;
-        let (kept, dir) = match result {
-            Ok((kept, dir)) => (kept.map_err(|e| e.to_string()), dir),
-            Err(e) => (Err(e.to_string()), PathBuf::new()),
+        let dir = {
+            let files = files.lock().unwrap_or_else(|e| e.into_inner());
+            files.dir().to_path_buf()
         };
+        let kept = tokio::task::spawn_blocking(move || {
+            files.lock().unwrap_or_else(|e| e.into_inner()).keep(&lines)
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|kept| kept.map_err(|e| e.to_string()));
         let total = finalizers.len();
         let status = match kept {
             Ok(kept) => {
-                if let Ok((kept_events, bytes)) = families(metrics) {
-                    kept_events.inc_by(kept.written as u64);
-                    bytes.set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
-                }
+                self.kept.inc_by(kept.written as u64);
+                self.bytes
+                    .set(i64::try_from(kept.bytes).unwrap_or(i64::MAX));
                 let full = total - kept.written;
                 if full > 0 {
-                    metrics.error(ErrorType::DeadLetterFull.as_str(), full as u64);
+                    self.metrics
+                        .error(ErrorType::DeadLetterFull.as_str(), full as u64);
                     if let Some(suppressed) = self.full_throttle.check() {
                         tracing::warn!(
                             component = %self.sink,
@@ -268,7 +264,8 @@ impl DeadLetters {
                 EventStatus::Rejected
             }
             Err(error) => {
-                metrics.error(ErrorType::DeadLetterWriteFailed.as_str(), total as u64);
+                self.metrics
+                    .error(ErrorType::DeadLetterWriteFailed.as_str(), total as u64);
                 tracing::error!(
                     component = %self.sink,
                     events = total,

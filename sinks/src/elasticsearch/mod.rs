@@ -86,7 +86,7 @@ impl SinkConfig for ElasticsearchSinkConfig {
                 self.action(),
                 self.mode == Mode::DataStream,
             ),
-            dead_letters: self.dead_letter.build(cx),
+            dead_letters: self.dead_letter.build(cx)?,
             config: self.clone(),
         }))
     }
@@ -233,7 +233,7 @@ impl Sink for ElasticsearchSink {
             }
             drain(&mut rejected_rx, &mut dead);
             dead_letters
-                .send(&mut cx.out, &cx.metrics, std::mem::take(&mut dead))
+                .send(&mut cx.out, std::mem::take(&mut dead))
                 .await;
         }
         if !batch.docs.is_empty() {
@@ -245,10 +245,10 @@ impl Sink for ElasticsearchSink {
             dead.push(rejection);
             drain(&mut rejected_rx, &mut dead);
             dead_letters
-                .send(&mut cx.out, &cx.metrics, std::mem::take(&mut dead))
+                .send(&mut cx.out, std::mem::take(&mut dead))
                 .await;
         }
-        dead_letters.send(&mut cx.out, &cx.metrics, dead).await;
+        dead_letters.send(&mut cx.out, dead).await;
         Ok(())
     }
 }

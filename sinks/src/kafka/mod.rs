@@ -85,7 +85,7 @@ impl SinkConfig for KafkaSinkConfig {
             rejected_rx,
             metrics,
             flush_timeout: Duration::from_millis(self.message_timeout_ms) + Duration::from_secs(5),
-            dead_letters: self.dead_letter.build(cx),
+            dead_letters: self.dead_letter.build(cx)?,
         }))
     }
 }
@@ -177,7 +177,7 @@ impl Sink for KafkaSink {
             }
             if !dead.is_empty() {
                 self.dead_letters
-                    .send(&mut cx.out, &cx.metrics, std::mem::take(&mut dead))
+                    .send(&mut cx.out, std::mem::take(&mut dead))
                     .await;
             }
         }
@@ -192,7 +192,7 @@ impl Sink for KafkaSink {
             }
             if !dead.is_empty() {
                 self.dead_letters
-                    .send(&mut cx.out, &cx.metrics, std::mem::take(&mut dead))
+                    .send(&mut cx.out, std::mem::take(&mut dead))
                     .await;
             }
             self.metrics
@@ -217,7 +217,7 @@ impl Sink for KafkaSink {
         while let Ok(rejection) = rejected_rx.try_recv() {
             dead.push(rejection);
         }
-        dead_letters.send(&mut cx.out, &cx.metrics, dead).await;
+        dead_letters.send(&mut cx.out, dead).await;
         Ok(())
     }
 }
