@@ -9,9 +9,9 @@ pub enum ErrorType {
     CheckpointFailed,
     /// `file`: the checkpoint file could not be written.
     CheckpointWriteFailed,
-    /// `aws_s3`: an object inflating past `max_decompressed_bytes`.
+    /// `aws_s3`, `file`: an object or file inflating past `max_decompressed_bytes`.
     DecompressedTooLarge,
-    /// `aws_s3`: an object does not decompress.
+    /// `aws_s3`, `file`: an object or file does not decompress (truncated, corrupt).
     DecompressionFailed,
     /// `aws_s3`: `DeleteMessage` failed.
     DeleteFailed,
@@ -29,8 +29,10 @@ pub enum ErrorType {
     InvalidMessage,
     /// `aws_firehose`, `aws_kinesis`: a record that cannot be decoded (envelope, KPL).
     InvalidRecord,
-    /// invalid UTF-8 in a line.
+    /// invalid UTF-8 in a line, sent to `errors` (`invalid_utf8 = "error"`).
     InvalidUtf8,
+    /// invalid UTF-8 in a line, replaced with U+FFFD (`invalid_utf8 = "replace"`).
+    InvalidUtf8Replaced,
     /// `aws_kinesis`: a lease table call failed.
     LeaseTableFailed,
     /// a line longer than `max_line_bytes` (sent to `errors`, never cut silently).
@@ -65,7 +67,7 @@ pub enum ErrorType {
 
 impl ErrorType {
     /// Every value, for tests and documentation.
-    pub const ALL: [ErrorType; 28] = [
+    pub const ALL: [ErrorType; 29] = [
         ErrorType::CheckpointFailed,
         ErrorType::CheckpointWriteFailed,
         ErrorType::DecompressedTooLarge,
@@ -79,6 +81,7 @@ impl ErrorType {
         ErrorType::InvalidMessage,
         ErrorType::InvalidRecord,
         ErrorType::InvalidUtf8,
+        ErrorType::InvalidUtf8Replaced,
         ErrorType::LeaseTableFailed,
         ErrorType::LineTooLong,
         ErrorType::ListShardsFailed,
@@ -112,6 +115,7 @@ impl ErrorType {
             ErrorType::InvalidMessage => "invalid_message",
             ErrorType::InvalidRecord => "invalid_record",
             ErrorType::InvalidUtf8 => "invalid_utf8",
+            ErrorType::InvalidUtf8Replaced => "invalid_utf8_replaced",
             ErrorType::LeaseTableFailed => "lease_table_failed",
             ErrorType::LineTooLong => "line_too_long",
             ErrorType::ListShardsFailed => "list_shards_failed",

@@ -5,11 +5,13 @@ pub mod aws_firehose;
 pub mod aws_kinesis;
 pub mod aws_s3;
 pub mod decoding;
+pub(crate) mod decompress;
 pub mod errors;
 pub mod file;
 pub(crate) mod framing;
 pub(crate) mod ids;
 pub mod stdin;
+pub mod utf8;
 
 /// Every source this crate provides, for the registry.
 pub fn specs() -> Vec<weir_core::component::ComponentSpec> {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
+use base64::Engine as _;
 use serde_json::Value as Json;
 use weir_tests::moto_aws::{sdk_config, ACCOUNT, REGION, WEIR_ENV};
 use weir_tests::services::{moto, Service};
@@ -973,6 +974,13 @@ fn bad_input_is_counted_and_the_pipeline_lives_on() {
             "no {kind} on s3.errors: {errors:?}"
         );
     }
+    // The line that is not UTF-8 is kept exactly.
+    let latin1 = errors
+        .iter()
+        .find(|e| e["error_type"] == "invalid_utf8")
+        .and_then(|e| e["message_base64"].as_str())
+        .map(|b| base64::engine::general_purpose::STANDARD.decode(b).unwrap());
+    assert_eq!(latin1.as_deref(), Some(&b"obj-0002 caf\xe9 \xff\xfe"[..]));
     // The non-JSON message is left to the queue's redrive policy; everything else is done.
     assert_eq!(
         metric(&after, "weir_aws_s3_messages_deleted_total", &[]),

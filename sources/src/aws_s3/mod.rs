@@ -79,6 +79,7 @@ use weir_aws::client::AwsAuth;
 use weir_core::output::ERRORS;
 
 pub use crate::framing::Framing;
+pub use crate::utf8::InvalidUtf8;
 pub use weir_core::source_kit::OnRejected;
 
 pub use ids::record_id;
@@ -157,7 +158,7 @@ fn default_max_object_bytes() -> u64 {
     10 * 1024 * 1024 * 1024
 }
 fn default_max_decompressed_bytes() -> u64 {
-    50 * 1024 * 1024 * 1024
+    crate::decompress::DEFAULT_MAX_DECOMPRESSED_BYTES
 }
 
 /// Configuration of the `aws_s3` source.
@@ -220,6 +221,11 @@ pub struct AwsS3SourceConfig {
     #[serde(default = "default_max_decompressed_bytes")]
     #[schemars(range(min = MAX_DECOMPRESSED_BYTES_MIN))]
     pub max_decompressed_bytes: u64,
+    /// `error` (default) or `replace`: a line or record that is not valid UTF-8 goes to
+    /// `<id>.errors` with its exact bytes in `message_base64`, or is delivered with U+FFFD in
+    /// place of the invalid bytes (see [`InvalidUtf8`]). Counted either way.
+    #[serde(default)]
+    pub invalid_utf8: InvalidUtf8,
     /// Glob patterns (`*` matches `/` too) of keys to read. Default: every key.
     #[serde(default)]
     pub include: Vec<String>,

@@ -3,17 +3,13 @@
 
 use crate::errors::ErrorType;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use prometheus::IntCounter;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader, ReadBuf};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use vrl::value::{KeyString, ObjectMap, Value};
 use weir_core::ack::BatchNotifier;
 use weir_core::event::{Event, EventMetadata, MESSAGE, TIMESTAMP};
@@ -24,7 +20,9 @@ use weir_core::source_kit::{BatchSender, SourceBatch};
 use super::ids::record_id;
 use super::metrics::S3Metrics;
 use super::{Compression, Framing};
+use crate::decompress::{Capped, Codec, StreamError};
 use crate::framing::{FileFramer, Unit};
+use crate::utf8::{keep_invalid, Checked, InvalidUtf8};
 
 /// Decompressed bytes read per turn; one turn's events are sent as one batch.
 const READ_CHUNK: usize = 256 * 1024;
@@ -39,6 +37,7 @@ pub(super) struct ReadSettings {
     pub max_line_bytes: usize,
     pub max_object_bytes: u64,
     pub max_decompressed_bytes: u64,
+    pub invalid_utf8: InvalidUtf8,
 }
 
 /// Everything a reader needs besides the object.
@@ -77,119 +76,15 @@ pub(super) enum ReadError {
     Cancelled,
 }
 
-/// Marks errors of the S3 body stream itself (transport), as opposed to the data's.
-#[derive(Debug)]
-struct Transport(io::Error);
-
-impl std::fmt::Display for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "reading the object body: {}", self.0)
-    }
-}
-impl std::error::Error for Transport {}
-
-/// A byte cap was exceeded.
-#[derive(Debug)]
-struct CapExceeded {
-    kind: ErrorType,
-    limit: u64,
-}
-
-impl std::fmt::Display for CapExceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.kind {
-            ErrorType::ObjectTooLarge => {
-                write!(f, "object larger than max_object_bytes ({})", self.limit)
-            }
-            _ => write!(
-                f,
-                "object decompresses to more than max_decompressed_bytes ({})",
-                self.limit
-            ),
-        }
-    }
-}
-impl std::error::Error for CapExceeded {}
-
-/// Counts the bytes read through it and fails once more than `limit` were read. With
-/// `transport`, errors of the inner reader are tagged as [`Transport`].
-struct Capped<R> {
-    inner: R,
-    read: u64,
-    limit: u64,
-    kind: ErrorType,
-    counters: Vec<IntCounter>,
-    transport: bool,
-}
-
-impl<R> Capped<R> {
-    fn new(
-        inner: R,
-        limit: u64,
-        kind: ErrorType,
-        counters: Vec<IntCounter>,
-        transport: bool,
-    ) -> Self {
-        Self {
-            inner,
-            read: 0,
-            limit,
-            kind,
-            counters,
-            transport,
-        }
-    }
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for Capped<R> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        match Pin::new(&mut self.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                let n = (buf.filled().len() - before) as u64;
-                if self.read + n > self.limit {
-                    // Over the cap: hand out none of these bytes (a failed read reads nothing).
-                    buf.set_filled(before);
-                    self.read = self.limit + 1;
-                    return Poll::Ready(Err(io::Error::other(CapExceeded {
-                        kind: self.kind,
-                        limit: self.limit,
-                    })));
-                }
-                self.read += n;
-                for counter in &self.counters {
-                    counter.inc_by(n);
-                }
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) if self.transport => {
-                Poll::Ready(Err(io::Error::other(Transport(e))))
-            }
-            other => other,
-        }
-    }
-}
-
 /// Sorts a read error: transport (transient), cap (permanent), else corrupt data (permanent).
 fn classify(error: io::Error) -> ReadError {
-    if let Some(inner) = error.get_ref() {
-        if let Some(cap) = inner.downcast_ref::<CapExceeded>() {
-            return ReadError::Permanent {
-                kind: cap.kind,
-                message: cap.to_string(),
-            };
-        }
-        if inner.downcast_ref::<Transport>().is_some() {
-            return ReadError::Transient(error.to_string());
-        }
-    }
-    ReadError::Permanent {
-        kind: ErrorType::DecompressionFailed,
-        message: format!("cannot decompress the object: {error}"),
+    match StreamError::of(error) {
+        StreamError::Transport(message) => ReadError::Transient(message),
+        StreamError::Cap(kind, message) => ReadError::Permanent { kind, message },
+        StreamError::Corrupt(error) => ReadError::Permanent {
+            kind: ErrorType::DecompressionFailed,
+            message: format!("cannot decompress the object: {error}"),
+        },
     }
 }
 
@@ -200,26 +95,21 @@ pub(super) fn detect_compression(
     content_encoding: Option<&str>,
     key: &str,
 ) -> Compression {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        return Compression::Gzip;
-    }
-    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Compression::Zstd;
-    }
     let encoding = content_encoding.unwrap_or_default().to_ascii_lowercase();
-    if encoding.contains("gzip") {
-        return Compression::Gzip;
-    }
-    if encoding.contains("zstd") {
-        return Compression::Zstd;
-    }
-    let lower = key.to_ascii_lowercase();
-    if lower.ends_with(".gz") || lower.ends_with(".gzip") {
-        Compression::Gzip
-    } else if lower.ends_with(".zst") || lower.ends_with(".zstd") {
-        Compression::Zstd
+    let by_encoding = if encoding.contains("gzip") {
+        Some(Codec::Gzip)
+    } else if encoding.contains("zstd") {
+        Some(Codec::Zstd)
     } else {
-        Compression::None
+        None
+    };
+    match Codec::sniff(head)
+        .or(by_encoding)
+        .or_else(|| Codec::from_name(key))
+    {
+        Some(Codec::Gzip) => Compression::Gzip,
+        Some(Codec::Zstd) => Compression::Zstd,
+        None => Compression::None,
     }
 }
 
@@ -356,16 +246,8 @@ async fn open_body(
         other => other,
     };
     let decoder: Box<dyn AsyncRead + Unpin + Send> = match compression {
-        Compression::Gzip => {
-            let mut d = GzipDecoder::new(body);
-            d.multiple_members(true);
-            Box::new(d)
-        }
-        Compression::Zstd => {
-            let mut d = ZstdDecoder::new(body);
-            d.multiple_members(true);
-            Box::new(d)
-        }
+        Compression::Gzip => Codec::Gzip.decoder(body),
+        Compression::Zstd => Codec::Zstd.decoder(body),
         Compression::None | Compression::Auto => Box::new(body),
     };
     Ok(Capped::new(
@@ -520,25 +402,33 @@ impl ChunkEvents<'_> {
         }
     }
 
-    /// The event of line or record number `n` at `offset`; an error event if it is not UTF-8.
+    /// The event of line or record number `n` at `offset`; an error event if it is not UTF-8
+    /// (unless `invalid_utf8 = "replace"`).
     fn message(&self, offset: u64, bytes: Bytes, n: u64, batch: &mut SourceBatch) {
         let info = self.info;
-        if std::str::from_utf8(&bytes).is_err() {
-            self.cx.metrics.error(ErrorType::InvalidUtf8.as_str(), 1);
-            tracing::warn!(source = %self.cx.id, object = %info.stream, offset, "line is not valid UTF-8; sent to the errors output");
-            let mut event = self.error(
-                (
-                    "line is not valid UTF-8".into(),
-                    ErrorType::InvalidUtf8.as_str(),
-                ),
-                offset,
-            );
-            event
-                .fields
-                .insert(KeyString::from(MESSAGE), Value::Bytes(bytes));
-            batch.errors.push(event);
-            return;
-        }
+        let bytes = match self.cx.settings.invalid_utf8.check(bytes) {
+            Checked::Valid(bytes) => bytes,
+            Checked::Replaced(bytes) => {
+                self.cx
+                    .metrics
+                    .error(ErrorType::InvalidUtf8Replaced.as_str(), 1);
+                bytes
+            }
+            Checked::Invalid(bytes) => {
+                self.cx.metrics.error(ErrorType::InvalidUtf8.as_str(), 1);
+                tracing::warn!(source = %self.cx.id, object = %info.stream, offset, "line is not valid UTF-8; sent to the errors output");
+                let mut event = self.error(
+                    (
+                        "line is not valid UTF-8".into(),
+                        ErrorType::InvalidUtf8.as_str(),
+                    ),
+                    offset,
+                );
+                keep_invalid(&mut event.fields, &bytes);
+                batch.errors.push(event);
+                return;
+            }
+        };
         let id = record_id(&info.bucket, &info.key, &info.version, n);
         let mut s3 = info.s3.clone();
         s3.insert(KeyString::from("record_id"), Value::from(id.as_str()));
@@ -599,6 +489,12 @@ pub(super) fn object_error_event(
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use async_compression::tokio::bufread::GzipDecoder;
+    use prometheus::IntCounter;
+    use tokio::io::ReadBuf;
 
     use super::*;
 
@@ -671,9 +567,9 @@ mod tests {
         ));
         // Stopped near the cap, not at the end of the bomb.
         assert!(
-            reader.read <= 1024 * 1024 + 2 * READ_CHUNK as u64,
+            reader.bytes_read() <= 1024 * 1024 + 2 * READ_CHUNK as u64,
             "{}",
-            reader.read
+            reader.bytes_read()
         );
     }
 

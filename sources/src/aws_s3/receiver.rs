@@ -75,6 +75,7 @@ pub(super) async fn run(source: AwsS3Source, cx: SourceContext) -> Result<(), Co
             max_line_bytes: config.max_line_bytes,
             max_object_bytes: config.max_object_bytes,
             max_decompressed_bytes: config.max_decompressed_bytes,
+            invalid_utf8: config.invalid_utf8,
         },
         visibility_timeout: config.sqs.visibility_timeout_secs,
         on_rejected: config.on_rejected,

@@ -5,7 +5,12 @@
 //! * A file is identified by device, inode and a hash of its first line (see [`checkpoint`]): a
 //!   rotated file (renamed, then a new file created at the path) is read to its end under its new
 //!   name while the new file is read from its beginning; a truncated file starts over at offset 0.
-//! * `.gz` files are decompressed and read once, whole.
+//! * Compressed files (gzip or zstd: by the name's extension, `.gz` `.gzip` `.zst` `.zstd`, else
+//!   by the magic bytes) are decompressed and read once, whole, up to `max_decompressed_bytes`. A
+//!   file that breaks off (truncated, corrupt, over the cap) has its complete lines before the
+//!   break delivered and the break reported on `<id>.errors` (file, decompressed offset).
+//! * A line that is not valid UTF-8 goes to `<id>.errors` with its exact bytes (base64), or with
+//!   `invalid_utf8 = "replace"` is delivered with U+FFFD; counted either way.
 //! * `framing` cuts a file into lines, or into the elements of `{"Records":[...]}` documents
 //!   (CloudTrail log files) streamed one element at a time, never holding a whole document; `auto`
 //!   decides per file from its first non-whitespace byte (see [`Framing`]).
@@ -35,6 +40,7 @@ use weir_core::component::{
 use weir_core::output::ERRORS;
 
 pub use crate::framing::Framing;
+pub use crate::utf8::InvalidUtf8;
 pub use weir_core::source_kit::OnRejected;
 
 /// Where to start reading a file that has no checkpoint when Weir starts.
@@ -62,7 +68,7 @@ pub enum ReadFrom {
 /// Each event has the fields `message` (the line, without its newline, or the record's raw JSON),
 /// `file` (the path it was read from) and `timestamp` (when it was read); its stream identity is
 /// the path and its offset the byte offset of the line's or record's first byte (in the
-/// decompressed stream for `.gz` files).
+/// decompressed stream for compressed files).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSourceConfig {
@@ -87,6 +93,16 @@ pub struct FileSourceConfig {
     #[serde(default = "default_max_line_bytes")]
     #[schemars(range(min = MAX_LINE_BYTES_MIN))]
     pub max_line_bytes: usize,
+    /// Most decompressed bytes read from one compressed file: a decompression bomb stops there,
+    /// reported as `decompressed_too_large` after the lines before it.
+    #[serde(default = "default_max_decompressed_bytes")]
+    #[schemars(range(min = MAX_DECOMPRESSED_BYTES_MIN))]
+    pub max_decompressed_bytes: u64,
+    /// `error` (default) or `replace`: a line that is not valid UTF-8 goes to `<id>.errors` with
+    /// its exact bytes in `message_base64`, or is delivered with U+FFFD in place of the invalid
+    /// bytes (see [`InvalidUtf8`]). Counted either way.
+    #[serde(default)]
+    pub invalid_utf8: InvalidUtf8,
     /// How often to look for new, rotated or removed files, in milliseconds.
     #[serde(default = "default_glob_interval_ms")]
     #[schemars(range(min = GLOB_INTERVAL_MS_MIN))]
@@ -108,11 +124,17 @@ const INCLUDE_EXAMPLE: &[&str] = &["/var/log/*.log"];
 
 /// The smallest `max_line_bytes`, checked by `validate` and stated in the schema.
 const MAX_LINE_BYTES_MIN: usize = 1;
+/// The smallest `max_decompressed_bytes`, checked by `validate` and stated in the schema.
+const MAX_DECOMPRESSED_BYTES_MIN: u64 = 1;
 /// The smallest `glob_interval_ms`, checked by `validate` and stated in the schema.
 const GLOB_INTERVAL_MS_MIN: u64 = 1;
 
 fn default_max_line_bytes() -> usize {
     1024 * 1024
+}
+
+fn default_max_decompressed_bytes() -> u64 {
+    crate::decompress::DEFAULT_MAX_DECOMPRESSED_BYTES
 }
 
 fn default_glob_interval_ms() -> u64 {
@@ -142,6 +164,12 @@ impl PluginCommon for FileSourceConfig {
             problems.push(ConfigProblem::new(
                 "max_line_bytes",
                 format!("must be greater than {}", MAX_LINE_BYTES_MIN - 1),
+            ));
+        }
+        if self.max_decompressed_bytes < MAX_DECOMPRESSED_BYTES_MIN {
+            problems.push(ConfigProblem::new(
+                "max_decompressed_bytes",
+                format!("must be greater than {}", MAX_DECOMPRESSED_BYTES_MIN - 1),
             ));
         }
         if self.glob_interval_ms < GLOB_INTERVAL_MS_MIN {
@@ -190,7 +218,7 @@ impl Source for FileSource {
 pub const SPEC: weir_core::component::ComponentSpec = weir_core::component::ComponentSpec {
     type_name: "file",
     description:
-        "Tail files matched by globs (rotation, truncation, .gz), checkpointed after delivery.",
+        "Tail files matched by globs (rotation, truncation, gzip and zstd), checkpointed after delivery.",
     parse: weir_core::component::ParseConfig::Source(
         weir_core::component::parse_source::<FileSourceConfig>,
     ),

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_compression::tokio::bufread::GzipDecoder;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, BufReader};
@@ -23,7 +22,9 @@ use weir_core::source_kit::SourceBatch;
 
 use super::checkpoint::{Checkpoint, CheckpointStore, FileKey};
 use super::{FileSource, Framing, OnRejected, ReadFrom};
+use crate::decompress::{Capped, Codec, StreamError};
 use crate::framing::{FileFramer, Position, Start, Unit};
+use crate::utf8::{keep_invalid, Checked, InvalidUtf8};
 
 /// Bytes read from one file per turn; one turn is one acknowledgement batch.
 const READ_CHUNK: usize = 256 * 1024;
@@ -37,18 +38,77 @@ const SAVE_INTERVAL: Duration = Duration::from_millis(250);
 /// `framing = "auto"` looks this far into a file for its first non-whitespace byte.
 const SNIFF_BYTES: usize = 64 * 1024;
 
+/// A decoded compressed file, capped at `max_decompressed_bytes`.
+type Decoded = Capped<Box<dyn AsyncRead + Unpin + Send>>;
+
 enum Input {
     Plain(tokio::fs::File),
-    Gzip(Box<GzipDecoder<BufReader<tokio::fs::File>>>),
+    /// gzip or zstd: read once, whole, from the start.
+    Compressed(Box<Decoded>),
 }
 
 impl Input {
     fn reader(&mut self) -> &mut (dyn AsyncRead + Unpin + Send) {
         match self {
             Input::Plain(f) => f,
-            Input::Gzip(d) => d.as_mut(),
+            Input::Compressed(d) => d.as_mut(),
         }
     }
+
+    fn is_compressed(&self) -> bool {
+        matches!(self, Input::Compressed(_))
+    }
+
+    /// The decoder stack of a compressed file: file (its errors tagged as transport) → buffer →
+    /// decoder → decompressed-size cap.
+    fn compressed(file: tokio::fs::File, codec: Codec, max_decompressed_bytes: u64) -> Self {
+        let file = Capped::new(file, u64::MAX, ErrorType::ReadFailed, Vec::new(), true);
+        let decoder = codec.decoder(BufReader::with_capacity(READ_CHUNK, file));
+        Input::Compressed(Box::new(Capped::new(
+            decoder,
+            max_decompressed_bytes,
+            ErrorType::DecompressedTooLarge,
+            Vec::new(),
+            false,
+        )))
+    }
+}
+
+/// Why a compressed file could not be read to its end: reported on `<id>.errors` after the
+/// lines decoded before the break.
+struct Broken {
+    error_type: ErrorType,
+    message: String,
+    /// Decompressed bytes read before the break.
+    offset: u64,
+}
+
+impl Broken {
+    /// The break of a compressed file after `offset` decompressed bytes.
+    fn of(error: io::Error, offset: u64) -> Self {
+        let (error_type, what) = match StreamError::of(error) {
+            StreamError::Transport(m) => (ErrorType::ReadFailed, format!("cannot read it: {m}")),
+            StreamError::Cap(kind, m) => (kind, format!("it {m}")),
+            StreamError::Corrupt(m) => (
+                ErrorType::DecompressionFailed,
+                format!("cannot decompress it (truncated or corrupt): {m}"),
+            ),
+        };
+        Self {
+            error_type,
+            message: format!(
+                "compressed file broke off after {offset} decompressed bytes: {what}; the \
+                 complete lines before were delivered, the rest of the file is skipped"
+            ),
+            offset,
+        }
+    }
+}
+
+/// What one turn of a file yields.
+struct Frames {
+    units: Vec<Unit>,
+    broken: Option<Broken>,
 }
 
 /// One file being read.
@@ -61,7 +121,7 @@ struct Tracked {
     framer: FileFramer,
     /// Bytes read from the (decompressed) stream so far.
     read_pos: u64,
-    /// For gzip files resumed from a checkpoint: decompressed bytes to skip.
+    /// For compressed files resumed from a checkpoint: decompressed bytes to skip.
     skip_to: u64,
     checkpoints: OrderedCheckpoints<Position>,
     /// Bumped on truncation so acknowledgements of the old content are ignored.
@@ -71,7 +131,7 @@ struct Tracked {
     at_eof: bool,
     /// Seen in the latest scan.
     seen: bool,
-    /// Read to the end for good (gzip files).
+    /// Read to the end for good (compressed files).
     finished: bool,
 }
 
@@ -95,7 +155,7 @@ impl Tracked {
         }
     }
 
-    /// `n` bytes were read into the framer's buffer; when resuming a gzip file, the decompressed
+    /// `n` bytes were read into the framer's buffer; when resuming a compressed file, the decompressed
     /// bytes before the checkpoint are dropped.
     fn consumed(&mut self, n: u64) {
         let before = self.read_pos;
@@ -125,6 +185,8 @@ struct State {
     on_rejected: OnRejected,
     framing: Framing,
     max_line_bytes: usize,
+    max_decompressed_bytes: u64,
+    invalid_utf8: InvalidUtf8,
     /// Events sent downstream so far.
     emitted: u64,
 }
@@ -156,6 +218,8 @@ pub(super) async fn run(source: FileSource, cx: SourceContext) -> Result<(), Com
         on_rejected: source.config.on_rejected,
         framing: source.config.framing,
         max_line_bytes: source.config.max_line_bytes,
+        max_decompressed_bytes: source.config.max_decompressed_bytes,
+        invalid_utf8: source.config.invalid_utf8,
         emitted: 0,
     };
     let scan_interval = Duration::from_millis(source.config.glob_interval_ms);
@@ -278,8 +342,13 @@ impl State {
         len: u64,
         start_at_end: bool,
     ) -> io::Result<Option<Tracked>> {
-        let gz = path.extension().is_some_and(|e| e == "gz");
-        let Some(head) = head_hash(path, gz).await? else {
+        let head_bytes = read_head(path).await?;
+        let codec = path
+            .to_str()
+            .and_then(Codec::from_name)
+            .or_else(|| Codec::sniff(&head_bytes));
+        let compressed = codec.is_some();
+        let Some(head) = head_hash(&head_bytes, compressed) else {
             return Ok(None);
         };
         let key = FileKey {
@@ -290,14 +359,14 @@ impl State {
         let saved = self.store.get(&key).cloned();
         let mut offset = match &saved {
             Some(cp) => cp.offset,
-            None if start_at_end && !gz => len,
+            None if start_at_end && !compressed => len,
             None => 0,
         };
         let mut skip_records = saved.as_ref().map_or(0, |cp| cp.skip_records);
         let mut line_fallback = saved.as_ref().is_some_and(|cp| cp.line_fallback);
-        let finished =
-            saved.as_ref().is_some_and(|cp| cp.finished) || (start_at_end && gz && saved.is_none());
-        if !gz && offset > len {
+        let finished = saved.as_ref().is_some_and(|cp| cp.finished)
+            || (start_at_end && compressed && saved.is_none());
+        if !compressed && offset > len {
             tracing::info!(source = %self.id, path = %path.display(), "file is shorter than its checkpoint; reading from the start");
             offset = 0;
             skip_records = 0;
@@ -313,20 +382,23 @@ impl State {
             Framing::Auto if finished => Start::Lines { fallback: false },
             // Decided by the file's first non-whitespace byte, wherever reading resumes; a file
             // without one yet is decided by the first one read.
-            Framing::Auto => match first_non_whitespace(path, gz).await {
+            Framing::Auto => match first_non_whitespace(path, codec).await {
                 Some(b'{' | b'[') => Start::Records { skip: 0 },
                 Some(_) => Start::Lines { fallback: false },
                 None => Start::Undecided,
             },
         };
         let mut file = tokio::fs::File::open(path).await?;
-        let (input, read_pos, skip_to) = if gz {
-            let mut decoder = GzipDecoder::new(BufReader::with_capacity(READ_CHUNK, file));
-            decoder.multiple_members(true);
-            (Input::Gzip(Box::new(decoder)), 0, offset)
-        } else {
-            file.seek(io::SeekFrom::Start(offset)).await?;
-            (Input::Plain(file), offset, 0)
+        let (input, read_pos, skip_to) = match codec {
+            Some(codec) => (
+                Input::compressed(file, codec, self.max_decompressed_bytes),
+                0,
+                offset,
+            ),
+            None => {
+                file.seek(io::SeekFrom::Start(offset)).await?;
+                (Input::Plain(file), offset, 0)
+            }
         };
         let path_text = path.to_string_lossy().into_owned();
         Ok(Some(Tracked {
@@ -349,21 +421,25 @@ impl State {
 
     /// Reads one chunk of a file and frames it into a batch: events and error events.
     async fn read_turn(&mut self, inode: (u64, u64), once: bool) -> Option<SourceBatch> {
-        let frames = self.read_frames(inode, once).await?;
+        let Frames { units, broken } = self.read_frames(inode, once).await?;
         let notifier = self.register_batch(inode)?;
         let file = self.files.get(&inode)?;
         let turn = TurnEvents {
             id: &self.id,
             metrics: &self.metrics,
             max_line_bytes: self.max_line_bytes,
+            invalid_utf8: self.invalid_utf8,
             file,
             now: Utc::now(),
             notifier: &notifier,
         };
         let mut batch = SourceBatch::default();
-        batch.events.reserve(frames.len());
-        for frame in frames {
-            turn.push(frame, &mut batch);
+        batch.events.reserve(units.len());
+        for unit in units {
+            turn.push(unit, &mut batch);
+        }
+        if let Some(broken) = broken {
+            turn.broken(broken, &mut batch);
         }
         self.metrics
             .received_events
@@ -374,7 +450,7 @@ impl State {
 
     /// Reads one chunk of a file and frames it; `None` when there is nothing to hand out this
     /// turn (no new data, a read error, or a truncation that restarts the file).
-    async fn read_frames(&mut self, inode: (u64, u64), once: bool) -> Option<Vec<Unit>> {
+    async fn read_frames(&mut self, inode: (u64, u64), once: bool) -> Option<Frames> {
         let file = self.files.get_mut(&inode)?;
         if file.finished {
             return None;
@@ -382,15 +458,16 @@ impl State {
         let buffer = file.framer.buffer_mut();
         buffer.reserve(READ_CHUNK);
         let read = file.input.reader().read_buf(buffer).await;
-        let mut frames = Vec::new();
+        let mut units = Vec::new();
+        let mut broken = None;
         match read {
             Ok(0) => {
-                let gz = matches!(file.input, Input::Gzip(_));
-                if gz || once {
+                let compressed = file.input.is_compressed();
+                if compressed || once {
                     // The stream is complete: hand out a last line without newline, report a
                     // records document cut short.
-                    file.framer.finish(&mut frames);
-                    file.finished = gz;
+                    file.framer.finish(&mut units);
+                    file.finished = compressed;
                 } else if check_truncation(file).await == Some(true) {
                     tracing::info!(source = %self.id, path = %file.path.display(), "file truncated; reading from the start");
                     let checkpoint = file.restart(self.framing.start_fresh(), self.max_line_bytes);
@@ -399,7 +476,7 @@ impl State {
                     return None;
                 }
                 file.at_eof = true;
-                if frames.is_empty() && !file.finished {
+                if units.is_empty() && !file.finished {
                     return None;
                 }
             }
@@ -407,21 +484,24 @@ impl State {
                 file.at_eof = false;
                 self.metrics.received_bytes.inc_by(n as u64);
                 file.consumed(n as u64);
-                file.framer.drain(&mut frames);
+                file.framer.drain(&mut units);
             }
-            Err(e) => {
+            Err(e) if !file.input.is_compressed() => {
                 self.metrics.error(ErrorType::ReadFailed.as_str(), 1);
                 tracing::warn!(source = %self.id, path = %file.path.display(), error = %e, "read failed");
                 file.at_eof = true;
-                if !matches!(file.input, Input::Gzip(_)) {
-                    return None;
-                }
-                // A corrupt or truncated gzip stream cannot be resumed: give up on the rest.
-                file.framer.finish(&mut frames);
+                return None;
+            }
+            Err(e) => {
+                // A broken compressed stream cannot be resumed: the complete lines decoded
+                // before the break are handed out, the break is reported, the rest is given up.
+                file.at_eof = true;
                 file.finished = true;
+                file.framer.drain(&mut units);
+                broken = Some(Broken::of(e, file.read_pos));
             }
         }
-        Some(frames)
+        Some(Frames { units, broken })
     }
 
     /// Registers one acknowledgement batch for this turn of the file, ending at its current
@@ -519,6 +599,7 @@ struct TurnEvents<'a> {
     id: &'a Arc<str>,
     metrics: &'a ComponentMetrics,
     max_line_bytes: usize,
+    invalid_utf8: InvalidUtf8,
     file: &'a Tracked,
     now: DateTime<Utc>,
     notifier: &'a BatchNotifier,
@@ -529,7 +610,7 @@ impl TurnEvents<'_> {
     fn push(&self, unit: Unit, batch: &mut SourceBatch) {
         let (id, path, max) = (self.id, self.file.path.display(), self.max_line_bytes);
         match unit {
-            Unit::Message { offset, bytes } => batch.events.push(self.message(offset, bytes)),
+            Unit::Message { offset, bytes } => self.checked_message(offset, bytes, batch),
             Unit::NotRecords { offset, reason } => {
                 tracing::info!(source = %id, %path, offset, reason, "not a records document; reading the rest of the file as lines");
             }
@@ -552,6 +633,37 @@ impl TurnEvents<'_> {
                 batch.errors.push(event);
             }
         }
+    }
+
+    /// A line or record: an event, or (not UTF-8, `invalid_utf8 = "error"`) an error event that
+    /// keeps its bytes.
+    fn checked_message(&self, offset: u64, bytes: Bytes, batch: &mut SourceBatch) {
+        match self.invalid_utf8.check(bytes) {
+            Checked::Valid(bytes) => batch.events.push(self.message(offset, bytes)),
+            Checked::Replaced(bytes) => {
+                self.metrics
+                    .error(ErrorType::InvalidUtf8Replaced.as_str(), 1);
+                batch.events.push(self.message(offset, bytes));
+            }
+            Checked::Invalid(bytes) => {
+                let error_type = ErrorType::InvalidUtf8.as_str();
+                self.metrics.error(error_type, 1);
+                tracing::warn!(source = %self.id, path = %self.file.path.display(), offset, "line is not valid UTF-8; sent to the errors output");
+                let mut event = self.error(("line is not valid UTF-8".into(), error_type), offset);
+                keep_invalid(&mut event.fields, &bytes);
+                batch.errors.push(event);
+            }
+        }
+    }
+
+    /// A compressed file that broke off: counted, logged, and an event on `errors`.
+    fn broken(&self, broken: Broken, batch: &mut SourceBatch) {
+        let error_type = broken.error_type.as_str();
+        self.metrics.error(error_type, 1);
+        tracing::warn!(source = %self.id, path = %self.file.path.display(), offset = broken.offset, error_type, "{}", broken.message);
+        batch
+            .errors
+            .push(self.error((broken.message, error_type), broken.offset));
     }
 
     /// An event of the default output: `message`, `file`, `timestamp`.
@@ -591,17 +703,14 @@ impl TurnEvents<'_> {
     }
 }
 
-/// The first non-whitespace byte of a file (decompressed for `.gz`) within its first
+/// The first non-whitespace byte of a file (decompressed if compressed) within its first
 /// [`SNIFF_BYTES`]; `None` if there is none yet (or the file cannot be read: reading it proper will
 /// report that).
-async fn first_non_whitespace(path: &Path, gz: bool) -> Option<u8> {
+async fn first_non_whitespace(path: &Path, codec: Option<Codec>) -> Option<u8> {
     let file = tokio::fs::File::open(path).await.ok()?;
-    let mut reader: Box<dyn AsyncRead + Unpin + Send> = if gz {
-        let mut decoder = GzipDecoder::new(BufReader::new(file));
-        decoder.multiple_members(true);
-        Box::new(decoder)
-    } else {
-        Box::new(file)
+    let mut reader: Box<dyn AsyncRead + Unpin + Send> = match codec {
+        Some(codec) => codec.decoder(BufReader::new(file)),
+        None => Box::new(file),
     };
     let mut buf = vec![0u8; 4096];
     let mut seen = 0usize;
@@ -636,22 +745,28 @@ async fn check_truncation(file: &mut Tracked) -> Option<bool> {
     Some(false)
 }
 
-/// Hash of the file's first line (or first 256 bytes); `None` while the file is too short to tell.
-async fn head_hash(path: &Path, gz: bool) -> io::Result<Option<u64>> {
+/// The file's first [`HEAD_BYTES`] bytes (fewer if it is shorter).
+async fn read_head(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = tokio::fs::File::open(path).await?;
     let mut head = Vec::with_capacity(HEAD_BYTES);
     (&mut file)
         .take(HEAD_BYTES as u64)
         .read_to_end(&mut head)
         .await?;
-    let identified = if gz {
-        (!head.is_empty()).then_some(head.as_slice())
-    } else if let Some(nl) = memchr::memchr(b'\n', &head) {
+    Ok(head)
+}
+
+/// Hash of the file's first line (or first 256 bytes; of a compressed file, its first bytes);
+/// `None` while the file is too short to tell.
+fn head_hash(head: &[u8], compressed: bool) -> Option<u64> {
+    let identified = if compressed {
+        (!head.is_empty()).then_some(head)
+    } else if let Some(nl) = memchr::memchr(b'\n', head) {
         head.get(..=nl)
     } else if head.len() >= HEAD_BYTES {
-        Some(head.as_slice())
+        Some(head)
     } else {
         None
     };
-    Ok(identified.map(xxhash_rust::xxh3::xxh3_64))
+    identified.map(xxhash_rust::xxh3::xxh3_64)
 }

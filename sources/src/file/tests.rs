@@ -15,7 +15,11 @@ use weir_core::output::{Fanout, Outputs};
 use weir_core::shutdown::ShutdownSignal;
 use weir_core::Event;
 
-use super::{FileSourceConfig, Framing, OnRejected, ReadFrom};
+use super::{FileSourceConfig, Framing, InvalidUtf8, OnRejected, ReadFrom};
+
+/// Compressed files that break off, lines that are not UTF-8.
+#[path = "hygiene_tests.rs"]
+mod hygiene;
 
 struct Harness {
     events: BufferReceiver,
@@ -32,6 +36,8 @@ fn config(include: &[&Path]) -> FileSourceConfig {
         read_from: ReadFrom::Beginning,
         framing: Framing::Auto,
         max_line_bytes: 1024 * 1024,
+        max_decompressed_bytes: 1 << 40,
+        invalid_utf8: InvalidUtf8::Error,
         glob_interval_ms: 50,
         ignore_checkpoints: false,
         on_rejected: OnRejected::Retry,
