@@ -18,6 +18,10 @@ pub enum ErrorType {
     WriteFailed,
     /// `file`: flushing or closing a file failed.
     CloseFailed,
+    /// `file`: `fsync` failed; the events since the last one end `Errored` (the source keeps them).
+    SyncFailed,
+    /// `file`: a full file (`max_file_bytes`) could not be renamed aside.
+    RotateFailed,
     /// `kafka`, `elasticsearch`: the destination refused events for good (dead-lettered).
     Rejected,
     /// `elasticsearch`: the startup `GET /` check failed.
@@ -36,13 +40,15 @@ pub enum ErrorType {
 
 impl ErrorType {
     /// Every value, for tests and documentation.
-    pub const ALL: [ErrorType; 12] = [
+    pub const ALL: [ErrorType; 14] = [
         ErrorType::MissingMessage,
         ErrorType::TemplateRenderFailed,
         ErrorType::InvalidPath,
         ErrorType::PathOutsideRoot,
         ErrorType::WriteFailed,
         ErrorType::CloseFailed,
+        ErrorType::SyncFailed,
+        ErrorType::RotateFailed,
         ErrorType::Rejected,
         ErrorType::HealthCheckFailed,
         ErrorType::RequestFailed,
@@ -60,6 +66,8 @@ impl ErrorType {
             ErrorType::PathOutsideRoot => "path_outside_root",
             ErrorType::WriteFailed => "write_failed",
             ErrorType::CloseFailed => "close_failed",
+            ErrorType::SyncFailed => "sync_failed",
+            ErrorType::RotateFailed => "rotate_failed",
             ErrorType::Rejected => "rejected",
             ErrorType::HealthCheckFailed => "health_check_failed",
             ErrorType::RequestFailed => "request_failed",

@@ -1,12 +1,15 @@
 //! The `file` sink: writes events to files whose names come from a template.
 //!
 //! Every round the sink takes a batch from its input plus whatever else is already queued (up to a
-//! limit), groups the events by rendered path, encodes each group into one buffer, writes each buffer
-//! with one write call and only then acknowledges the events as delivered. Rendered paths are
-//! confined to the template's root directory (see [`FileSinkConfig::path`]).
+//! limit), groups the events by rendered path, encodes each group into one buffer and writes each
+//! buffer with one write call; the events are acknowledged as delivered once their file is synced
+//! to disk (see [`sync`]). Rendered paths are confined to the template's root directory (see
+//! [`FileSinkConfig::path`]); full files are renamed aside (see [`rotation`]).
 
 mod path;
+mod rotation;
 mod round;
+mod sync;
 mod writer;
 
 #[cfg(test)]
@@ -30,7 +33,7 @@ use crate::encoding::Encoding;
 use path::PathTemplate;
 pub use path::PathViolation;
 use round::Round;
-use writer::{Writer, SWEEP_PERIOD};
+use writer::{Writer, WriterSettings, SWEEP_PERIOD};
 
 /// A round (one write call per path) takes queued batches until it holds this many events...
 const MAX_ROUND_EVENTS: usize = 2_048;
@@ -47,10 +50,15 @@ const MAX_ROUND_BYTES: u64 = 2 * 1024 * 1024;
 /// encoding = "ndjson"
 /// compression = "none"
 /// idle_timeout_secs = 30
+/// fsync_interval_ms = 20
+/// max_file_bytes = 1073741824
 /// ```
 ///
-/// Events are acknowledged as delivered once their bytes have been written to the operating system
-/// (no `fsync`). Files are opened in append mode and their directories are created as needed.
+/// Events are acknowledged as delivered only once their bytes are on disk: written, then synced
+/// (`fdatasync`, on a thread of its own so writing goes on meanwhile; a new file's directory is
+/// synced too). An acknowledgement can delete an SQS message or advance a checkpoint, so a power
+/// loss right after it must not lose the data. A failed sync ends the events `Errored`: the source
+/// keeps them. Files are opened in append mode and their directories are created as needed.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSinkConfig {
@@ -85,6 +93,27 @@ pub struct FileSinkConfig {
     #[serde(default = "default_idle_timeout_secs")]
     #[schemars(range(min = IDLE_TIMEOUT_SECS_MIN), example = 300)]
     pub idle_timeout_secs: u64,
+    /// Syncs start at most this often, in milliseconds; the events written meanwhile wait for the
+    /// next one (an event's acknowledgement waits at most about this long plus the sync). `0`
+    /// syncs as soon as the previous sync is done. Writes are never held up by syncing.
+    #[serde(default = "default_fsync_interval_ms")]
+    #[schemars(example = 100)]
+    pub fsync_interval_ms: u64,
+    /// Rotate a file once it holds at least this many bytes (compressed bytes for gzip): it is
+    /// closed and renamed with a number before its extensions (`app.ndjson` → `app.1.ndjson`,
+    /// `app.2.ndjson`, ...: the first number not taken, counting up in the order files filled) and
+    /// the next event for the path starts a new file. A file may pass the size by one round's
+    /// write (at most 2 MiB before compression). Default: no rotation by size.
+    #[serde(default)]
+    #[schemars(range(min = MAX_FILE_BYTES_MIN), example = 1_073_741_824)]
+    pub max_file_bytes: Option<u64>,
+}
+
+/// The smallest `max_file_bytes`, checked by `validate` and stated in the schema.
+const MAX_FILE_BYTES_MIN: u64 = 1;
+
+fn default_fsync_interval_ms() -> u64 {
+    20
 }
 
 /// The smallest `idle_timeout_secs`, checked by `validate` and stated in the schema.
@@ -131,6 +160,12 @@ impl PluginCommon for FileSinkConfig {
                 Ok(_) => {}
             }
         }
+        if self.max_file_bytes.is_some_and(|m| m < MAX_FILE_BYTES_MIN) {
+            problems.push(ConfigProblem::new(
+                "max_file_bytes",
+                format!("must be at least {MAX_FILE_BYTES_MIN}"),
+            ));
+        }
         if self.idle_timeout_secs < IDLE_TIMEOUT_SECS_MIN {
             problems.push(ConfigProblem::new(
                 "idle_timeout_secs",
@@ -151,8 +186,12 @@ impl SinkConfig for FileSinkConfig {
         Ok(Box::new(FileSink {
             paths: PathTemplate::new(template),
             encoding: self.encoding,
-            compression: self.compression,
-            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            settings: WriterSettings {
+                compression: self.compression,
+                idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+                fsync_interval: Duration::from_millis(self.fsync_interval_ms),
+                max_file_bytes: self.max_file_bytes,
+            },
         }))
     }
 }
@@ -161,8 +200,7 @@ impl SinkConfig for FileSinkConfig {
 struct FileSink {
     paths: PathTemplate,
     encoding: Encoding,
-    compression: Compression,
-    idle_timeout: Duration,
+    settings: WriterSettings,
 }
 
 /// Runs `f` on the blocking pool.
@@ -210,9 +248,9 @@ impl Sink for FileSink {
         let FileSink {
             paths,
             encoding,
-            compression,
-            idle_timeout,
+            settings,
         } = *self;
+        let idle_timeout = settings.idle_timeout;
         tracing::debug!(
             component = %cx.id,
             path = paths.as_str(),
@@ -221,11 +259,7 @@ impl Sink for FileSink {
         );
         let new_round = || Box::new(Round::new(paths.clone(), encoding, cx.metrics.clone()));
         let mut spare = Some(new_round());
-        let mut state = WriterState::Idle(Box::new(Writer::new(
-            compression,
-            idle_timeout,
-            cx.metrics.clone(),
-        )));
+        let mut state = WriterState::Idle(Box::new(Writer::new(settings, cx.metrics.clone())));
         let mut batches: Vec<Vec<Event>> = Vec::new();
         let sweep_period = SWEEP_PERIOD.min(idle_timeout);
         let mut sweep =

@@ -39,6 +39,11 @@ impl Group {
         self.finalizers.clear();
     }
 
+    /// The events' finalizers, to acknowledge once the group is on disk.
+    pub(super) fn take_finalizers(&mut self) -> Vec<EventFinalizers> {
+        std::mem::take(&mut self.finalizers)
+    }
+
     pub(super) fn finalize(&mut self, status: EventStatus) {
         for mut finalizers in self.finalizers.drain(..) {
             finalizers.finalize(status);

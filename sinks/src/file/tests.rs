@@ -16,6 +16,8 @@ fn config(path: &Path, encoding: Encoding) -> FileSinkConfig {
         encoding,
         compression: Compression::None,
         idle_timeout_secs: 30,
+        fsync_interval_ms: 20,
+        max_file_bytes: None,
     }
 }
 
@@ -351,9 +353,11 @@ fn validate_reports_every_problem_with_its_key() {
         encoding: Encoding::Ndjson,
         compression: Compression::None,
         idle_timeout_secs: 0,
+        fsync_interval_ms: 20,
+        max_file_bytes: Some(0),
     };
     let keys: Vec<_> = bad.validate().into_iter().map(|p| p.key).collect();
-    assert_eq!(keys, ["path", "idle_timeout_secs"]);
+    assert_eq!(keys, ["path", "max_file_bytes", "idle_timeout_secs"]);
     let dir = FileSinkConfig {
         path: "./out/".into(),
         ..bad.clone()
@@ -365,8 +369,99 @@ fn validate_reports_every_problem_with_its_key() {
     assert_eq!(parsed.encoding, Encoding::Ndjson);
     assert_eq!(parsed.compression, Compression::None);
     assert_eq!(parsed.idle_timeout_secs, 30);
+    assert_eq!(parsed.fsync_interval_ms, 20);
+    assert_eq!(parsed.max_file_bytes, None);
     assert!(serde_json::from_value::<FileSinkConfig>(
         serde_json::json!({ "path": "x", "compression": "zstd" })
     )
     .is_err());
+}
+
+#[tokio::test]
+async fn acknowledgements_wait_for_the_sync_and_syncs_are_spaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut cfg = config(&path, Encoding::Text);
+    cfg.fsync_interval_ms = 1500;
+    let sink = start(&cfg, "file");
+    // The first sync starts at once.
+    let (notifier, rx) = batch();
+    sink.tx
+        .send(vec![message("first", Some(&notifier))])
+        .await
+        .unwrap();
+    drop(notifier);
+    assert_eq!(status(rx).await, BatchStatus::Delivered);
+    // Written at once, but acknowledged only with the next sync, a whole interval later.
+    let (notifier, mut rx) = batch();
+    sink.tx
+        .send(vec![message("second", Some(&notifier))])
+        .await
+        .unwrap();
+    drop(notifier);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut rx)
+            .await
+            .is_err(),
+        "acknowledged before the sync"
+    );
+    assert_eq!(read(&path), "first\nsecond\n");
+    assert_eq!(status(rx).await, BatchStatus::Delivered);
+    let metrics = sink.finish().await;
+    assert_eq!(
+        metrics
+            .sent_events(weir_core::metrics::DEFAULT_OUTPUT)
+            .get(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn full_files_are_renamed_aside_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out/app.log");
+    let mut cfg = config(&path, Encoding::Text);
+    cfg.max_file_bytes = Some(1000);
+    let sink = start(&cfg, "file");
+    for round in 0..11 {
+        let (notifier, rx) = batch();
+        let events = (0..50)
+            .map(|i| message(&format!("round {round:02} line {i:02}"), Some(&notifier)))
+            .collect();
+        drop(notifier);
+        sink.tx.send(events).await.unwrap();
+        assert_eq!(status(rx).await, BatchStatus::Delivered);
+    }
+    sink.finish().await;
+    let out = dir.path().join("out");
+    let files = files_below(&out);
+    // 17-byte lines, 50 a round: every second round fills a file; 11 rounds leave one open.
+    assert_eq!(
+        files,
+        [
+            "app.1.log",
+            "app.2.log",
+            "app.3.log",
+            "app.4.log",
+            "app.5.log",
+            "app.log"
+        ]
+    );
+    let mut all = String::new();
+    for name in [
+        "app.1.log",
+        "app.2.log",
+        "app.3.log",
+        "app.4.log",
+        "app.5.log",
+    ] {
+        let text = read(&out.join(name));
+        assert_eq!(text.len(), 1700, "{name}");
+        all.push_str(&text);
+    }
+    all.push_str(&read(&out.join("app.log")));
+    let expected: String = (0..11)
+        .flat_map(|r| (0..50).map(move |i| format!("round {r:02} line {i:02}\n")))
+        .collect();
+    assert_eq!(all, expected);
 }
