@@ -27,6 +27,7 @@ pub mod secret;
 pub mod shutdown;
 pub mod source_kit;
 pub mod template;
+pub mod throttle;
 pub mod topology;
 
 pub use event::{Event, EventMetadata, StreamPosition};

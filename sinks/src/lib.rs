@@ -18,7 +18,6 @@ pub mod errors;
 pub mod event_key;
 pub mod file;
 pub mod kafka;
-mod throttle;
 
 #[cfg(test)]
 mod test_util;

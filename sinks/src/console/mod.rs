@@ -15,7 +15,7 @@ use weir_core::Event;
 
 use crate::encoding::Encoding;
 use crate::errors::ErrorType;
-use crate::throttle::LogThrottle;
+use weir_core::throttle::LogThrottle;
 
 /// A round (one write to stdout) takes queued batches until it holds this many events...
 const MAX_ROUND_EVENTS: usize = 8_192;

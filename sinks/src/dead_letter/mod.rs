@@ -20,8 +20,8 @@ use weir_core::output::Outputs;
 use weir_core::{Event, KeyString, ObjectMap, Value};
 
 use crate::errors::ErrorType;
-use crate::throttle::LogThrottle;
 use files::DeadLetterFiles;
+use weir_core::throttle::LogThrottle;
 
 /// The name of the dead-letter output of the delivering sinks (core's [`weir_core::output::DEAD_LETTER`]).
 pub use weir_core::output::DEAD_LETTER;

@@ -49,7 +49,7 @@ use retry::Backoff;
 
 use crate::dead_letter::{DeadLetters, Rejection, DEAD_LETTER};
 use crate::errors::ErrorType;
-use crate::throttle::LogThrottle;
+use weir_core::throttle::LogThrottle;
 
 impl PluginCommon for ElasticsearchSinkConfig {
     fn validate(&self) -> Vec<ConfigProblem> {

@@ -14,7 +14,7 @@ use weir_core::Event;
 use super::path::{PathTemplate, PathViolation};
 use crate::encoding::{EncodeError, Encoding};
 use crate::errors::ErrorType;
-use crate::throttle::LogThrottle;
+use weir_core::throttle::LogThrottle;
 
 /// Group buffers larger than this are not kept for reuse after a round.
 const MAX_RETAINED_BUFFER: usize = 32 * 1024 * 1024;

@@ -19,7 +19,7 @@ use weir_core::ack::{EventFinalizers, EventStatus};
 use weir_core::metrics::{ComponentMetrics, DEFAULT_OUTPUT};
 
 use crate::errors::ErrorType;
-use crate::throttle::LogThrottle;
+use weir_core::throttle::LogThrottle;
 
 /// Written events of one file waiting for their sync.
 pub(super) struct Unsynced {

@@ -20,7 +20,7 @@ use super::round::{Group, Round};
 use super::sync::{Syncer, Unsynced};
 use super::Compression;
 use crate::errors::ErrorType;
-use crate::throttle::LogThrottle;
+use weir_core::throttle::LogThrottle;
 
 /// At most this many files are kept open; past it the least recently written one is closed.
 const MAX_OPEN_FILES: usize = 256;

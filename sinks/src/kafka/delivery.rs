@@ -13,7 +13,7 @@ use weir_core::metrics::{ComponentMetrics, PluginFamilies, DEFAULT_OUTPUT, SECON
 use weir_core::Event;
 
 use crate::dead_letter::Rejection;
-use crate::throttle::LogThrottle;
+use weir_core::throttle::LogThrottle;
 
 /// An event waiting for its delivery report (the message's delivery opaque).
 pub(super) struct Pending {

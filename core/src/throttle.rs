@@ -3,11 +3,11 @@
 use std::time::{Duration, Instant};
 
 /// How often a throttled warning may be logged.
-pub(crate) const WARN_INTERVAL: Duration = Duration::from_secs(10);
+pub const WARN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Lets a repeated log message through at most once per interval, counting what it held back.
 #[derive(Debug)]
-pub(crate) struct LogThrottle {
+pub struct LogThrottle {
     interval: Duration,
     last: Option<Instant>,
     suppressed: u64,
@@ -21,7 +21,7 @@ impl Default for LogThrottle {
 
 impl LogThrottle {
     /// A throttle letting one message through per `interval`.
-    pub(crate) fn new(interval: Duration) -> Self {
+    pub fn new(interval: Duration) -> Self {
         Self {
             interval,
             last: None,
@@ -31,7 +31,7 @@ impl LogThrottle {
 
     /// `Some(n)` if a message may be logged now, `n` being how many were held back since the last
     /// one; `None` if this one must be held back.
-    pub(crate) fn check(&mut self) -> Option<u64> {
+    pub fn check(&mut self) -> Option<u64> {
         let now = Instant::now();
         match self.last {
             Some(last) if now.duration_since(last) < self.interval => {
