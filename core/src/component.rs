@@ -375,10 +375,23 @@ pub trait PluginCommon: Debug + Send + Sync {
     }
 }
 
+/// A check a source runs before the pipeline starts (see [`SourceConfig::startup_check`]): `Err`
+/// is one line saying what cannot be reached and why.
+pub type StartupCheck =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+
 /// A source's parsed config.
 pub trait SourceConfig: PluginCommon {
     /// Builds the running source.
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Source>, BuildError>;
+
+    /// Checks that what the source reads from can be reached (a queue, a stream, a table), run
+    /// by `weir` before it starts the pipeline or applies a reload: a wrong name or a missing
+    /// permission stops the start with one clear line, instead of a source retrying forever.
+    /// Default: nothing to check.
+    fn startup_check(&self) -> Option<StartupCheck> {
+        None
+    }
 }
 
 /// A transform's parsed config.
@@ -527,6 +540,9 @@ impl<C: PluginCommon> PluginCommon for Normalized<C> {
 impl<C: SourceConfig> SourceConfig for Normalized<C> {
     fn build(&self, cx: &BuildContext) -> Result<Box<dyn Source>, BuildError> {
         self.config.build(cx)
+    }
+    fn startup_check(&self) -> Option<StartupCheck> {
+        self.config.startup_check()
     }
 }
 

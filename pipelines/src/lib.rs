@@ -10,5 +10,6 @@ pub mod quickstart;
 pub mod registry;
 pub mod reload;
 pub mod schema;
+pub mod startup_checks;
 pub mod tables;
 pub mod vrl_command;

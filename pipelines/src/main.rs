@@ -15,7 +15,7 @@ use weir_core::metrics::Metrics;
 use weir_core::topology::{ApiConfig, RunOptions, RunningTopology};
 use weir_pipelines::config::{self, Diagnostic, Loaded};
 use weir_pipelines::tables::TableSet;
-use weir_pipelines::{api, quickstart, registry, reload};
+use weir_pipelines::{api, quickstart, registry, reload, startup_checks};
 
 /// jemalloc, as Vector ships: each event allocates many small, short-lived values (map keys,
 /// fields) and a faster allocator is worth a large share of throughput.
@@ -435,6 +435,14 @@ async fn reload_pipeline(
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
+    let unreachable = startup_checks::run(&config).await;
+    if !unreachable.is_empty() {
+        for line in &unreachable {
+            tracing::error!("{line}");
+        }
+        tracing::error!("reload refused: a source cannot reach what it reads; the running pipeline is unchanged");
+        return false;
+    }
     // A new API address is bound before anything else changes, so a busy port refuses the reload.
     let new_api = config.api.clone();
     let mut new_task = None;
@@ -519,6 +527,13 @@ async fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         drain_timeout: Duration::from_secs(args.shutdown_timeout_secs),
     };
     let api_config = config.api.clone();
+    let unreachable = startup_checks::run(&config).await;
+    if !unreachable.is_empty() {
+        for line in &unreachable {
+            eprintln!("error: {line}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     let topology = match RunningTopology::start(config, &metrics, options) {
         Ok(t) => t,
         Err(errors) => {

@@ -1,26 +1,22 @@
 //! The `error_type` label values of `weir_component_errors_total` that the sources count under
 //! (and set as `error.error_type` on their `errors` events): the one place they are spelled.
-//! Count with `metrics.error(ErrorType::LineTooLong.as_str(), n)`.
+//! Count with `metrics.error(ErrorType::LineTooLong.as_str(), n)`. Failed AWS calls are counted
+//! under the kind of failure instead ([`weir_aws::client::errors::AwsErrorKind`]: `aws_access_denied`,
+//! `aws_not_found`, ...), the action being in the log line.
 
 /// An `error_type` label value of a source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorType {
-    /// `aws_kinesis`: a checkpoint could not be written to the lease table.
-    CheckpointFailed,
     /// `file`: the checkpoint file could not be written.
     CheckpointWriteFailed,
     /// `aws_s3`, `file`: an object or file inflating past `max_decompressed_bytes`.
     DecompressedTooLarge,
     /// `aws_s3`, `file`: an object or file does not decompress (truncated, corrupt).
     DecompressionFailed,
-    /// `aws_s3`: `DeleteMessage` failed.
-    DeleteFailed,
     /// an event was not delivered (a sink failed or was torn down); it is read again.
     DeliveryFailed,
     /// a sink rejected events for good.
     DeliveryRejected,
-    /// `aws_kinesis`: `GetRecords` failed.
-    GetRecordsFailed,
     /// `aws_kinesis`: `GetShardIterator` failed.
     GetShardIteratorFailed,
     /// a `{"Records":[...]}` document that is not valid JSON.
@@ -37,8 +33,6 @@ pub enum ErrorType {
     LeaseTableFailed,
     /// a line longer than `max_line_bytes` (sent to `errors`, never cut silently).
     LineTooLong,
-    /// `aws_kinesis`: `ListShards` failed.
-    ListShardsFailed,
     /// `aws_s3`: an announced object does not exist (any more).
     ObjectNotFound,
     /// `aws_s3`: reading an object failed (retried).
@@ -49,8 +43,6 @@ pub enum ErrorType {
     OpenFailed,
     /// `file`, `stdin`: reading failed.
     ReadFailed,
-    /// `aws_s3`: `ReceiveMessage` failed.
-    ReceiveFailed,
     /// a JSON record larger than the splitter's cap.
     RecordTooLarge,
     /// `aws_s3`: a sink rejected events for good and `on_rejected = "skip"` deleted the message.
@@ -61,21 +53,16 @@ pub enum ErrorType {
     TlsHandshake,
     /// a `{"Records":[...]}` document cut short.
     TruncatedDocument,
-    /// `aws_s3`: extending a message's visibility failed.
-    VisibilityExtensionFailed,
 }
 
 impl ErrorType {
     /// Every value, for tests and documentation.
-    pub const ALL: [ErrorType; 29] = [
-        ErrorType::CheckpointFailed,
+    pub const ALL: [ErrorType; 23] = [
         ErrorType::CheckpointWriteFailed,
         ErrorType::DecompressedTooLarge,
         ErrorType::DecompressionFailed,
-        ErrorType::DeleteFailed,
         ErrorType::DeliveryFailed,
         ErrorType::DeliveryRejected,
-        ErrorType::GetRecordsFailed,
         ErrorType::GetShardIteratorFailed,
         ErrorType::InvalidDocument,
         ErrorType::InvalidMessage,
@@ -84,32 +71,26 @@ impl ErrorType {
         ErrorType::InvalidUtf8Replaced,
         ErrorType::LeaseTableFailed,
         ErrorType::LineTooLong,
-        ErrorType::ListShardsFailed,
         ErrorType::ObjectNotFound,
         ErrorType::ObjectReadFailed,
         ErrorType::ObjectTooLarge,
         ErrorType::OpenFailed,
         ErrorType::ReadFailed,
-        ErrorType::ReceiveFailed,
         ErrorType::RecordTooLarge,
         ErrorType::RejectedDeleted,
         ErrorType::RejectedSkipped,
         ErrorType::TlsHandshake,
         ErrorType::TruncatedDocument,
-        ErrorType::VisibilityExtensionFailed,
     ];
 
     /// The label value.
     pub const fn as_str(self) -> &'static str {
         match self {
-            ErrorType::CheckpointFailed => "checkpoint_failed",
             ErrorType::CheckpointWriteFailed => "checkpoint_write_failed",
             ErrorType::DecompressedTooLarge => "decompressed_too_large",
             ErrorType::DecompressionFailed => "decompression_failed",
-            ErrorType::DeleteFailed => "delete_failed",
             ErrorType::DeliveryFailed => "delivery_failed",
             ErrorType::DeliveryRejected => "delivery_rejected",
-            ErrorType::GetRecordsFailed => "get_records_failed",
             ErrorType::GetShardIteratorFailed => "get_shard_iterator_failed",
             ErrorType::InvalidDocument => "invalid_document",
             ErrorType::InvalidMessage => "invalid_message",
@@ -118,19 +99,16 @@ impl ErrorType {
             ErrorType::InvalidUtf8Replaced => "invalid_utf8_replaced",
             ErrorType::LeaseTableFailed => "lease_table_failed",
             ErrorType::LineTooLong => "line_too_long",
-            ErrorType::ListShardsFailed => "list_shards_failed",
             ErrorType::ObjectNotFound => "object_not_found",
             ErrorType::ObjectReadFailed => "object_read_failed",
             ErrorType::ObjectTooLarge => "object_too_large",
             ErrorType::OpenFailed => "open_failed",
             ErrorType::ReadFailed => "read_failed",
-            ErrorType::ReceiveFailed => "receive_failed",
             ErrorType::RecordTooLarge => "record_too_large",
             ErrorType::RejectedDeleted => "rejected_deleted",
             ErrorType::RejectedSkipped => "rejected_skipped",
             ErrorType::TlsHandshake => "tls_handshake",
             ErrorType::TruncatedDocument => "truncated_document",
-            ErrorType::VisibilityExtensionFailed => "visibility_extension_failed",
         }
     }
 }
@@ -141,7 +119,11 @@ mod tests {
 
     #[test]
     fn label_values_are_unique_snake_case() {
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen: std::collections::BTreeSet<&str> =
+            weir_aws::client::errors::AwsErrorKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
         for e in ErrorType::ALL {
             let s = e.as_str();
             assert!(

@@ -1,6 +1,7 @@
 //! Weir's sources: one module folder per plugin.
 #![warn(missing_docs)]
 
+pub(crate) mod aws_errors;
 pub mod aws_firehose;
 pub mod aws_kinesis;
 pub mod aws_s3;

@@ -92,6 +92,9 @@ fn aws_error_message(error_type: &str) -> &'static str {
         "ProvisionedThroughputExceededException" => "Rate exceeded",
         "ExpiredIteratorException" => "Iterator expired",
         "LimitExceededException" => "Limit exceeded",
+        "AccessDenied" | "AccessDeniedException" => {
+            "User: arn:aws:iam::123456789012:user/weir is not authorized to perform this action"
+        }
         _ => "injected by the fault proxy",
     }
 }

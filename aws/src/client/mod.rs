@@ -10,6 +10,7 @@
 //! `auth.assume_role`, those credentials are used to assume the given role through STS, and the
 //! role's temporary credentials (refreshed before they expire) sign every request.
 
+pub mod errors;
 pub mod sigv4;
 
 use std::collections::HashMap;

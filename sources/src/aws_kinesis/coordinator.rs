@@ -2,12 +2,10 @@
 //! starts and stops. Parent-before-child: a child shard is eligible only once each parent is
 //! finished (`SHARD_END`) or gone from the stream.
 
-use crate::errors::ErrorType;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_kinesis::error::DisplayErrorContext;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -19,6 +17,8 @@ use super::leases::{Lease, LeaseError, LeaseTable};
 use super::metrics::KinesisMetrics;
 use super::shard_reader::{self, Outcome, ShardTask, Shared, StreamRef};
 use super::AwsKinesisConfig;
+use crate::aws_errors::AwsErrorLog;
+use weir_aws::client::errors::AwsError;
 use weir_aws::client::{dynamodb_client, kinesis_client, AwsConnection};
 
 /// One shard as listed.
@@ -87,6 +87,7 @@ pub(super) async fn run(config: AwsKinesisConfig, cx: SourceContext) -> Result<(
         on_rejected: config.on_rejected,
         shutdown: shutdown.clone(),
         once,
+        aws_errors: AwsErrorLog::new(Arc::clone(&id), metrics.clone()),
     });
     tracing::info!(source = %id, %worker, streams = ?config.streams, table = %config.lease_table, "aws_kinesis source starting");
     let coordinator = tokio::spawn(Coordinator::new(shared, &config).run());
@@ -98,6 +99,33 @@ pub(super) async fn run(config: AwsKinesisConfig, cx: SourceContext) -> Result<(
             "aws_kinesis coordinator failed: {e}"
         ))),
     }
+}
+
+/// The startup check: every stream answers `DescribeStreamSummary` and the lease table
+/// `DescribeTable`; `Err` is the line saying which does not and why.
+pub(super) async fn check(config: &AwsKinesisConfig) -> Result<(), String> {
+    let connection = AwsConnection {
+        region: config.region.clone(),
+        endpoint: config.endpoint.clone(),
+        auth: config.auth.clone(),
+    };
+    let sdk = connection.sdk_config().await;
+    let kinesis = kinesis_client(&sdk);
+    for stream in config.streams.iter().map(|s| StreamRef::parse(s)) {
+        let request = match &stream.arn {
+            Some(arn) => kinesis.describe_stream_summary().stream_arn(arn),
+            None => kinesis.describe_stream_summary().stream_name(&stream.name),
+        };
+        if let Err(error) = request.send().await {
+            return Err(AwsError::of(&error)
+                .line("DescribeStreamSummary", &format!("stream {}", stream.name)));
+        }
+    }
+    let table = LeaseTable::new(dynamodb_client(&sdk), &config.lease_table);
+    table.probe().await.map_err(|error| match error.aws() {
+        Some((action, aws)) => aws.line(action, &error.resource()),
+        None => error.to_string(),
+    })
 }
 
 /// `<hostname>-<pid>-<random>`.
@@ -148,9 +176,7 @@ impl Coordinator {
                 Ok(()) => break,
                 Err(error) => {
                     self.shared
-                        .metrics
-                        .error(ErrorType::LeaseTableFailed.as_str(), 1);
-                    tracing::warn!(source = %self.shared.id, %error, "cannot prepare the lease table; retrying");
+                        .lease_failed(&error, "cannot prepare the lease table; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(2)) => {}
                         _ = shutdown.cancelled() => return Ok(()),
@@ -178,12 +204,9 @@ impl Coordinator {
                     break;
                 }
                 Ok(false) => {}
-                Err(error) => {
-                    self.shared
-                        .metrics
-                        .error(ErrorType::LeaseTableFailed.as_str(), 1);
-                    tracing::warn!(source = %self.shared.id, %error, "lease round failed; retrying");
-                }
+                Err(error) => self
+                    .shared
+                    .lease_failed(&error, "lease round failed; retrying"),
             }
         }
         self.shutdown().await;
@@ -212,12 +235,15 @@ impl Coordinator {
                             .is_some_and(|e| e.is_limit_exceeded_exception())
                         {
                             self.shared.kinesis_metrics.throttles.inc();
+                            tracing::debug!(source = %self.shared.id, stream = %stream.name, "ListShards throttled");
                         } else {
-                            self.shared
-                                .metrics
-                                .error(ErrorType::ListShardsFailed.as_str(), 1);
+                            self.shared.aws_errors.report(
+                                "ListShards",
+                                &format!("stream {}", stream.name),
+                                &error,
+                                "keeping the known shards",
+                            );
                         }
-                        tracing::warn!(source = %self.shared.id, stream = %stream.name, error = %DisplayErrorContext(&error), "ListShards failed; keeping the known shards");
                         return false;
                     }
                 };
@@ -247,10 +273,10 @@ impl Coordinator {
         for key in listed.keys() {
             if !self.shards.contains_key(key) {
                 if let Err(error) = self.shared.table.create(key).await {
-                    self.shared
-                        .metrics
-                        .error(ErrorType::LeaseTableFailed.as_str(), 1);
-                    tracing::warn!(source = %self.shared.id, %error, lease = %key, "cannot create the lease row");
+                    self.shared.lease_failed(
+                        &error,
+                        &format!("cannot create the lease row {key}; retrying"),
+                    );
                     return false;
                 }
             }

@@ -9,11 +9,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
     ScalarAttributeType, TableStatus,
 };
+use weir_aws::client::errors::{AwsError, HttpResponse, ProvideErrorMetadata, SdkError};
 
 /// The checkpoint of a shard read to its end.
 pub const SHARD_END: &str = "SHARD_END";
@@ -29,6 +29,20 @@ const CHECKPOINT: &str = "checkpoint";
 pub struct LeaseError {
     table: String,
     message: String,
+    /// The DynamoDB action and its failure, sorted, when the call itself failed.
+    aws: Option<(&'static str, AwsError)>,
+}
+
+impl LeaseError {
+    /// The DynamoDB action and its failure behind it, if the call itself failed.
+    pub fn aws(&self) -> Option<(&'static str, &AwsError)> {
+        self.aws.as_ref().map(|(action, error)| (*action, error))
+    }
+
+    /// `lease table <name>`, for error lines.
+    pub fn resource(&self) -> String {
+        format!("lease table {}", self.table)
+    }
 }
 
 /// One lease row.
@@ -97,26 +111,55 @@ impl LeaseTable {
         LeaseError {
             table: self.table.clone(),
             message: message.to_string(),
+            aws: None,
         }
     }
 
-    fn sdk_error<E, R>(&self, error: SdkError<E, R>) -> LeaseError
+    fn sdk_error<E>(&self, action: &'static str, error: SdkError<E, HttpResponse>) -> LeaseError
     where
-        E: std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
+        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     {
-        self.error(DisplayErrorContext(error))
+        let aws = AwsError::of(&error);
+        LeaseError {
+            table: self.table.clone(),
+            message: aws.line(action, "the table"),
+            aws: Some((action, aws)),
+        }
     }
 
-    fn conditional<T, E, R>(&self, result: Result<T, SdkError<E, R>>) -> Result<bool, LeaseError>
+    fn conditional<T, E>(
+        &self,
+        action: &'static str,
+        result: Result<T, SdkError<E, HttpResponse>>,
+    ) -> Result<bool, LeaseError>
     where
-        E: std::error::Error + ConditionFailed + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
+        E: std::error::Error + ProvideErrorMetadata + ConditionFailed + Send + Sync + 'static,
     {
         match result {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|e| e.condition_failed()) => Ok(false),
-            Err(e) => Err(self.sdk_error(e)),
+            Err(e) => Err(self.sdk_error(action, e)),
+        }
+    }
+
+    /// Checks that the table can be used: it exists (or does not yet: [`ensure`](Self::ensure)
+    /// creates it) and DynamoDB answers `DescribeTable`.
+    pub async fn probe(&self) -> Result<(), LeaseError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(self.sdk_error("DescribeTable", e)),
         }
     }
 
@@ -161,10 +204,10 @@ impl LeaseTable {
                     Err(e)
                         if e.as_service_error()
                             .is_some_and(|e| e.is_resource_in_use_exception()) => {}
-                    Err(e) => return Err(self.sdk_error(e)),
+                    Err(e) => return Err(self.sdk_error("CreateTable", e)),
                 }
             }
-            Err(e) => return Err(self.sdk_error(e)),
+            Err(e) => return Err(self.sdk_error("DescribeTable", e)),
         }
         for _ in 0..120 {
             let table = self
@@ -173,7 +216,7 @@ impl LeaseTable {
                 .table_name(&self.table)
                 .send()
                 .await
-                .map_err(|e| self.sdk_error(e))?;
+                .map_err(|e| self.sdk_error("DescribeTable", e))?;
             if table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
                 return Ok(());
             }
@@ -195,7 +238,7 @@ impl LeaseTable {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| self.sdk_error(e))?;
+                .map_err(|e| self.sdk_error("Scan", e))?;
             for item in page.items() {
                 let text = |name: &str| match item.get(name) {
                     Some(AttributeValue::S(v)) => Some(v.clone()),
@@ -232,7 +275,7 @@ impl LeaseTable {
             .expression_attribute_names("#k", KEY)
             .send()
             .await;
-        self.conditional(result)
+        self.conditional("PutItem", result)
     }
 
     /// Takes a lease seen with `seen_counter` (free or expired): owner := `me`, counter + 1 —
@@ -258,7 +301,7 @@ impl LeaseTable {
             .expression_attribute_values(":seen", n(seen_counter))
             .send()
             .await;
-        Ok(self.conditional(result)?.then_some(next))
+        Ok(self.conditional("UpdateItem", result)?.then_some(next))
     }
 
     /// Steals a live lease from `victim` for balance: owner := `me`, counter + 1, if `victim`
@@ -287,7 +330,7 @@ impl LeaseTable {
         match result {
             Ok(out) => Ok(Some(number(out.attributes().and_then(|a| a.get(COUNTER))))),
             Err(e) if e.as_service_error().is_some_and(|e| e.condition_failed()) => Ok(None),
-            Err(e) => Err(self.sdk_error(e)),
+            Err(e) => Err(self.sdk_error("UpdateItem", e)),
         }
     }
 
@@ -307,7 +350,7 @@ impl LeaseTable {
             .expression_attribute_values(":seen", n(counter))
             .send()
             .await;
-        self.conditional(result)
+        self.conditional("UpdateItem", result)
     }
 
     /// Writes a checkpoint if `me` still owns the lease; `false` if it was lost.
@@ -330,7 +373,7 @@ impl LeaseTable {
             .expression_attribute_values(":p", s(checkpoint))
             .send()
             .await;
-        self.conditional(result)
+        self.conditional("UpdateItem", result)
     }
 
     /// Gives a lease up (owner cleared, counter + 1) so another process may take it at once.
@@ -349,7 +392,7 @@ impl LeaseTable {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        self.conditional(result)
+        self.conditional("UpdateItem", result)
     }
 }
 

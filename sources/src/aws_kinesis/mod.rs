@@ -78,7 +78,7 @@ use serde::{Deserialize, Serialize};
 use weir_core::component::PluginCommon;
 use weir_core::component::{
     BuildContext, BuildError, ComponentError, ComponentSpec, ConfigProblem, ParseConfig, Source,
-    SourceConfig, SourceContext,
+    SourceConfig, SourceContext, StartupCheck,
 };
 
 use crate::decoding::Decoding;
@@ -210,6 +210,16 @@ pub struct AwsKinesisConfig {
     /// them. Retriable failures always rewind.
     #[serde(default)]
     pub on_rejected: OnRejected,
+    /// Before the pipeline starts (and before a reload applies), check that every stream answers
+    /// `DescribeStreamSummary` and the lease table `DescribeTable` (a table that does not exist
+    /// yet is fine: it is created); if not, `weir` does not start and says why in one line.
+    /// `false` starts anyway: the source then retries and reports every failure as it runs.
+    #[serde(default = "default_startup_check")]
+    pub startup_check: bool,
+}
+
+fn default_startup_check() -> bool {
+    true
 }
 
 impl PluginCommon for AwsKinesisConfig {
@@ -282,6 +292,13 @@ impl SourceConfig for AwsKinesisConfig {
         Ok(Box::new(AwsKinesisSource {
             config: self.clone(),
         }))
+    }
+
+    fn startup_check(&self) -> Option<StartupCheck> {
+        self.startup_check.then(|| {
+            let config = self.clone();
+            Box::pin(async move { coordinator::check(&config).await }) as StartupCheck
+        })
     }
 }
 

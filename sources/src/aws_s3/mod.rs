@@ -73,6 +73,7 @@ use serde::{Deserialize, Serialize};
 use weir_core::component::PluginCommon;
 use weir_core::component::{
     BuildContext, BuildError, ComponentError, ConfigProblem, Source, SourceConfig, SourceContext,
+    StartupCheck,
 };
 
 use weir_aws::client::AwsAuth;
@@ -240,6 +241,16 @@ pub struct AwsS3SourceConfig {
     /// the message. The deprecated `delete` means `skip`.
     #[serde(default)]
     pub on_rejected: OnRejected,
+    /// Before the pipeline starts (and before a reload applies), check that the queue answers
+    /// `GetQueueAttributes`; if not, `weir` does not start and says why in one line (access
+    /// denied, no such queue, no credentials, wrong region, unreachable). `false` starts anyway:
+    /// the source then retries and reports every failure as it runs.
+    #[serde(default = "default_startup_check")]
+    pub startup_check: bool,
+}
+
+fn default_startup_check() -> bool {
+    true
 }
 
 impl PluginCommon for AwsS3SourceConfig {
@@ -333,6 +344,13 @@ impl SourceConfig for AwsS3SourceConfig {
             exclude: patterns("exclude", &self.exclude)?,
             config: self.clone(),
         }))
+    }
+
+    fn startup_check(&self) -> Option<StartupCheck> {
+        self.startup_check.then(|| {
+            let config = self.clone();
+            Box::pin(async move { receiver::check_queue(&config).await }) as StartupCheck
+        })
     }
 }
 

@@ -23,6 +23,7 @@ use super::{Compression, Framing};
 use crate::decompress::{Capped, Codec, StreamError};
 use crate::framing::{FileFramer, Unit};
 use crate::utf8::{keep_invalid, Checked, InvalidUtf8};
+use weir_aws::client::errors::{AwsError, AwsErrorKind};
 
 /// Decompressed bytes read per turn; one turn's events are sent as one batch.
 const READ_CHUNK: usize = 256 * 1024;
@@ -60,11 +61,22 @@ pub(super) struct ObjectRef {
     pub etag: Option<String>,
 }
 
+impl std::fmt::Display for ObjectRef {
+    /// `s3://bucket/key`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
 /// Why an object was not read to its end.
 #[derive(Debug)]
 pub(super) enum ReadError {
-    /// May pass on retry (outage, throttling, access denied): keep the message.
+    /// May pass on retry (a broken connection mid-body): keep the message.
     Transient(String),
+    /// `GetObject` failed (other than a missing object): keep the message; the receiver reports
+    /// it, on `<id>.errors` too when the user must change something (access, credentials,
+    /// region).
+    Aws(AwsError),
     /// Will fail the same way every time; reported on `<id>.errors`, the message may go.
     Permanent {
         /// `error_type` label.
@@ -155,21 +167,16 @@ async fn get_object(
     let output = match response {
         Ok(output) => output,
         Err(error) => {
-            let service = error.as_service_error();
-            if service.is_some_and(|e| e.is_no_such_key()) {
+            let aws = AwsError::of(&error);
+            let missing = aws.kind == AwsErrorKind::NotFound
+                || error.as_service_error().is_some_and(|e| e.is_no_such_key());
+            if missing {
                 return Err(ReadError::Permanent {
                     kind: ErrorType::ObjectNotFound,
-                    message: "the object does not exist (NoSuchKey)".into(),
+                    message: aws.line("GetObject", &object.to_string()),
                 });
             }
-            let text = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
-            if text.contains("NoSuchBucket") {
-                return Err(ReadError::Permanent {
-                    kind: ErrorType::ObjectNotFound,
-                    message: "the bucket does not exist (NoSuchBucket)".into(),
-                });
-            }
-            return Err(ReadError::Transient(text));
+            return Err(ReadError::Aws(aws));
         }
     };
     let max = cx.settings.max_object_bytes;

@@ -1,11 +1,13 @@
 //! The SQS loop: receive (only while fewer than `concurrency` messages are in flight), read each
 //! message's objects, keep its visibility extended, and delete it once everything was delivered.
 
+use crate::aws_errors::AwsErrorLog;
 use crate::errors::ErrorType;
 use std::sync::Arc;
 use std::time::Duration;
+use weir_aws::client::errors::AwsError;
 
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use chrono::Utc;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
@@ -41,6 +43,9 @@ struct Shared {
     exclude: Vec<glob::Pattern>,
     shutdown: ShutdownSignal,
     default_region: Option<String>,
+    aws_errors: AwsErrorLog,
+    /// `queue <url>`, for error lines.
+    queue_name: String,
 }
 
 pub(super) async fn run(source: AwsS3Source, cx: SourceContext) -> Result<(), ComponentError> {
@@ -83,6 +88,8 @@ pub(super) async fn run(source: AwsS3Source, cx: SourceContext) -> Result<(), Co
         exclude: source.exclude.clone(),
         shutdown: shutdown.clone(),
         default_region,
+        aws_errors: AwsErrorLog::new(Arc::clone(&id), metrics.clone()),
+        queue_name: format!("queue {}", config.sqs.queue_url),
     });
     tracing::info!(source = %id, queue = %config.sqs.queue_url, "aws_s3 source receiving");
 
@@ -99,6 +106,29 @@ pub(super) async fn run(source: AwsS3Source, cx: SourceContext) -> Result<(), Co
         }
         Err(e) => Err(ComponentError(format!("aws_s3 receiver failed: {e}"))),
     }
+}
+
+/// The startup check: the queue answers `GetQueueAttributes` (its ARN); `Err` is the line
+/// saying why not.
+pub(super) async fn check_queue(config: &AwsS3SourceConfig) -> Result<(), String> {
+    let connection = AwsConnection {
+        region: config.region.clone(),
+        endpoint: config.endpoint.clone(),
+        auth: config.auth.clone(),
+    };
+    let sqs = sqs_client(&connection.sdk_config().await);
+    sqs.get_queue_attributes()
+        .queue_url(&config.sqs.queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|error| {
+            AwsError::of(&error).line(
+                "GetQueueAttributes",
+                &format!("queue {}", config.sqs.queue_url),
+            )
+        })
 }
 
 async fn receive_loop(shared: Arc<Shared>, config: AwsS3SourceConfig, tx: BatchSender, once: bool) {
@@ -138,8 +168,12 @@ async fn receive_loop(shared: Arc<Shared>, config: AwsS3SourceConfig, tx: BatchS
         let messages = match received {
             Ok(output) => output.messages.unwrap_or_default(),
             Err(error) => {
-                shared.metrics.error(ErrorType::ReceiveFailed.as_str(), 1);
-                tracing::warn!(source = %shared.id, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "cannot receive from SQS; retrying");
+                shared.aws_errors.report(
+                    "ReceiveMessage",
+                    &shared.queue_name,
+                    &error,
+                    "retrying every 3 s",
+                );
                 tokio::select! {
                     _ = tokio::time::sleep(RECEIVE_RETRY) => {}
                     _ = shared.shutdown.cancelled() => break,
@@ -207,10 +241,12 @@ impl Heartbeat {
                         tracing::debug!(source = %shared.id, message_id, took_ms = started.elapsed().as_millis() as u64, "visibility extended");
                     }
                     Err(error) => {
-                        shared
-                            .metrics
-                            .error(ErrorType::VisibilityExtensionFailed.as_str(), 1);
-                        tracing::warn!(source = %shared.id, message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "cannot extend the message's visibility");
+                        shared.aws_errors.report(
+                            "ChangeMessageVisibility",
+                            &shared.queue_name,
+                            &error,
+                            "the message may be received again when its visibility times out",
+                        );
                     }
                 }
             }
@@ -363,6 +399,27 @@ async fn read_objects(
                     }
                 }
             }
+            Err(ReadError::Aws(aws)) => {
+                let resource = object.to_string();
+                let then = "the message stays on the queue for a retry";
+                shared
+                    .aws_errors
+                    .report_sorted("GetObject", &resource, &aws, then);
+                if !aws.is_transient() {
+                    // Only the user can fix this: say so where the data would have gone, too.
+                    let line = aws.line("GetObject", &resource);
+                    let event = object_error_event(
+                        &shared.id,
+                        object,
+                        (&line, aws.kind.as_str()),
+                        notifier,
+                    );
+                    if cx.tx.send(SourceBatch::errors(vec![event])).await.is_err() {
+                        return MessageRead::Cancelled;
+                    }
+                }
+                return MessageRead::Keep;
+            }
             Err(ReadError::Transient(message)) => {
                 shared
                     .metrics
@@ -412,8 +469,13 @@ async fn delete(shared: &Shared, receipt: &str, message_id: &str) {
     match result {
         Ok(_) => shared.s3_metrics.deleted.inc(),
         Err(error) => {
-            shared.metrics.error(ErrorType::DeleteFailed.as_str(), 1);
-            tracing::warn!(source = %shared.id, message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "cannot delete the message; it will be read again");
+            tracing::debug!(source = %shared.id, message_id, "DeleteMessage failed");
+            shared.aws_errors.report(
+                "DeleteMessage",
+                &shared.queue_name,
+                &error,
+                "the message will be received and its objects read again",
+            );
         }
     }
 }
@@ -429,6 +491,7 @@ async fn release(shared: &Shared, receipt: &str, message_id: &str) {
         .send()
         .await;
     if let Err(error) = result {
-        tracing::debug!(source = %shared.id, message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "cannot release the message; it reappears after its timeout");
+        let error = AwsError::of(&error).line("ChangeMessageVisibility", &shared.queue_name);
+        tracing::debug!(source = %shared.id, message_id, %error, "cannot release the message; it reappears after its timeout");
     }
 }

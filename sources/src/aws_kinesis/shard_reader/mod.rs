@@ -6,7 +6,7 @@ use crate::errors::ErrorType;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_kinesis::error::{DisplayErrorContext, SdkError};
+use aws_sdk_kinesis::error::SdkError;
 use aws_sdk_kinesis::operation::get_records::GetRecordsError;
 use aws_sdk_kinesis::primitives::DateTime as AwsDateTime;
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
@@ -22,9 +22,10 @@ use weir_core::metrics::ComponentMetrics;
 use weir_core::source_kit::{BatchSender, SourceBatch};
 
 use super::ids::record_id;
-use super::leases::{LeaseTable, SHARD_END};
+use super::leases::{LeaseError, LeaseTable, SHARD_END};
 use super::metrics::KinesisMetrics;
 use super::{OnRejected, StartPosition};
+use crate::aws_errors::AwsErrorLog;
 use crate::decoding::Decoding;
 use weir_aws::envelopes::cloudwatch::log_events as cloudwatch;
 use weir_aws::envelopes::kpl;
@@ -87,6 +88,25 @@ pub(super) struct Shared {
     pub shutdown: CancellationToken,
     /// `--once`: a reader stops (drained, checkpointed) once its shard is caught up.
     pub once: bool,
+    /// Failed AWS calls, reported in one line each (rate-limited) and counted by kind.
+    pub aws_errors: AwsErrorLog,
+}
+
+impl Shared {
+    /// Reports a failed lease table call: sorted like any AWS call when DynamoDB failed,
+    /// else (an answer Weir cannot use) counted as `lease_table_failed`.
+    pub fn lease_failed(&self, error: &LeaseError, then: &str) {
+        match error.aws() {
+            Some((action, aws)) => {
+                self.aws_errors
+                    .report_sorted(action, &error.resource(), aws, then);
+            }
+            None => {
+                self.metrics.error(ErrorType::LeaseTableFailed.as_str(), 1);
+                tracing::warn!(source = %self.id, %error, "{then}");
+            }
+        }
+    }
 }
 
 /// One shard to read.
@@ -213,6 +233,14 @@ enum LoopEnd {
 }
 
 impl Reader {
+    /// `shard <id> of stream <name>`, for error lines.
+    fn shard_name(&self) -> String {
+        format!(
+            "shard {} of stream {}",
+            self.task.shard_id, self.task.stream.name
+        )
+    }
+
     async fn read(&mut self) -> Outcome {
         let mut backoff = MIN_BACKOFF;
         loop {
@@ -308,10 +336,12 @@ impl Reader {
                     {
                         self.shared.kinesis_metrics.throttles.inc();
                     } else {
-                        self.shared
-                            .metrics
-                            .error(ErrorType::GetShardIteratorFailed.as_str(), 1);
-                        tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, error = %DisplayErrorContext(&error), "GetShardIterator failed; retrying");
+                        self.shared.aws_errors.report(
+                            "GetShardIterator",
+                            &self.shard_name(),
+                            &error,
+                            "retrying",
+                        );
                     }
                 }
             }
@@ -474,9 +504,8 @@ impl Reader {
             tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, "GetRecords throttled; backing off");
         } else {
             self.shared
-                .metrics
-                .error(ErrorType::GetRecordsFailed.as_str(), 1);
-            tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, error = %DisplayErrorContext(&error), "GetRecords failed; backing off");
+                .aws_errors
+                .report("GetRecords", &self.shard_name(), &error, "backing off");
         }
         cursor.next_poll = Instant::now() + cursor.backoff;
         cursor.backoff = (cursor.backoff * 2).min(MAX_BACKOFF);
@@ -583,10 +612,13 @@ impl Reader {
                 false
             }
             Err(error) => {
-                self.shared
-                    .metrics
-                    .error(ErrorType::CheckpointFailed.as_str(), 1);
-                tracing::warn!(source = %self.shared.id, shard = %self.task.shard_id, %error, "cannot write the checkpoint; retrying later");
+                self.shared.lease_failed(
+                    &error,
+                    &format!(
+                        "cannot write the checkpoint of {}; retrying later",
+                        self.shard_name()
+                    ),
+                );
                 true
             }
         }
