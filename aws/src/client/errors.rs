@@ -3,8 +3,6 @@
 //! the action and the resource, and AWS's own code and message — instead of the SDK's debug
 //! dump. The kind is also the `error_type` a source counts the failure under.
 
-use aws_sdk_sqs::error::DisplayErrorContext;
-
 pub use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 pub use aws_smithy_runtime_api::client::result::SdkError;
 pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -154,7 +152,7 @@ impl AwsError {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let text = one_line(&DisplayErrorContext(error).to_string());
+        let text = one_line(&causes(error));
         let code = error.code().map(str::to_string);
         let kind = match error {
             SdkError::TimeoutError(_) => AwsErrorKind::Timeout,
@@ -205,6 +203,22 @@ impl AwsError {
                 | AwsErrorKind::Other
         )
     }
+}
+
+/// An error and its causes, `: `-separated, without the Debug dump the SDK's
+/// `DisplayErrorContext` appends.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !text.ends_with(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The SDK's description of failures to find credentials (the identity resolver's errors).
@@ -293,6 +307,29 @@ mod tests {
              sqs:ReceiveMessage)"
         );
         assert!(!error.is_transient());
+    }
+
+    #[test]
+    fn failures_without_an_answer_are_sorted_by_what_failed() {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let error: SdkError<ReceiveMessageError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        let sorted = AwsError::of(&error);
+        assert_eq!(sorted.kind, AwsErrorKind::Unreachable);
+        assert!(sorted.detail.ends_with("refused"), "{}", sorted.detail);
+        assert!(
+            !sorted.detail.contains("DispatchFailure {"),
+            "{}",
+            sorted.detail
+        );
+        let error: SdkError<ReceiveMessageError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::timeout("slow".into()));
+        assert_eq!(AwsError::of(&error).kind, AwsErrorKind::Timeout);
+        let error: SdkError<ReceiveMessageError, HttpResponse> = SdkError::dispatch_failure(
+            ConnectorError::other("no credentials found in chain".into(), None),
+        );
+        assert_eq!(AwsError::of(&error).kind, AwsErrorKind::Credentials);
     }
 
     #[test]
