@@ -7,6 +7,18 @@
 /// An `error_type` label value of a source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorType {
+    /// `aws_firehose`: a request without a configured access key (401).
+    Unauthorized,
+    /// `aws_firehose`: a request during shutdown (503: Firehose retries).
+    ShuttingDown,
+    /// `aws_firehose`: a request other than `POST` (405).
+    MethodNotAllowed,
+    /// `aws_firehose`: a body that is no Firehose request (not JSON, a wrong encoding; 400).
+    MalformedRequest,
+    /// `aws_firehose`: a request body over `max_body_bytes` (413).
+    BodyTooLarge,
+    /// `aws_firehose`: a request body could not be read.
+    BodyReadFailed,
     /// `file`: the checkpoint file could not be written.
     CheckpointWriteFailed,
     /// `aws_s3`, `file`: an object or file inflating past `max_decompressed_bytes`.
@@ -57,7 +69,13 @@ pub enum ErrorType {
 
 impl ErrorType {
     /// Every value, for tests and documentation.
-    pub const ALL: [ErrorType; 23] = [
+    pub const ALL: [ErrorType; 29] = [
+        ErrorType::Unauthorized,
+        ErrorType::ShuttingDown,
+        ErrorType::MethodNotAllowed,
+        ErrorType::MalformedRequest,
+        ErrorType::BodyTooLarge,
+        ErrorType::BodyReadFailed,
         ErrorType::CheckpointWriteFailed,
         ErrorType::DecompressedTooLarge,
         ErrorType::DecompressionFailed,
@@ -86,6 +104,12 @@ impl ErrorType {
     /// The label value.
     pub const fn as_str(self) -> &'static str {
         match self {
+            ErrorType::Unauthorized => "unauthorized",
+            ErrorType::ShuttingDown => "shutting_down",
+            ErrorType::MethodNotAllowed => "method_not_allowed",
+            ErrorType::MalformedRequest => "malformed_request",
+            ErrorType::BodyTooLarge => "body_too_large",
+            ErrorType::BodyReadFailed => "body_read_failed",
             ErrorType::CheckpointWriteFailed => "checkpoint_write_failed",
             ErrorType::DecompressedTooLarge => "decompressed_too_large",
             ErrorType::DecompressionFailed => "decompression_failed",

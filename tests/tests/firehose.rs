@@ -199,11 +199,19 @@ fn firehose_requests_are_acknowledged_only_after_delivery() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(lines(&dir.path().join("out/events.ndjson")).len(), 5);
     let bad = lines(&dir.path().join("bad.ndjson"));
-    assert_eq!(bad.len(), 1, "{bad:#?}");
-    assert!(bad[0]["error"]
+    let (refused, records): (Vec<_>, Vec<_>) =
+        bad.iter().partition(|e| e["error_type"].is_string());
+    assert_eq!(records.len(), 1, "{bad:#?}");
+    assert!(records[0]["error"]
         .as_str()
         .unwrap()
         .contains("not a CloudWatch Logs envelope"));
+    // The authorized requests that could not be taken are reported too (not the unauthorized).
+    let refused: Vec<&str> = refused
+        .iter()
+        .filter_map(|e| e["error_type"].as_str())
+        .collect();
+    assert_eq!(refused, ["malformed_request", "body_too_large"], "{bad:#?}");
 
     let metrics = wait_for_metrics(api, Duration::from_secs(5), |_| true);
     let errors = |kind: &str| {

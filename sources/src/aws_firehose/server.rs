@@ -131,17 +131,27 @@ where
 /// A failed request: its status, the error type counted, and the message for Firehose.
 struct Refusal {
     status: StatusCode,
-    error_type: &'static str,
+    error_type: ErrorType,
     message: String,
 }
 
 impl Refusal {
-    fn new(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, error_type: ErrorType, message: impl Into<String>) -> Self {
         Self {
             status,
             error_type,
             message: message.into(),
         }
+    }
+
+    /// Whether the request came from an authorized sender but cannot be taken as it is: reported
+    /// on `<id>.errors` too (Firehose retries it, then keeps it in its backup bucket). Requests
+    /// without the key are not data, and failed deliveries are retried: counted and logged only.
+    fn is_bad_input(&self) -> bool {
+        matches!(
+            self.error_type,
+            ErrorType::BodyTooLarge | ErrorType::BodyReadFailed | ErrorType::MalformedRequest
+        )
     }
 }
 
@@ -151,10 +161,26 @@ async fn handle(req: Request<Incoming>, state: &State) -> Response<Full<Bytes>> 
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let content_encoding = req
+        .headers()
+        .get(hyper::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     match process(req, state).await {
         Ok(request_id) => respond(StatusCode::OK, request_id.or(header_id), None),
         Err(refusal) => {
-            state.metrics.error(refusal.error_type, 1);
+            state.metrics.error(refusal.error_type.as_str(), 1);
+            if refusal.is_bad_input() {
+                let event = refusal_event(
+                    state,
+                    &refusal,
+                    header_id.as_deref(),
+                    content_encoding.as_deref(),
+                );
+                SourceBatch::errors(vec![event])
+                    .send(&mut *state.out.lock().await)
+                    .await;
+            }
             tracing::warn!(
                 source = %state.id,
                 status = refusal.status.as_u16(),
@@ -172,21 +198,21 @@ async fn process(req: Request<Incoming>, state: &State) -> Result<Option<String>
     if state.shutdown.is_cancelled() {
         return Err(Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
+            ErrorType::ShuttingDown,
             "shutting down; retry",
         ));
     }
     if req.method() != Method::POST {
         return Err(Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorType::MethodNotAllowed,
             "only POST is accepted",
         ));
     }
     if !authorized(req.headers(), &state.config.access_keys) {
         return Err(Refusal::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorType::Unauthorized,
             "missing or invalid X-Amz-Firehose-Access-Key",
         ));
     }
@@ -197,18 +223,28 @@ async fn process(req: Request<Incoming>, state: &State) -> Result<Option<String>
             if e.downcast_ref::<LengthLimitError>().is_some() {
                 Refusal::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
+                    ErrorType::BodyTooLarge,
                     format!("body over {} bytes", state.config.max_body_bytes),
                 )
             } else {
-                Refusal::new(StatusCode::BAD_REQUEST, "body_read", e.to_string())
+                Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorType::BodyReadFailed,
+                    e.to_string(),
+                )
             }
         })?
         .to_bytes();
     state.metrics.received_bytes.inc_by(body.len() as u64);
     // `Content-Encoding: gzip` (or a gzip body without it) is inflated by the parser, capped.
-    let request = parse_http_endpoint_request(&body, state.config.max_decompressed_bytes)
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "malformed_request", e.to_string()))?;
+    let request =
+        parse_http_endpoint_request(&body, state.config.max_decompressed_bytes).map_err(|e| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                ErrorType::MalformedRequest,
+                e.to_string(),
+            )
+        })?;
     let request_id = request.request_id.clone();
     let (batch, status) = BatchNotifier::with_receiver();
     let (events, errors) = decode(&request, state, &batch);
@@ -226,12 +262,12 @@ async fn process(req: Request<Incoming>, state: &State) -> Result<Option<String>
         Ok(BatchStatus::Delivered) => Ok(request_id),
         Ok(other) => Err(Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorType::DeliveryFailed.as_str(),
+            ErrorType::DeliveryFailed,
             format!("delivery {other:?}; retry"),
         )),
         Err(_) => Err(Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorType::DeliveryFailed.as_str(),
+            ErrorType::DeliveryFailed,
             "acknowledgement lost; retry",
         )),
     }
@@ -308,6 +344,45 @@ fn decode(
         }
     }
     (events, errors)
+}
+
+/// The `<id>.errors` event of a refused request: `error`, `error_type`, the HTTP `status`,
+/// `firehose.request_id` and the request's `content_encoding`. The body is not kept (it may be
+/// what was too large); Firehose keeps it in its backup bucket once it gives up retrying.
+fn refusal_event(
+    state: &State,
+    refusal: &Refusal,
+    request_id: Option<&str>,
+    content_encoding: Option<&str>,
+) -> Event {
+    let now = Utc::now();
+    let mut firehose = ObjectMap::new();
+    firehose.insert(
+        KeyString::from("request_id"),
+        Value::from(request_id.unwrap_or_default()),
+    );
+    let mut fields = ObjectMap::new();
+    fields.insert(KeyString::from("firehose"), Value::Object(firehose));
+    fields.insert(
+        KeyString::from("error"),
+        Value::from(refusal.message.as_str()),
+    );
+    fields.insert(
+        KeyString::from("error_type"),
+        Value::from(refusal.error_type.as_str()),
+    );
+    fields.insert(
+        KeyString::from("status"),
+        Value::Integer(i64::from(refusal.status.as_u16())),
+    );
+    if let Some(encoding) = content_encoding {
+        fields.insert(KeyString::from("content_encoding"), Value::from(encoding));
+    }
+    fields.insert(KeyString::from("timestamp"), Value::Timestamp(now));
+    Event::new(
+        fields,
+        EventMetadata::new(Arc::clone(&state.id), SOURCE_TYPE, now),
+    )
 }
 
 /// `firehose.request_id`, `firehose.record_index`, `firehose.timestamp`.

@@ -269,7 +269,7 @@ async fn handle_message(shared: &Arc<Shared>, message: Message, tx: BatchSender)
         tracing::warn!(source = %shared.id, message_id, "SQS message without receipt handle");
         return;
     };
-    let Some(wanted) = objects_to_read(shared, &message, &receipt, &message_id).await else {
+    let Some(wanted) = objects_to_read(shared, &message, &receipt, &message_id, &tx).await else {
         return;
     };
     if wanted.is_empty() {
@@ -299,13 +299,14 @@ async fn handle_message(shared: &Arc<Shared>, message: Message, tx: BatchSender)
 }
 
 /// The objects of a message to read (object creations whose key is wanted). `None` when the
-/// message was dealt with already: a test event (deleted) or not a notification (left to the
-/// queue's redrive policy).
+/// message was dealt with already: a test event (deleted) or not a notification (reported on
+/// `<id>.errors` with its body, and left to the queue's redrive policy).
 async fn objects_to_read(
     shared: &Arc<Shared>,
     message: &Message,
     receipt: &str,
     message_id: &str,
+    tx: &BatchSender,
 ) -> Option<Vec<ObjectRef>> {
     let body = message.body().unwrap_or_default();
     let objects = match parse_notification(body.as_bytes()) {
@@ -324,6 +325,9 @@ async fn objects_to_read(
             shared.metrics.error(ErrorType::InvalidMessage.as_str(), 1);
             shared.s3_metrics.failed.inc();
             tracing::warn!(source = %shared.id, message_id, receive_count, error = %error, "SQS message is not an S3 notification; leaving it to the queue's redrive policy");
+            let event = invalid_message_event(shared, message_id, &receive_count, body, &error);
+            // Without acknowledgement: the message stays on the queue whatever happens to it.
+            let _ = tx.send(SourceBatch::errors(vec![event])).await;
             return None;
         }
     };
@@ -362,6 +366,38 @@ enum MessageRead {
     Keep,
     /// Shutdown came first.
     Cancelled,
+}
+
+/// The `<id>.errors` event of a message that is no S3 notification: `error`, `error_type`,
+/// `sqs.message_id`, `sqs.receive_count` and the body as `message`.
+fn invalid_message_event(
+    shared: &Shared,
+    message_id: &str,
+    receive_count: &str,
+    body: &str,
+    error: &impl std::fmt::Display,
+) -> weir_core::Event {
+    use vrl::value::{KeyString, ObjectMap, Value};
+    let now = Utc::now();
+    let mut sqs = ObjectMap::new();
+    sqs.insert(KeyString::from("message_id"), Value::from(message_id));
+    sqs.insert(KeyString::from("receive_count"), Value::from(receive_count));
+    let mut fields = ObjectMap::new();
+    fields.insert(
+        KeyString::from("error"),
+        Value::from(format!("not an S3 notification: {error}")),
+    );
+    fields.insert(
+        KeyString::from("error_type"),
+        Value::from(ErrorType::InvalidMessage.as_str()),
+    );
+    fields.insert(KeyString::from("sqs"), Value::Object(sqs));
+    fields.insert(KeyString::from("message"), Value::from(body));
+    fields.insert(KeyString::from("timestamp"), Value::Timestamp(now));
+    weir_core::Event::new(
+        fields,
+        weir_core::EventMetadata::new(Arc::clone(&shared.id), "aws_s3", now),
+    )
 }
 
 /// Reads the objects of a message, in order, with `notifier`'s finalizers on their events.
