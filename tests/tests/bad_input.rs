@@ -852,3 +852,213 @@ fn headerless_vpc_flow_file_with_a_custom_format() {
     weir.signal(libc::SIGTERM);
     assert!(weir.wait(Duration::from_secs(30)).success());
 }
+
+/// The Kinesis items: an `aws_kinesis` source on a moto stream → `out/`, its errors →
+/// `errors/`. Each test puts a good record, the bad one and a good record after it.
+struct Kinesis {
+    _moto: weir_tests::services::Service,
+    rt: tokio::runtime::Runtime,
+    kinesis: aws_sdk_kinesis::Client,
+    dir: tempfile::TempDir,
+    weir: Weir,
+    api: u16,
+}
+
+impl Kinesis {
+    fn start() -> Self {
+        use weir_tests::moto_aws::{sdk_config, REGION};
+        let moto = weir_tests::services::moto();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let kinesis = aws_sdk_kinesis::Client::new(&sdk_config(&rt, &moto.url()));
+        rt.block_on(async {
+            kinesis
+                .create_stream()
+                .stream_name("catalogue")
+                .shard_count(1)
+                .send()
+                .await
+                .unwrap();
+            loop {
+                let d = kinesis
+                    .describe_stream_summary()
+                    .stream_name("catalogue")
+                    .send()
+                    .await
+                    .unwrap();
+                if d.stream_description_summary.unwrap().stream_status
+                    == aws_sdk_kinesis::types::StreamStatus::Active
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let api = free_port();
+        let text = format!(
+            r#"
+data_dir = "data"
+[api]
+address = "127.0.0.1:{api}"
+[sources.in]
+type = "aws_kinesis"
+streams = ["catalogue"]
+region = "{REGION}"
+endpoint = "{endpoint}"
+lease_table = "catalogue-leases"
+start_position = "trim_horizon"
+poll_interval_ms = 200
+[sinks.out]
+type = "file"
+inputs = ["in"]
+path = "out/events.ndjson"
+[sinks.errors]
+type = "file"
+inputs = ["in.errors"]
+path = "errors/errors.ndjson"
+"#,
+            endpoint = moto.url(),
+        );
+        std::fs::write(dir.path().join("pipeline.toml"), text).unwrap();
+        let weir = Weir::start(
+            dir.path(),
+            &["run", "-c", "pipeline.toml"],
+            &weir_tests::moto_aws::WEIR_ENV,
+        );
+        Self {
+            _moto: moto,
+            rt,
+            kinesis,
+            dir,
+            weir,
+            api,
+        }
+    }
+
+    fn put(&self, data: &[u8]) {
+        self.rt.block_on(async {
+            self.kinesis
+                .put_record()
+                .stream_name("catalogue")
+                .partition_key("k")
+                .data(aws_sdk_kinesis::primitives::Blob::new(data))
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
+    fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        http_get(self.api, "/metrics")
+            .and_then(|(_, text)| metric(&text, name, labels))
+            .unwrap_or(0.0)
+    }
+
+    /// Puts `good kinesis before`, `bad`, `good kinesis after`; waits for both good records
+    /// and for `errors` error events; checks the good ones are all that was delivered.
+    fn around(&self, bad: &[u8], errors: usize) -> Vec<serde_json::Value> {
+        self.put(b"good kinesis before");
+        self.put(bad);
+        self.put(b"good kinesis after");
+        let started = Instant::now();
+        loop {
+            let events = ndjson(&self.dir.path().join("out/events.ndjson"));
+            let error_events = ndjson(&self.dir.path().join("errors/errors.ndjson"));
+            if events.len() >= 2 && error_events.len() >= errors {
+                let messages: Vec<&str> = events
+                    .iter()
+                    .filter_map(|e| e["message"].as_str())
+                    .collect();
+                assert_eq!(messages, ["good kinesis before", "good kinesis after"]);
+                return error_events;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{events:?} {error_events:?}\n{}",
+                self.weir.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stop(mut self) {
+        self.weir.signal(libc::SIGTERM);
+        assert!(self.weir.wait(Duration::from_secs(30)).success());
+    }
+}
+
+/// The KPL framing: magic, protobuf, MD5 of the protobuf.
+fn kpl_framed(protobuf: &[u8], checksum_of: &[u8]) -> Vec<u8> {
+    use md5::Digest as _;
+    let mut out = vec![0xF3, 0x89, 0x9A, 0xC2];
+    out.extend_from_slice(protobuf);
+    out.extend_from_slice(&md5::Md5::digest(checksum_of));
+    out
+}
+
+#[test]
+fn cloudwatch_control_message() {
+    let case = Kinesis::start();
+    let control = gzip(br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1714521600000,"message":"CWL CONTROL MESSAGE: Checking health of destination"}]}"#);
+    // Not an error: acknowledged, counted, no event at all.
+    let errors = case.around(&control, 0);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        case.metric(
+            "weir_aws_kinesis_control_messages_total",
+            &[("component_id", "in")]
+        ),
+        1.0
+    );
+    case.stop();
+}
+
+#[test]
+fn kpl_garbage() {
+    let case = Kinesis::start();
+    // The magic and a valid checksum of bytes that are no AggregatedRecord protobuf.
+    let garbage = b"\xff\xff\xff\xff\x0f this is not protobuf";
+    let errors = case.around(&kpl_framed(garbage, garbage), 1);
+    assert!(
+        errors[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("KPL"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[0]["message"].as_str().is_some(),
+        "the record is kept: {errors:?}"
+    );
+    assert_eq!(
+        case.metric(
+            "weir_component_errors_total",
+            &[("component_id", "in"), ("error_type", "invalid_record")]
+        ),
+        1.0
+    );
+    case.stop();
+}
+
+#[test]
+fn kpl_record_with_a_bad_checksum() {
+    let case = Kinesis::start();
+    let aggregate = weir_aws::envelopes::kpl::aggregate(&[("user", b"user record".as_slice())]);
+    let mut bad = aggregate.to_vec();
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    let errors = case.around(&bad, 1);
+    let error = errors[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("KPL"), "{errors:?}");
+    assert_eq!(
+        case.metric(
+            "weir_component_errors_total",
+            &[("component_id", "in"), ("error_type", "invalid_record")]
+        ),
+        1.0
+    );
+    case.stop();
+}

@@ -22,6 +22,7 @@ struct Families {
     takeovers: IntCounterVec,
     checkpoints: IntCounterVec,
     throttles: IntCounterVec,
+    control_messages: IntCounterVec,
 }
 
 /// One source's handles.
@@ -41,6 +42,9 @@ pub(super) struct KinesisMetrics {
     pub checkpoints: IntCounter,
     /// Throttled calls (`ProvisionedThroughputExceeded`, `LimitExceeded`).
     pub throttles: IntCounter,
+    /// CloudWatch Logs envelopes without log events (`CONTROL_MESSAGE` health checks),
+    /// acknowledged and dropped.
+    pub control_messages: IntCounter,
 }
 
 fn counter(name: &str, help: &str) -> prometheus::Result<IntCounterVec> {
@@ -81,6 +85,11 @@ fn families(metrics: &ComponentMetrics) -> prometheus::Result<Families> {
                 "weir_aws_kinesis_throttles_total",
                 "Throttled Kinesis calls.",
             )?,
+            control_messages: counter(
+                "weir_aws_kinesis_control_messages_total",
+                "CloudWatch Logs envelopes without log events (CONTROL_MESSAGE health checks), \
+                 acknowledged and dropped.",
+            )?,
         };
         registry.register(Box::new(families.records.clone()))?;
         registry.register(Box::new(families.bytes.clone()))?;
@@ -89,6 +98,7 @@ fn families(metrics: &ComponentMetrics) -> prometheus::Result<Families> {
         registry.register(Box::new(families.takeovers.clone()))?;
         registry.register(Box::new(families.checkpoints.clone()))?;
         registry.register(Box::new(families.throttles.clone()))?;
+        registry.register(Box::new(families.control_messages.clone()))?;
         Ok(families)
     })
 }
@@ -107,6 +117,7 @@ impl KinesisMetrics {
             takeovers: f.takeovers.with_label_values(&l),
             checkpoints: f.checkpoints.with_label_values(&l),
             throttles: f.throttles.with_label_values(&l),
+            control_messages: f.control_messages.with_label_values(&l),
         })
     }
 

@@ -118,6 +118,11 @@ impl Reader {
         // detected format per stream. Without a stream it detects each event's format from its
         // own `cloudwatch.log_group`.
         match cloudwatch::decode(&record.data, self.shared.max_decompressed_bytes) {
+            Ok(log_events) if log_events.is_empty() => {
+                // A destination health check: nothing to deliver, nothing wrong.
+                self.shared.kinesis_metrics.control_messages.inc();
+                tracing::debug!(source = %self.shared.id, shard = %self.task.shard_id, sequence = %origin.sequence, "CloudWatch Logs control message dropped");
+            }
             Ok(log_events) => {
                 for (index, log_event) in log_events.into_iter().enumerate() {
                     let part = if log_event.id.is_empty() {
