@@ -45,3 +45,38 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// An S3 `ObjectCreated:Put` notification of one object, as S3 sends it to SQS.
+pub fn s3_notification(bucket: &str, key: &str) -> String {
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
+        "eventTime": "2024-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket},
+               "object": {"key": key, "size": 1}}
+    }]})
+    .to_string()
+}
+
+/// Creates a Kinesis stream of `shards` shards and waits until it is active.
+pub async fn create_active_stream(kinesis: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
+    kinesis
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("create stream");
+    loop {
+        let described = kinesis
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .expect("describe stream");
+        let summary = described.stream_description_summary.expect("summary");
+        if summary.stream_status == aws_sdk_kinesis::types::StreamStatus::Active {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -173,6 +173,18 @@ path = "errors/errors.ndjson"
 
 const GOOD: usize = 20;
 
+/// The sinks of the Firehose, S3 and Kinesis cases: events to `out/`, errors to `errors/`.
+const OUT_AND_ERRORS: &str = r#"
+[sinks.out]
+type = "file"
+inputs = ["in"]
+path = "out/events.ndjson"
+[sinks.errors]
+type = "file"
+inputs = ["in.errors"]
+path = "errors/errors.ndjson"
+"#;
+
 /// `GOOD` good lines, tagged.
 fn good(tag: &str) -> Vec<u8> {
     (0..GOOD)
@@ -353,15 +365,7 @@ type = "aws_firehose"
 address = "127.0.0.1:{port}"
 access_keys = ["{KEY}"]
 max_body_bytes = 65536
-[sinks.out]
-type = "file"
-inputs = ["in"]
-path = "out/events.ndjson"
-[sinks.errors]
-type = "file"
-inputs = ["in.errors"]
-path = "errors/errors.ndjson"
-"#
+{OUT_AND_ERRORS}"#
         );
         std::fs::write(dir.path().join("pipeline.toml"), text).unwrap();
         let weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &[]);
@@ -550,15 +554,7 @@ endpoint = "{endpoint}"
 queue_url = "{queue}"
 poll_secs = 1
 visibility_timeout_secs = 2
-[sinks.out]
-type = "file"
-inputs = ["in"]
-path = "out/events.ndjson"
-[sinks.errors]
-type = "file"
-inputs = ["in.errors"]
-path = "errors/errors.ndjson"
-"#,
+{OUT_AND_ERRORS}"#,
             endpoint = proxy.url(),
         );
         std::fs::write(dir.path().join("pipeline.toml"), text).unwrap();
@@ -598,13 +594,7 @@ path = "errors/errors.ndjson"
                     .unwrap();
             }
         });
-        let notification = serde_json::json!({"Records": [{
-            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-            "eventTime": "2024-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
-            "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "logs"},
-                   "object": {"key": key, "size": 1}}
-        }]});
-        self.send(&notification.to_string());
+        self.send(&weir_tests::moto_aws::s3_notification("logs", key));
     }
 
     fn send(&self, body: &str) {
@@ -873,29 +863,11 @@ impl Kinesis {
             .build()
             .unwrap();
         let kinesis = aws_sdk_kinesis::Client::new(&sdk_config(&rt, &moto.url()));
-        rt.block_on(async {
-            kinesis
-                .create_stream()
-                .stream_name("catalogue")
-                .shard_count(1)
-                .send()
-                .await
-                .unwrap();
-            loop {
-                let d = kinesis
-                    .describe_stream_summary()
-                    .stream_name("catalogue")
-                    .send()
-                    .await
-                    .unwrap();
-                if d.stream_description_summary.unwrap().stream_status
-                    == aws_sdk_kinesis::types::StreamStatus::Active
-                {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        });
+        rt.block_on(weir_tests::moto_aws::create_active_stream(
+            &kinesis,
+            "catalogue",
+            1,
+        ));
         let dir = tempfile::tempdir().unwrap();
         let api = free_port();
         let text = format!(
@@ -911,15 +883,7 @@ endpoint = "{endpoint}"
 lease_table = "catalogue-leases"
 start_position = "trim_horizon"
 poll_interval_ms = 200
-[sinks.out]
-type = "file"
-inputs = ["in"]
-path = "out/events.ndjson"
-[sinks.errors]
-type = "file"
-inputs = ["in.errors"]
-path = "errors/errors.ndjson"
-"#,
+{OUT_AND_ERRORS}"#,
             endpoint = moto.url(),
         );
         std::fs::write(dir.path().join("pipeline.toml"), text).unwrap();

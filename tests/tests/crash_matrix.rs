@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine as _;
@@ -29,7 +29,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-use weir_tests::moto_aws::{sdk_config, REGION, WEIR_ENV};
+use weir_tests::moto_aws::{create_active_stream, s3_notification, sdk_config, REGION, WEIR_ENV};
 use weir_tests::services::{moto, osmem, tansu, Service};
 use weir_tests::{free_port, http_post, workspace_root, Weir};
 
@@ -150,15 +150,9 @@ fn load_s3(records: &[String]) -> Loaded {
                 .send()
                 .await
                 .unwrap();
-            let notification = serde_json::json!({"Records": [{
-                "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
-                "eventTime": "2024-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
-                "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "logs"},
-                       "object": {"key": key, "size": 1}}
-            }]});
             sqs.send_message()
                 .queue_url(&queue)
-                .message_body(notification.to_string())
+                .message_body(s3_notification("logs", &key))
                 .send()
                 .await
                 .unwrap();
@@ -183,25 +177,7 @@ fn load_kinesis(records: &[String]) -> Loaded {
     let rt = runtime();
     let kinesis = aws_sdk_kinesis::Client::new(&sdk_config(&rt, &moto.url()));
     rt.block_on(async {
-        kinesis
-            .create_stream()
-            .stream_name("crash")
-            .shard_count(2)
-            .send()
-            .await
-            .unwrap();
-        loop {
-            let d = kinesis
-                .describe_stream_summary()
-                .stream_name("crash")
-                .send()
-                .await
-                .unwrap();
-            if d.stream_description_summary.unwrap().stream_status == StreamStatus::Active {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        create_active_stream(&kinesis, "crash", 2).await;
         for (c, chunk) in records.chunks(500).enumerate() {
             let entries = chunk
                 .iter()

@@ -19,7 +19,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message};
-use weir_tests::moto_aws::{sdk_config, REGION, WEIR_ENV};
+use weir_tests::moto_aws::{s3_notification, sdk_config, REGION, WEIR_ENV};
 use weir_tests::services::{moto, tansu};
 use weir_tests::{workspace_root, Weir};
 
@@ -159,14 +159,9 @@ topic = "soak"
                         .send()
                         .await
                         .unwrap();
-                    let notification = serde_json::json!({"Records": [{
-                        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
-                        "eventTime": "2024-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
-                        "s3": {"bucket": {"name": "soak"}, "object": {"key": key, "size": 1}}
-                    }]});
                     sqs.send_message()
                         .queue_url(&queue)
-                        .message_body(notification.to_string())
+                        .message_body(s3_notification("soak", &key))
                         .send()
                         .await
                         .unwrap();
