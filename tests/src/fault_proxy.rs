@@ -31,6 +31,11 @@ pub struct Rules {
     pub aws_faults: Vec<AwsFault>,
     /// Delay before forwarding each request.
     pub delay: Duration,
+    /// Close every new connection at once, unanswered: to the client the server is down.
+    pub drop_connections: bool,
+    /// Read each request and answer nothing while this holds (then close the connection): a
+    /// server that accepts connections and never answers.
+    pub hang: bool,
     /// Forward one request at a time, so the server never works on two at once. For servers
     /// whose emulation is not atomic under concurrent requests where the real service is: moto's
     /// DynamoDB evaluates a condition and applies the update without a lock, and was seen letting
@@ -337,11 +342,24 @@ fn decide(state: &Mutex<State>, request: &Request) -> Decision {
 }
 
 fn serve(conn: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
+    let rules = |check: fn(&Rules) -> bool| {
+        let state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        check(&state.rules)
+    };
+    if rules(|r| r.drop_connections) {
+        return Ok(());
+    }
     let mut out = conn.try_clone()?;
     let mut reader = BufReader::new(conn);
     let Some(mut request) = read_request(&mut reader)? else {
         return Ok(());
     };
+    if rules(|r| r.hang) {
+        while rules(|r| r.hang) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        return Ok(());
+    }
     let decision = decide(&shared.state, &request);
     if !decision.delay.is_zero() {
         std::thread::sleep(decision.delay);
