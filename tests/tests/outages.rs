@@ -141,3 +141,118 @@ fn elasticsearch_429_storm_for_30_s() {
 fn elasticsearch_never_answers_for_30_s() {
     outage("no answer", Duration::from_secs(30), |r, on| r.hang = on);
 }
+
+/// S3/SQS through a 30 s Elasticsearch outage: the visibility heartbeat keeps every message
+/// invisible while its events wait (visibility timeout 6 s, five times shorter than the outage),
+/// so no message is received twice, and everything is delivered once the server is back.
+#[test]
+fn sqs_messages_stay_invisible_through_an_elasticsearch_outage() {
+    use weir_tests::moto_aws::{s3_notification, sdk_config, REGION, WEIR_ENV};
+    const OBJECTS: usize = 10;
+    const LINES: usize = 1000;
+    let moto = weir_tests::services::moto();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sdk = sdk_config(&rt, &moto.url());
+    let s3 = weir_tests::moto_aws::s3_client(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = rt.block_on(async {
+        s3.create_bucket().bucket("logs").send().await.unwrap();
+        let queue = sqs
+            .create_queue()
+            .queue_name("outage")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        for o in 0..OBJECTS {
+            let key = format!("part-{o}.log");
+            let body: String = (0..LINES)
+                .map(|i| format!("object {o} line {i}\n"))
+                .collect();
+            s3.put_object()
+                .bucket("logs")
+                .key(&key)
+                .body(aws_sdk_s3::primitives::ByteStream::from(body.into_bytes()))
+                .send()
+                .await
+                .unwrap();
+            sqs.send_message()
+                .queue_url(&queue)
+                .message_body(s3_notification("logs", &key))
+                .send()
+                .await
+                .unwrap();
+        }
+        queue
+    });
+    let server = osmem();
+    let proxy = FaultProxy::start(&server.address());
+    let dir = tempfile::tempdir().unwrap();
+    let api = free_port();
+    std::fs::write(
+        dir.path().join("pipeline.toml"),
+        format!(
+            r#"
+data_dir = "data"
+[api]
+address = "127.0.0.1:{api}"
+[sources.in]
+type = "aws_s3"
+region = "{REGION}"
+endpoint = "{}"
+[sources.in.sqs]
+queue_url = "{queue}"
+poll_secs = 1
+visibility_timeout_secs = 6
+[sinks.es]
+type = "elasticsearch"
+inputs = ["in"]
+endpoints = ["{}"]
+index = "outage"
+batch.max_events = 200
+retry = {{ initial_backoff_ms = 100, max_backoff_ms = 2000, max_duration_secs = 600 }}
+"#,
+            moto.url(),
+            proxy.url()
+        ),
+    )
+    .unwrap();
+    // Down from the start: every message is received and read, then waits through the outage.
+    proxy.rules(|r| r.drop_connections = true);
+    let mut weir = Weir::start(dir.path(), &["run", "-c", "pipeline.toml"], &WEIR_ENV);
+    std::thread::sleep(Duration::from_secs(30));
+    let s3_metric = |name: &str| {
+        http_get(api, "/metrics")
+            .and_then(|(_, text)| metric(&text, name, &[("component_id", "in")]))
+            .unwrap_or(0.0)
+    };
+    let received_during = s3_metric("weir_aws_s3_messages_received_total");
+    let extensions = s3_metric("weir_aws_s3_visibility_extensions_total");
+    proxy.rules(|r| r.drop_connections = false);
+    let back = Instant::now();
+    while count(&server) < (OBJECTS * LINES) as u64 {
+        assert!(
+            back.elapsed() < Duration::from_secs(120),
+            "{} delivered\n{}",
+            count(&server),
+            weir.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let received = s3_metric("weir_aws_s3_messages_received_total");
+    eprintln!(
+        "outage sqs: {received_during} messages received during 30 s down, {extensions} \
+         visibility extensions, {received} received in all, caught up in {:.1?}",
+        back.elapsed()
+    );
+    assert!(extensions >= 1.0, "no heartbeat");
+    assert_eq!(received, OBJECTS as f64, "a message was received twice");
+    assert_eq!(count(&server), (OBJECTS * LINES) as u64);
+    weir.signal(libc::SIGTERM);
+    assert!(weir.wait(Duration::from_secs(60)).success());
+}
