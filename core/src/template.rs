@@ -180,6 +180,18 @@ fn text_part(text: &str) -> Result<Part, TemplateError> {
     let items = StrftimeItems::new(text)
         .parse_to_owned()
         .map_err(|_| TemplateError::Strftime(text.to_string()))?;
+    // Some specifiers chrono parses it cannot format (`%#z` is for parsing only): formatting
+    // would fail at every event and drop the whole time part. Refuse them here, once.
+    let mut trial = String::new();
+    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    if std::fmt::Write::write_fmt(
+        &mut trial,
+        format_args!("{}", epoch.format_with_items(items.iter())),
+    )
+    .is_err()
+    {
+        return Err(TemplateError::Strftime(text.to_string()));
+    }
     Ok(Part::Time {
         granularity: granularity(&items),
         text: text.to_string(),
@@ -383,6 +395,12 @@ mod tests {
         assert_eq!(Template::parse("a{{ }}"), Err(TemplateError::EmptyField(1)));
         assert!(matches!(
             Template::parse("%Q"),
+            Err(TemplateError::Strftime(_))
+        ));
+        // Parsed by chrono, but not formattable (found by the `template` fuzz target): refused,
+        // not rendered as an empty time part.
+        assert!(matches!(
+            Template::parse("logs/%#z/{{ app }}"),
             Err(TemplateError::Strftime(_))
         ));
         let t = Template::parse("{{ nope }}").unwrap();
