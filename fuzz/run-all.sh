@@ -1,31 +1,62 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECONDS_EACH (default 300) each, JOBS (default 2) at a time, seeded with the
-# shared corpus records of its format. Needs cargo-fuzz (`cargo install cargo-fuzz`); on a stable
-# toolchain RUSTC_BOOTSTRAP=1 lets it use the sanitizer flags. Logs: fuzz/logs/<target>.log.
+# Builds every fuzz target (cargo-fuzz, nightly), writes the seed corpora (`seed` binary, from
+# src/seeds.rs), then runs the targets ONE AFTER ANOTHER, each a single libFuzzer process (no
+# -jobs/-workers/-fork), for SECONDS_EACH seconds (default 600), and prints per target: runs
+# (libFuzzer's final execution count), seconds, corpus size, crashes.
+#
+#   fuzz/run-all.sh [TARGET...]          # all targets of fuzz_targets/ when none are named
+#   SECONDS_EACH=60 fuzz/run-all.sh kpl template
+#
+# Environment: SECONDS_EACH (600), FUZZ_TARGET_DIR (build dir, default ../../fuzz-target, i.e.
+# outside the repository), BUILD_JOBS (cargo -j, default 1), NO_BUILD=1 (reuse the binaries),
+# FUZZ_ARGS (more libFuzzer flags). Needs `cargo install cargo-fuzz` and a nightly toolchain
+# (or RUSTC_BOOTSTRAP=1 on stable). Corpora: fuzz/corpus/<target>/, crashes:
+# fuzz/artifacts/<target>/, logs: fuzz/logs/<target>.log (all git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")"
-SECONDS_EACH=${SECONDS_EACH:-300}
-JOBS=${JOBS:-2}
-CORPUS=../../shared/corpus
-# Seeds per target; `aws_format` (every registered format) is seeded by the `seed` binary from
-# the registry's corpus folders, so a new format is fuzzed without editing this file.
-declare -A SEEDS=(
-  [json_records_splitter]=cloudtrail
-  [aws_parse_auto]=.
-)
+SECONDS_EACH=${SECONDS_EACH:-600}
+FUZZ_TARGET_DIR=${FUZZ_TARGET_DIR:-$(cd .. && pwd)/../fuzz-target}
+BUILD_JOBS=${BUILD_JOBS:-1}
+TOOLCHAIN=${TOOLCHAIN:-+nightly}
+if [[ $# -gt 0 ]]; then
+  targets=("$@")
+else
+  targets=()
+  for f in fuzz_targets/*.rs; do targets+=("$(basename "$f" .rs)"); done
+fi
+bin_dir="$FUZZ_TARGET_DIR/x86_64-unknown-linux-gnu/release"
+if [[ -z "${NO_BUILD:-}" ]]; then
+  # cc-rs builds the C dependencies (zstd…) with ASan like the Rust code; librdkafka's configure
+  # then links test programs against them, which needs the ASan runtime: LDFLAGS.
+  CARGO_BUILD_JOBS=$BUILD_JOBS LDFLAGS="${LDFLAGS:-} -fsanitize=address" \
+    cargo $TOOLCHAIN fuzz build -a --target-dir "$FUZZ_TARGET_DIR"
+fi
+"$bin_dir/seed" "${targets[@]}"
 mkdir -p logs
-export RUSTC_BOOTSTRAP=1
-cargo fuzz build -O
-cargo run --release --bin seed
-run_one() {
-  local target=$1
-  mkdir -p "corpus/$target"
-  [[ -n "${SEEDS[$target]:-}" ]] && find "$CORPUS/${SEEDS[$target]}" -type f ! -name '*.md' -size -64k -exec cp {} "corpus/$target/" \; 2>/dev/null || true
-  # The binaries built above, run directly: a rebuild mid-run (the tree changing) cannot interfere.
-  "target/x86_64-unknown-linux-gnu/release/$target" "corpus/$target" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
-    > "logs/$target.log" 2>&1 && echo "ok      $target" || echo "FAILED  $target (see fuzz/logs/$target.log)"
-}
-export -f run_one
-export SECONDS_EACH CORPUS
-export SEEDS_DECL="$(declare -p SEEDS)"
-ls fuzz_targets | sed 's/\.rs$//' | xargs -P "$JOBS" -I{} bash -c 'eval "$SEEDS_DECL"; run_one {}'
+summary=()
+failed=0
+for target in "${targets[@]}"; do
+  mkdir -p "corpus/$target" "artifacts/$target"
+  crashes_before=$(find "artifacts/$target" -type f | wc -l)
+  start=$(date +%s)
+  set +e
+  # shellcheck disable=SC2086
+  "$bin_dir/$target" "corpus/$target" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+    -rss_limit_mb=2048 -timeout=30 -artifact_prefix="artifacts/$target/" ${FUZZ_ARGS:-} \
+    > "logs/$target.log" 2>&1
+  rc=$?
+  set -e
+  elapsed=$(( $(date +%s) - start ))
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "logs/$target.log" | tail -1)
+  [[ -z "$runs" ]] && runs=$(grep -o '^#[0-9]*' "logs/$target.log" | tail -1 | tr -d '#')
+  corpus=$(find "corpus/$target" -type f | wc -l)
+  crashes=$(( $(find "artifacts/$target" -type f | wc -l) - crashes_before ))
+  status=ok
+  if [[ $rc -ne 0 || $crashes -gt 0 ]]; then status="FAILED (exit $rc, see fuzz/logs/$target.log, fuzz/artifacts/$target/)"; failed=1; fi
+  line=$(printf '%-22s runs=%-10s seconds=%-5s corpus=%-6s crashes=%-3s %s' "$target" "${runs:-?}" "$elapsed" "$corpus" "$crashes" "$status")
+  echo "$line"
+  summary+=("$line")
+done
+echo "---- summary"
+printf '%s\n' "${summary[@]}"
+exit $failed

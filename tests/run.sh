@@ -22,3 +22,6 @@ echo "== cargo test --workspace"
 # The end-to-end tests run the `weir` binary that this very `cargo test` builds.
 export WEIR_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/weir"
 cargo test --workspace
+
+echo "== fuzz targets over their seed corpora (stable; the fuzzing itself: fuzz/run-all.sh)"
+cargo test --manifest-path fuzz/Cargo.toml

@@ -1,6 +1,11 @@
-#![no_main]
-//! Every format of the registry: the input is `<format name>\n<data>` (see `weir_fuzz::parse_named`),
-//! so one target covers each registered format, new ones included, and the fuzzer moves between them.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = weir_fuzz::parse_named(data);
-});
+#![cfg_attr(fuzzing, no_main)]
+//! Fuzz target `aws_format`: the body is [`weir_fuzz::aws_format`] (see its docs). Built without `cargo fuzz`,
+//! the binary runs that body over the files named on its command line (a crash replayer).
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| weir_fuzz::aws_format(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    weir_fuzz::replay(weir_fuzz::aws_format);
+}

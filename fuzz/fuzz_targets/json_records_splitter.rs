@@ -1,29 +1,11 @@
-#![no_main]
-//! The streaming splitter must never panic, whatever the bytes and wherever chunks are cut; and the
-//! records it emits must not depend on where the input was cut.
-use weir_core::framing::json_records::{RecordsSplitter, SplitterConfig};
+#![cfg_attr(fuzzing, no_main)]
+//! Fuzz target `json_records_splitter`: the body is [`weir_fuzz::json_records_splitter`] (see its docs). Built without `cargo fuzz`,
+//! the binary runs that body over the files named on its command line (a crash replayer).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let cut = data.first().map_or(1, |b| *b as usize % 17 + 1);
-    let mut whole = RecordsSplitter::new(SplitterConfig::default());
-    let mut expected = Vec::new();
-    let mut whole_result = whole.push(data, &mut expected);
-    if whole_result.is_ok() {
-        whole_result = whole.finish();
-    }
-    let mut pieces = RecordsSplitter::new(SplitterConfig::default());
-    let mut got = Vec::new();
-    let mut result = Ok(());
-    for chunk in data.chunks(cut) {
-        result = pieces.push(chunk, &mut got);
-        if result.is_err() {
-            break;
-        }
-    }
-    if result.is_ok() {
-        result = pieces.finish();
-    }
-    if whole_result.is_ok() && result.is_ok() {
-        assert_eq!(expected, got);
-    }
-});
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| weir_fuzz::json_records_splitter(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    weir_fuzz::replay(weir_fuzz::json_records_splitter);
+}

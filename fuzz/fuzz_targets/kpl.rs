@@ -1,0 +1,11 @@
+#![cfg_attr(fuzzing, no_main)]
+//! Fuzz target `kpl`: the body is [`weir_fuzz::kpl`] (see its docs). Built without `cargo fuzz`,
+//! the binary runs that body over the files named on its command line (a crash replayer).
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| weir_fuzz::kpl(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    weir_fuzz::replay(weir_fuzz::kpl);
+}

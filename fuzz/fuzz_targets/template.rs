@@ -1,0 +1,11 @@
+#![cfg_attr(fuzzing, no_main)]
+//! Fuzz target `template`: the body is [`weir_fuzz::template`] (see its docs). Built without `cargo fuzz`,
+//! the binary runs that body over the files named on its command line (a crash replayer).
+
+#[cfg(fuzzing)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| weir_fuzz::template(data));
+
+#[cfg(not(fuzzing))]
+fn main() {
+    weir_fuzz::replay(weir_fuzz::template);
+}
