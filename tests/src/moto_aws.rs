@@ -80,3 +80,26 @@ pub async fn create_active_stream(kinesis: &aws_sdk_kinesis::Client, name: &str,
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Puts an object and announces it on an SQS queue, as S3 event notifications would.
+pub async fn put_and_announce(
+    s3: &aws_sdk_s3::Client,
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    (bucket, key): (&str, &str),
+    body: Vec<u8>,
+) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(body))
+        .send()
+        .await
+        .expect("put object");
+    sqs.send_message()
+        .queue_url(queue_url)
+        .message_body(s3_notification(bucket, key))
+        .send()
+        .await
+        .expect("send message");
+}

@@ -22,14 +22,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine as _;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-use weir_tests::moto_aws::{create_active_stream, s3_notification, sdk_config, REGION, WEIR_ENV};
+use weir_tests::moto_aws::{create_active_stream, put_and_announce, sdk_config, REGION, WEIR_ENV};
 use weir_tests::services::{moto, osmem, tansu, Service};
 use weir_tests::{free_port, http_post, workspace_root, Weir};
 
@@ -143,19 +142,7 @@ fn load_s3(records: &[String]) -> Loaded {
                 writeln!(gz, "{r}").unwrap();
             }
             let body = gz.finish().unwrap();
-            s3.put_object()
-                .bucket("logs")
-                .key(&key)
-                .body(ByteStream::from(body))
-                .send()
-                .await
-                .unwrap();
-            sqs.send_message()
-                .queue_url(&queue)
-                .message_body(s3_notification("logs", &key))
-                .send()
-                .await
-                .unwrap();
+            put_and_announce(&s3, &sqs, &queue, ("logs", &key), body).await;
         }
         queue
     });

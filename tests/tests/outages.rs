@@ -147,7 +147,7 @@ fn elasticsearch_never_answers_for_30_s() {
 /// so no message is received twice, and everything is delivered once the server is back.
 #[test]
 fn sqs_messages_stay_invisible_through_an_elasticsearch_outage() {
-    use weir_tests::moto_aws::{s3_notification, sdk_config, REGION, WEIR_ENV};
+    use weir_tests::moto_aws::{put_and_announce, sdk_config, REGION, WEIR_ENV};
     const OBJECTS: usize = 10;
     const LINES: usize = 1000;
     let moto = weir_tests::services::moto();
@@ -173,19 +173,7 @@ fn sqs_messages_stay_invisible_through_an_elasticsearch_outage() {
             let body: String = (0..LINES)
                 .map(|i| format!("object {o} line {i}\n"))
                 .collect();
-            s3.put_object()
-                .bucket("logs")
-                .key(&key)
-                .body(aws_sdk_s3::primitives::ByteStream::from(body.into_bytes()))
-                .send()
-                .await
-                .unwrap();
-            sqs.send_message()
-                .queue_url(&queue)
-                .message_body(s3_notification("logs", &key))
-                .send()
-                .await
-                .unwrap();
+            put_and_announce(&s3, &sqs, &queue, ("logs", &key), body.into_bytes()).await;
         }
         queue
     });

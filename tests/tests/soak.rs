@@ -13,13 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message};
-use weir_tests::moto_aws::{s3_notification, sdk_config, REGION, WEIR_ENV};
+use weir_tests::moto_aws::{put_and_announce, sdk_config, REGION, WEIR_ENV};
 use weir_tests::services::{moto, tansu};
 use weir_tests::{workspace_root, Weir};
 
@@ -152,19 +151,7 @@ topic = "soak"
                 let key = format!("AWSLogs/soak/{n:07}.log.gz");
                 let body = gz.finish().unwrap();
                 rt.block_on(async {
-                    s3.put_object()
-                        .bucket("soak")
-                        .key(&key)
-                        .body(ByteStream::from(body))
-                        .send()
-                        .await
-                        .unwrap();
-                    sqs.send_message()
-                        .queue_url(&queue)
-                        .message_body(s3_notification("soak", &key))
-                        .send()
-                        .await
-                        .unwrap();
+                    put_and_announce(&s3, &sqs, &queue, ("soak", &key), body).await;
                 });
                 std::thread::sleep(Duration::from_millis(if fast { 200 } else { 2000 }));
             }
