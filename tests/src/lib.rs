@@ -2,6 +2,8 @@
 //! their metrics, and read what they wrote.
 
 pub mod fault_proxy;
+pub mod kafka;
+pub mod kafka_proxy;
 pub mod moto_aws;
 pub mod services;
 

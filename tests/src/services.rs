@@ -198,6 +198,27 @@ pub fn tansu() -> Service {
     )
 }
 
+/// tansu behind `proxy`: it advertises the proxy's address, so every client connection (after
+/// bootstrap too) goes through the proxy, which then forwards to tansu.
+pub fn tansu_behind(proxy: &mut crate::kafka_proxy::KafkaProxy) -> Service {
+    let advertised = format!("tcp://{}", proxy.address());
+    let broker = Service::start(
+        "tansu",
+        &[
+            "broker",
+            "--listener-url",
+            "tcp://127.0.0.1:{port}",
+            "--advertised-listener-url",
+            &advertised,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        Readiness::TcpConnect,
+    );
+    proxy.forward_to(&broker.address());
+    broker
+}
+
 /// osmem-server, the Elasticsearch/OpenSearch API, at [`Service::url`].
 pub fn osmem() -> Service {
     Service::start(

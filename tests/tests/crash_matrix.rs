@@ -24,10 +24,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine as _;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use weir_tests::kafka;
 use weir_tests::moto_aws::{create_active_stream, put_and_announce, sdk_config, REGION, WEIR_ENV};
 use weir_tests::services::{moto, osmem, tansu, Service};
 use weir_tests::{free_port, http_post, workspace_root, Weir};
@@ -316,19 +313,7 @@ fn destination(to: To) -> Destination {
 }
 
 fn create_topic(broker: &str) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", broker)
-        .create()
-        .expect("admin client");
-    let results = runtime()
-        .block_on(admin.create_topics(
-            &[NewTopic::new("crash", 1, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        ))
-        .expect("create_topics");
-    for result in results {
-        result.expect("topic created");
-    }
+    kafka::create_topic(broker, "crash", 1);
 }
 
 /// What arrived: for each record number, the ids of its copies (one entry per copy).
@@ -379,31 +364,13 @@ fn arrived(to: To, dir: &Path, server: Option<&Service>) -> Arrived {
 
 /// Every message of the topic: `(record number, key)`, until nothing came for 3 s.
 fn consume(broker: &str) -> Vec<(usize, String)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker)
-        .set("group.id", "crash-matrix")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset("crash", 0, Offset::Beginning)
-        .unwrap();
-    consumer.assign(&assignment).expect("assign");
-    let mut out = Vec::new();
-    let mut last = Instant::now();
-    while last.elapsed() < Duration::from_secs(3) {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            last = Instant::now();
-            let body: serde_json::Value =
-                serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or_default();
-            if let Some(n) = number_of(body["message"].as_str().unwrap_or_default()) {
-                let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned());
-                out.push((n, key.unwrap_or_else(|| "-".into())));
-            }
-        }
-    }
-    out
+    kafka::read_topic(broker, "crash", 1, usize::MAX, Duration::from_secs(3))
+        .into_iter()
+        .filter_map(|m| {
+            let n = number_of(m.body["message"].as_str().unwrap_or_default())?;
+            Some((n, m.key.unwrap_or_else(|| "-".into())))
+        })
+        .collect()
 }
 
 /// Distinct records that arrived (cheap enough to poll while waiting).
@@ -426,16 +393,7 @@ fn progress(to: To, dir: &Path, server: Option<&Service>) -> usize {
         To::File => std::fs::read(dir.join("out/events.ndjson"))
             .map(|b| b.iter().filter(|c| **c == b'\n').count())
             .unwrap_or(0),
-        To::Kafka => {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", server.expect("broker").address())
-                .set("group.id", "crash-matrix-progress")
-                .create()
-                .expect("consumer");
-            consumer
-                .fetch_watermarks("crash", 0, Duration::from_secs(5))
-                .map_or(0, |(_, high)| high.max(0) as usize)
-        }
+        To::Kafka => kafka::topic_size(&server.expect("broker").address(), "crash", 1) as usize,
         To::Elasticsearch => distinct(to, dir, server),
     }
 }

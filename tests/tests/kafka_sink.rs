@@ -4,106 +4,15 @@
 //! tansu keeps its data in memory, so a restarted broker is empty: the outage checks look at what
 //! a consumer reads after the restart and at the file source's checkpoint plus a rerun.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
+use weir_tests::kafka::{create_topic, read_topic as consume};
 use weir_tests::services::{tansu, Service};
 use weir_tests::{free_port, http_get, metric, wait_for_metrics, write_numbered_lines, Weir};
 
 const WIDTH: usize = 100;
-
-/// One consumed message.
-struct Consumed {
-    partition: i32,
-    key: Option<String>,
-    headers: BTreeMap<String, String>,
-    body: serde_json::Value,
-}
-
-fn create_topic(broker: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", broker)
-        .create()
-        .expect("admin client");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let results = rt
-        .block_on(admin.create_topics(
-            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        ))
-        .expect("create_topics");
-    for result in results {
-        result.expect("topic created");
-    }
-}
-
-/// Reads every partition of `topic` from the beginning until `expected` messages arrived or
-/// nothing came for `idle`.
-fn consume(
-    broker: &str,
-    topic: &str,
-    partitions: i32,
-    expected: usize,
-    idle: Duration,
-) -> Vec<Consumed> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker)
-        .set("group.id", "weir-test")
-        .set("session.timeout.ms", "6000")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions {
-        assignment
-            .add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&assignment).expect("assign");
-    let mut out = Vec::new();
-    let mut last = Instant::now();
-    while out.len() < expected && last.elapsed() < idle {
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                last = Instant::now();
-                let headers = m
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| {
-                                (
-                                    h.key.to_string(),
-                                    String::from_utf8_lossy(h.value.unwrap_or_default())
-                                        .into_owned(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push(Consumed {
-                    partition: m.partition(),
-                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                    headers,
-                    body: serde_json::from_slice(m.payload().unwrap_or_default())
-                        .unwrap_or(serde_json::Value::Null),
-                });
-            }
-            Some(Err(e)) => panic!("consumer error: {e}"),
-            None => {}
-        }
-    }
-    out
-}
 
 /// The line number in a consumed body's `message` (`line-<n> xxx`).
 fn line_number(body: &serde_json::Value) -> usize {
