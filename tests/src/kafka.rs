@@ -101,7 +101,10 @@ fn consumed(m: &rdkafka::message::BorrowedMessage<'_>) -> Consumed {
     }
 }
 
-/// The sum of `topic`'s high watermarks over `partitions` partitions: how many messages it holds.
+/// The sum of `topic`'s high watermarks over `partitions` partitions: about how many messages it
+/// holds. tansu's watermarks lag behind what a consumer reads (by up to about a thousand of
+/// 300,000 records after large batches), so this is for watching progress; counts that must be
+/// exact read the topic ([`read_topic`]).
 pub fn topic_size(broker: &str, topic: &str, partitions: i32) -> i64 {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", broker)
