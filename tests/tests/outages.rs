@@ -88,8 +88,7 @@ fn outage(name: &str, events: usize, length: Duration, to: &dyn Destination) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Counted before the fault: the broker advertises the proxy, so a Kafka client cannot reach
-    // it during the fault either.
+    // What was delivered when the fault starts, for the report.
     let before = to.delivered(api);
     to.fault(true);
     let fault_started = Instant::now();
