@@ -16,10 +16,7 @@ pub fn create_topic(broker: &str, topic: &str, partitions: i32) {
         .set("bootstrap.servers", broker)
         .create()
         .expect("admin client");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = crate::runtime();
     let results = rt
         .block_on(admin.create_topics(
             &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],

@@ -115,10 +115,7 @@ fn without_the_check_failures_are_counted_and_logged_once_per_interval() {
 #[test]
 fn access_denied_is_one_readable_line_naming_action_and_resource() {
     let moto = moto();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = weir_tests::runtime();
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(&rt, &moto.url()));
     let queue = rt
         .block_on(sqs.create_queue().queue_name("denied").send())

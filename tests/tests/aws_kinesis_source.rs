@@ -38,10 +38,7 @@ struct Row {
 impl Aws {
     fn start() -> Self {
         let moto = moto();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = weir_tests::runtime();
         let sdk = sdk_config(&rt, &moto.url());
         Self {
             kinesis: aws_sdk_kinesis::Client::new(&sdk),

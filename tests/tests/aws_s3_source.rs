@@ -28,10 +28,7 @@ struct Aws {
 impl Aws {
     fn start() -> Self {
         let moto = moto();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = weir_tests::runtime();
         let sdk = sdk_config(&rt, &moto.url());
         let s3 = weir_tests::moto_aws::s3_client(&sdk);
         Self {

@@ -518,10 +518,7 @@ impl S3 {
         use weir_tests::moto_aws::{sdk_config, REGION};
         let moto = weir_tests::services::moto();
         let proxy = weir_tests::fault_proxy::FaultProxy::start(&moto.address());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = weir_tests::runtime();
         let sdk = sdk_config(&rt, &moto.url());
         let s3 = weir_tests::moto_aws::s3_client(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -858,10 +855,7 @@ impl Kinesis {
     fn start() -> Self {
         use weir_tests::moto_aws::{sdk_config, REGION};
         let moto = weir_tests::services::moto();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = weir_tests::runtime();
         let kinesis = aws_sdk_kinesis::Client::new(&sdk_config(&rt, &moto.url()));
         rt.block_on(weir_tests::moto_aws::create_active_stream(
             &kinesis,

@@ -27,7 +27,7 @@ use base64::Engine as _;
 use weir_tests::kafka;
 use weir_tests::moto_aws::{create_active_stream, put_and_announce, sdk_config, REGION, WEIR_ENV};
 use weir_tests::services::{moto, osmem, tansu, Service};
-use weir_tests::{free_port, http_post, workspace_root, Weir};
+use weir_tests::{free_port, http_post, runtime, workspace_root, Weir};
 
 /// Records per pair.
 const RECORDS: usize = 12_000;
@@ -73,14 +73,6 @@ fn template() -> String {
 fn number_of(message: &str) -> Option<usize> {
     let at = message.find("weir-crash/")? + "weir-crash/".len();
     message.get(at..at + 8)?.parse().ok()
-}
-
-/// A private runtime for the test's own SDK calls.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 /// The loaded source: its pipeline table, and what keeps feeding it (the Firehose sender).

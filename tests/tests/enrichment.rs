@@ -1139,10 +1139,7 @@ struct S3 {
 impl S3 {
     fn start() -> Self {
         let moto = moto();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let rt = weir_tests::runtime();
         let sdk = sdk_config(&rt, &moto.url());
         let client = weir_tests::moto_aws::s3_client(&sdk);
         Self { moto, rt, client }

@@ -395,10 +395,7 @@ fn sqs_messages_stay_invisible_through_an_elasticsearch_outage() {
     const OBJECTS: usize = 10;
     const LINES: usize = 1000;
     let moto = weir_tests::services::moto();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = weir_tests::runtime();
     let sdk = sdk_config(&rt, &moto.url());
     let s3 = weir_tests::moto_aws::s3_client(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);

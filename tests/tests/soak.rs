@@ -20,7 +20,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message};
 use weir_tests::moto_aws::{put_and_announce, sdk_config, REGION, WEIR_ENV};
 use weir_tests::services::{moto, tansu};
-use weir_tests::{workspace_root, Weir};
+use weir_tests::{runtime, workspace_root, Weir};
 
 const LINES_PER_OBJECT: usize = 200;
 
@@ -29,13 +29,6 @@ fn env_secs(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 /// The distinct records (`weirsoak-<object>-<line>` user agents) in the topic so far, read from
